@@ -1,0 +1,21 @@
+# Two commands matter (README): `make bench` sets up and runs the main job, `make test` the tests.
+# Another interpreter: make test PYTHON=/root/.pyenv/versions/3.12.1/bin/python3.12 VENV=.venv-3.12
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: setup test bench
+
+$(VENV)/.installed: pyproject.toml requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -r requirements-dev.txt -e .
+	touch $@
+
+setup: $(VENV)/.installed
+
+test: setup
+	$(BIN)/python -m pytest $(ARGS)
+
+bench: setup
+	$(BIN)/python -m benchmarks $(ARGS)

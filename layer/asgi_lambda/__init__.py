@@ -1,0 +1,7 @@
+"""Run ASGI apps on AWS Lambda: `handler = Adapter(app)`."""
+
+from .adapter import Adapter
+from .exceptions import ConfigError, LifespanFailure, UnexpectedMessage, UnknownEventError
+
+__all__ = ["Adapter", "ConfigError", "LifespanFailure", "UnexpectedMessage", "UnknownEventError"]
+__version__ = "0.1.0"

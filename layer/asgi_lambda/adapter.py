@@ -1,0 +1,113 @@
+"""The adapter: a Lambda event in, the app run once, the Lambda response out.
+
+Nothing here knows any event source's fields; `sources/` does.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+from . import loop
+from .exceptions import ConfigError, UnknownEventError
+from .http import HTTPCycle, internal_error
+from .lifespan import Lifespan, NoLifespan
+from .sources import EventSource
+from .sources.alb import AlbEvent
+from .sources.apigw_http import HttpApiEvent
+from .sources.apigw_rest import RestApiEvent
+from .sources.common import DEFAULT_TEXT_MIME_TYPES, SourceConfig
+from .types import ASGIApp, LambdaContext, LambdaEvent, LambdaResponse, LifespanMode
+
+logger = logging.getLogger("asgi_lambda.adapter")
+
+# Tried in order; each `matches` is exclusive of the others, the order is for speed.
+SOURCES: tuple[type[EventSource], ...] = (HttpApiEvent, RestApiEvent, AlbEvent)
+
+LIFESPAN_MODES = ("auto", "on", "off")
+
+
+class Adapter:
+    """Wrap an ASGI app as a Lambda handler: `handler = Adapter(app)`.
+
+    The keyword arguments mean what they mean in Mangum, so `from asgi_lambda import Adapter
+    as Mangum` migrates a function. Two differences on purpose: lifespan startup runs once,
+    here, rather than around every invocation; `text_mime_types` extends the default text
+    types instead of replacing them.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        lifespan: LifespanMode = "auto",
+        api_gateway_base_path: str | None = "/",
+        text_mime_types: Iterable[str] | None = None,
+        exclude_headers: Iterable[str] | None = None,
+    ) -> None:
+        if lifespan not in LIFESPAN_MODES:
+            raise ConfigError(f"lifespan={lifespan!r}: expected one of auto, on, off.")
+        self.app = app
+        self.config = SourceConfig(
+            base_path=normalise_base_path(api_gateway_base_path),
+            text_mime_types=DEFAULT_TEXT_MIME_TYPES + tuple(entry.lower() for entry in text_mime_types or ()),
+            exclude_headers=frozenset(name.lower() for name in exclude_headers or ()),
+        )
+        self.lifespan = NoLifespan() if lifespan == "off" else Lifespan(app, required=lifespan == "on")
+        self.lifespan.startup()
+
+    def __call__(self, event: LambdaEvent, context: LambdaContext | Any = None) -> LambdaResponse:
+        request = self.source_for(event)(event, context, self.config)
+        if self.lifespan.state is not None:
+            request.scope["state"] = self.lifespan.state.copy()
+        response = loop.run(HTTPCycle(request.scope, request.body).run(self.app))
+        shaped = request.to_response(response)
+        size = response_size(shaped)
+        if size > request.max_response_bytes:
+            logger.error(
+                "The response to %s %s is %d bytes, over the %d-byte limit of %s; answering 500 instead. "
+                "Send large bodies another way (compression, a presigned S3 URL, pagination).",
+                request.scope["method"],
+                request.scope["path"],
+                size,
+                request.max_response_bytes,
+                request.name,
+            )
+            shaped = request.to_response(internal_error())
+        return shaped
+
+    @staticmethod
+    def source_for(event: LambdaEvent) -> type[EventSource]:
+        if isinstance(event, dict):
+            for source in SOURCES:
+                if source.matches(event):
+                    return source
+        raise UnknownEventError(
+            "The event is not one asgi_lambda handles. Supported sources: "
+            + "; ".join(source.name for source in SOURCES)
+            + f". Got {describe(event)}."
+        )
+
+
+def normalise_base_path(base_path: str | None) -> str:
+    """"/", "" and None mean none; "api/", "/api" and "/api/" all mean "/api"."""
+    stripped = (base_path or "").strip("/")
+    return f"/{stripped}" if stripped else ""
+
+
+def response_size(response: LambdaResponse) -> int:
+    """Bytes of the JSON the runtime will send. Only large bodies can reach a limit, so small
+    ones skip the serialisation (escaping can grow text up to six-fold)."""
+    body = response.get("body") or ""
+    if len(body) * 6 < AlbEvent.max_response_bytes - 64 * 1024:
+        return len(body)
+    import json  # only large responses pay for it
+
+    return len(json.dumps(response).encode())
+
+
+def describe(event: Any) -> str:
+    if isinstance(event, dict):
+        keys = ", ".join(sorted(map(str, event))[:12])
+        return f"an event with keys [{keys}]"
+    return f"a {type(event).__name__}"

@@ -1,0 +1,17 @@
+"""Exceptions raised to users. Their class names show as `errorType` in Lambda's logs."""
+
+
+class ConfigError(ValueError):
+    """An argument or environment variable has a value asgi_lambda cannot use."""
+
+
+class UnknownEventError(ValueError):
+    """The Lambda event does not have the shape of any event source asgi_lambda handles."""
+
+
+class LifespanFailure(RuntimeError):
+    """The app's lifespan startup or shutdown failed."""
+
+
+class UnexpectedMessage(RuntimeError):
+    """The app sent an ASGI message that is not valid in the current protocol state."""

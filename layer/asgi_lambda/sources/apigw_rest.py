@@ -1,0 +1,77 @@
+"""API Gateway payload format 1.0: REST APIs, and HTTP APIs whose integration uses payload 1.0.
+
+https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-lambda-proxy-integrations.html
+https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-integrations-lambda.html
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from ..types import LambdaEvent, LambdaResponse, Response
+from .common import (
+    LAMBDA_RESPONSE_LIMIT,
+    SourceConfig,
+    decode_body,
+    encode_decoded_path,
+    header_pairs,
+    http_scope,
+    multi_value_headers,
+    path_fields,
+    require,
+    response_body,
+)
+
+
+class RestApiEvent:
+    name = "API Gateway REST API (payload 1.0)"
+    max_response_bytes = LAMBDA_RESPONSE_LIMIT
+
+    @classmethod
+    def matches(cls, event: LambdaEvent) -> bool:
+        context = event.get("requestContext")
+        return (
+            "httpMethod" in event
+            and isinstance(context, dict)
+            and "elb" not in context
+            and event.get("version", "1.0") == "1.0"
+        )
+
+    def __init__(self, event: LambdaEvent, context: Any, config: SourceConfig) -> None:
+        request_context = event["requestContext"]
+        path = require(event, "path", where="API Gateway payload 1.0")
+        if "version" in event:
+            # HTTP APIs send "version": "1.0" and deliver the path decoded, stage included.
+            encoded_path = encode_decoded_path(path)
+        else:
+            # REST APIs send the path as the client encoded it. On the execute-api domain it
+            # lacks the stage the client used, which requestContext.path has ("/prod/items").
+            context_path = request_context.get("path") or ""
+            encoded_path = context_path if path and context_path.endswith(path) else path
+        # Query values arrive decoded ("+" already a space); re-encoding them round-trips.
+        params = event.get("multiValueQueryStringParameters") or event.get("queryStringParameters") or {}
+        identity = request_context.get("identity") or {}
+        self.config = config
+        self.method: str = require(event, "httpMethod", where="API Gateway payload 1.0").upper()
+        self.body = decode_body(event.get("body"), is_base64=bool(event.get("isBase64Encoded")))
+        self.scope = http_scope(
+            event=event,
+            context=context,
+            method=self.method,
+            headers=header_pairs(event.get("headers"), event.get("multiValueHeaders")),
+            path=path_fields(encoded_path, stage=request_context.get("stage"), base_path=config.base_path),
+            query_string=urlencode(params, doseq=True).encode(),
+            client_ip=identity.get("sourceIp"),
+            protocol=request_context.get("protocol"),
+            domain_name=request_context.get("domainName"),
+        )
+
+    def to_response(self, response: Response) -> LambdaResponse:
+        body, is_base64 = response_body(response, method=self.method, config=self.config)
+        return {
+            "statusCode": response["status"],
+            "multiValueHeaders": multi_value_headers(response["headers"], exclude=self.config.exclude_headers),
+            "body": body,
+            "isBase64Encoded": is_base64,
+        }
