@@ -15,6 +15,7 @@ $(VENV)/.installed: pyproject.toml requirements-dev.txt
 setup: $(VENV)/.installed
 
 test: setup
+	$(BIN)/python -m mypy --strict layer/asgi_lambda
 	$(BIN)/python -m pytest $(ARGS)
 
 bench: setup

@@ -305,3 +305,38 @@ def test_alb_response_over_its_1mb_limit_is_a_500() -> None:
     response = Adapter(app, lifespan="off")(load_event("alb_single_value"), None)
 
     assert (response["statusCode"], response["body"]) == (500, "Internal Server Error")
+
+
+# --- Mangum custom handlers -----------------------------------------------------------
+
+
+def test_mangum_custom_handlers_take_events_the_built_in_sources_do_not() -> None:
+    from mangum.handlers import LambdaAtEdge  # a real Mangum handler class
+
+    edge_event = {
+        "Records": [
+            {
+                "cf": {
+                    "config": {"distributionDomainName": "d111111abcdef8.cloudfront.net", "eventType": "origin-request"},
+                    "request": {
+                        "clientIp": "203.0.113.178",
+                        "headers": {"host": [{"key": "Host", "value": "d111111abcdef8.cloudfront.net"}]},
+                        "method": "GET",
+                        "querystring": "size=large",
+                        "uri": "/picture.jpg",
+                    },
+                }
+            }
+        ]
+    }
+    app = RecordingApp(headers=[(b"content-type", b"text/plain")], body=b"edge")
+
+    response = Adapter(app, lifespan="off", custom_handlers=[LambdaAtEdge])(edge_event, None)
+
+    assert (app.scope["path"], app.scope["query_string"], app.scope["client"]) == ("/picture.jpg", b"size=large", ("203.0.113.178", 0))
+    assert response == {
+        "status": 200,
+        "headers": {"content-type": [{"key": "content-type", "value": "text/plain"}]},
+        "body": "edge",
+        "isBase64Encoded": False,
+    }

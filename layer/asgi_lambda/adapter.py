@@ -13,7 +13,7 @@ from . import loop
 from .exceptions import ConfigError, UnknownEventError
 from .http import HTTPCycle, internal_error
 from .lifespan import Lifespan, NoLifespan
-from .sources import EventSource
+from .sources import EventSource, MappedEvent
 from .sources.alb import AlbEvent
 from .sources.apigw_http import HttpApiEvent
 from .sources.apigw_rest import RestApiEvent
@@ -23,7 +23,7 @@ from .types import ASGIApp, LambdaContext, LambdaEvent, LambdaResponse, Lifespan
 logger = logging.getLogger("asgi_lambda.adapter")
 
 # Tried in order; each `matches` is exclusive of the others, the order is for speed.
-SOURCES: tuple[type[EventSource], ...] = (HttpApiEvent, RestApiEvent, AlbEvent)
+SOURCES: tuple[EventSource, ...] = (HttpApiEvent, RestApiEvent, AlbEvent)
 
 LIFESPAN_MODES = ("auto", "on", "off")
 
@@ -44,6 +44,7 @@ class Adapter:
         api_gateway_base_path: str | None = "/",
         text_mime_types: Iterable[str] | None = None,
         exclude_headers: Iterable[str] | None = None,
+        custom_handlers: Iterable[type] | None = None,
     ) -> None:
         if lifespan not in LIFESPAN_MODES:
             raise ConfigError(f"lifespan={lifespan!r}: expected one of auto, on, off.")
@@ -53,11 +54,13 @@ class Adapter:
             text_mime_types=DEFAULT_TEXT_MIME_TYPES + tuple(entry.lower() for entry in text_mime_types or ()),
             exclude_headers=frozenset(name.lower() for name in exclude_headers or ()),
         )
+        # Mangum-style handler classes, tried before the built-in sources.
+        self.custom_handlers = tuple(custom_handlers or ())
         self.lifespan = NoLifespan() if lifespan == "off" else Lifespan(app, required=lifespan == "on")
         self.lifespan.startup()
 
     def __call__(self, event: LambdaEvent, context: LambdaContext | Any = None) -> LambdaResponse:
-        request = self.source_for(event)(event, context, self.config)
+        request = self.request_for(event, context)
         if self.lifespan.state is not None:
             request.scope["state"] = self.lifespan.state.copy()
         response = loop.run(HTTPCycle(request.scope, request.body).run(self.app))
@@ -76,12 +79,17 @@ class Adapter:
             shaped = request.to_response(internal_error())
         return shaped
 
-    @staticmethod
-    def source_for(event: LambdaEvent) -> type[EventSource]:
+    def request_for(self, event: LambdaEvent, context: Any) -> MappedEvent:
+        if self.custom_handlers:
+            from .sources import mangum_custom
+
+            custom = mangum_custom.infer(self.custom_handlers, event, context, mangum_custom.mangum_config(self.config))
+            if custom is not None:
+                return custom
         if isinstance(event, dict):
             for source in SOURCES:
                 if source.matches(event):
-                    return source
+                    return source(event, context, self.config)
         raise UnknownEventError(
             "The event is not one asgi_lambda handles. Supported sources: "
             + "; ".join(source.name for source in SOURCES)

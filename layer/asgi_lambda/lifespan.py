@@ -93,8 +93,7 @@ class Lifespan:
         if loop.get_loop().is_running():
             logger.warning("Lifespan shutdown skipped: asked for while an invocation was running.")
             return
-        loop.run(self._shutdown())
-        if self.phase is LifespanPhase.FAILED:
+        if loop.run(self._shutdown()) is LifespanPhase.FAILED:
             logger.error("Application shutdown failed: %s", self.failure_message)
         elif self.error is not None:
             logger.error("Application shutdown failed", exc_info=self.error)
@@ -105,9 +104,10 @@ class Lifespan:
         self.task = asyncio.get_running_loop().create_task(self._main())
         await self.started
 
-    async def _shutdown(self) -> None:
+    async def _shutdown(self) -> LifespanPhase:
         self.shutdown_requested.set_result(None)
         await self.stopped
+        return self.phase
 
     async def _main(self) -> None:
         scope = {"type": "lifespan", "asgi": {"version": "3.0", "spec_version": "2.0"}, "state": self.state}

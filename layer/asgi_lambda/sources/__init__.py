@@ -3,23 +3,28 @@ app's response the way that source expects it back."""
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Protocol
+from typing import Any, Protocol
 
 from ..types import LambdaEvent, LambdaResponse, Response
 from .common import SourceConfig
 
 
-class EventSource(Protocol):
-    """One kind of event. An instance is one event, mapped once at construction."""
+class MappedEvent(Protocol):
+    """One event, mapped once: the scope and body for the app, and how to answer it."""
 
-    name: ClassVar[str]
-    max_response_bytes: ClassVar[int]
+    name: str
+    max_response_bytes: int
     scope: dict[str, Any]
     body: bytes
 
-    @classmethod
-    def matches(cls, event: LambdaEvent) -> bool: ...
-
-    def __init__(self, event: LambdaEvent, context: Any, config: SourceConfig) -> None: ...
-
     def to_response(self, response: Response) -> LambdaResponse: ...
+
+
+class EventSource(Protocol):
+    """One kind of event: a class whose instances are MappedEvents."""
+
+    name: str
+
+    def matches(self, event: LambdaEvent) -> bool: ...
+
+    def __call__(self, event: LambdaEvent, context: Any, config: SourceConfig) -> MappedEvent: ...

@@ -1,0 +1,46 @@
+"""Mangum-style custom handlers (`Adapter(app, custom_handlers=[...])`), so that a function
+that brought its own event source to Mangum migrates unchanged.
+
+A Mangum handler class has `infer(event, context, config) -> bool` (a classmethod),
+`__init__(event, context, config)`, `.scope`, `.body` and `__call__(response) -> dict`,
+where `config` is Mangum's dict of the adapter options and `response` has `status`,
+`headers` and `body`, as ours does.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..types import LambdaEvent, LambdaResponse, Response
+from .common import LAMBDA_RESPONSE_LIMIT, SourceConfig
+
+
+def mangum_config(config: SourceConfig) -> dict[str, Any]:
+    return {
+        "api_gateway_base_path": config.base_path or "/",
+        "text_mime_types": list(config.text_mime_types),
+        "exclude_headers": sorted(config.exclude_headers),
+    }
+
+
+class MangumHandlerEvent:
+    """One event handled by a Mangum custom handler, seen through our source interface."""
+
+    max_response_bytes = LAMBDA_RESPONSE_LIMIT
+
+    def __init__(self, handler: Any) -> None:
+        self.handler = handler
+        self.name = f"custom handler {type(handler).__name__}"
+        self.scope: dict[str, Any] = handler.scope
+        self.body: bytes = handler.body
+
+    def to_response(self, response: Response) -> LambdaResponse:
+        shaped: LambdaResponse = self.handler(response)
+        return shaped
+
+
+def infer(handlers: tuple[type, ...], event: LambdaEvent, context: Any, config: dict[str, Any]) -> MangumHandlerEvent | None:
+    for handler_class in handlers:
+        if handler_class.infer(event, context, config):  # type: ignore[attr-defined]
+            return MangumHandlerEvent(handler_class(event, context, config))
+    return None
