@@ -7,18 +7,19 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import loop
 from .exceptions import ConfigError, UnknownEventError
 from .http import HTTPCycle, internal_error
 from .lifespan import Lifespan, NoLifespan
-from .sources import EventSource, MappedEvent
 from .sources.alb import AlbEvent
 from .sources.apigw_http import HttpApiEvent
 from .sources.apigw_rest import RestApiEvent
 from .sources.common import DEFAULT_TEXT_MIME_TYPES, SourceConfig
-from .types import ASGIApp, LambdaContext, LambdaEvent, LambdaResponse, LifespanMode
+
+if TYPE_CHECKING:
+    from .types import ASGIApp, EventSource, LambdaContext, LambdaEvent, LambdaResponse, LifespanMode, MappedEvent
 
 logger = logging.getLogger("asgi_lambda.adapter")
 

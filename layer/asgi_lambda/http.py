@@ -9,10 +9,12 @@ from __future__ import annotations
 import asyncio
 import enum
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .exceptions import UnexpectedMessage
-from .types import ASGIApp, Headers, Message, Response
+
+if TYPE_CHECKING:
+    from .types import ASGIApp, Headers, Message, Response
 
 logger = logging.getLogger("asgi_lambda.http")
 

@@ -16,11 +16,13 @@ import os
 import signal
 import threading
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import loop
 from .exceptions import LifespanFailure, UnexpectedMessage
-from .types import ASGIApp, Message
+
+if TYPE_CHECKING:
+    from .types import ASGIApp, Message
 
 logger = logging.getLogger("asgi_lambda.lifespan")
 

@@ -1,9 +1,16 @@
-"""Types shared across the package: ASGI callables, Lambda events, context and responses."""
+"""Types shared across the package: ASGI callables, Lambda events, context and responses.
+
+Only for type checkers: modules import it under `if TYPE_CHECKING:`, so that building
+these Protocols and TypedDicts costs nothing at cold start.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any, Literal, Protocol, TypedDict
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypedDict
+
+if TYPE_CHECKING:
+    from .sources.common import SourceConfig
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -40,3 +47,24 @@ class Response(TypedDict):
     status: int
     headers: Headers
     body: bytes
+
+
+class MappedEvent(Protocol):
+    """One event, mapped once by its source: the scope and body for the app, and how to answer it."""
+
+    name: str
+    max_response_bytes: int
+    scope: dict[str, Any]
+    body: bytes
+
+    def to_response(self, response: Response) -> LambdaResponse: ...
+
+
+class EventSource(Protocol):
+    """One kind of event: a class whose instances are MappedEvents."""
+
+    name: str
+
+    def matches(self, event: LambdaEvent) -> bool: ...
+
+    def __call__(self, event: LambdaEvent, context: Any, config: SourceConfig) -> MappedEvent: ...

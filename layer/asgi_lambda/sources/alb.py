@@ -6,21 +6,25 @@ https://docs.aws.amazon.com/elasticloadbalancing/latest/application/lambda-funct
 from __future__ import annotations
 
 import logging
-from http import HTTPStatus
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..types import Headers, LambdaEvent, LambdaResponse, Response
 from .common import (
     SourceConfig,
     decode_body,
     header_pairs,
     http_scope,
     joined_headers_and_cookies,
+    lowercase_lookup,
     multi_value_headers,
-    path_fields,
+    percent_decode,
     require,
     response_body,
+    root_path_for,
 )
+
+if TYPE_CHECKING:
+    from ..types import Headers, LambdaEvent, LambdaResponse, Response
+
 
 logger = logging.getLogger("asgi_lambda.sources")
 
@@ -42,7 +46,10 @@ class AlbEvent:
         # The target group's multi-value setting decides both the request's and the
         # response's shape: with it, `headers` and `queryStringParameters` are null.
         self.multi_value = event.get("multiValueHeaders") is not None
-        headers = header_pairs(event.get("headers"), event.get("multiValueHeaders"))
+        single_value, multi_value = event.get("headers"), event.get("multiValueHeaders")
+        headers = header_pairs(single_value, multi_value)
+        raw_path = require(event, "path", where="ALB") or "/"
+        path = percent_decode(raw_path)
         # ALB passes query keys and values as the client sent them, still encoded.
         params = event.get("multiValueQueryStringParameters") or event.get("queryStringParameters") or {}
         query_string = "&".join(
@@ -57,9 +64,12 @@ class AlbEvent:
             event=event,
             context=context,
             method=self.method,
-            headers=headers,
-            path=path_fields(require(event, "path", where="ALB"), stage=None, base_path=config.base_path),
+            path=path,
+            raw_path=raw_path,
+            root_path=root_path_for(path, stage=None, base_path=config.base_path),
             query_string=query_string.encode(),
+            headers=headers,
+            lookup=lowercase_lookup(single_value, multi_value),
             client_ip=forwarded_client(headers),
             protocol=None,
             domain_name=None,
@@ -108,6 +118,8 @@ def forwarded_client(headers: Headers) -> str | None:
 
 
 def status_description(status: int) -> str:
+    from http import HTTPStatus  # here: only ALB functions pay for importing it
+
     try:
         return f"{status} {HTTPStatus(status).phrase}"
     except ValueError:

@@ -6,21 +6,25 @@ https://docs.aws.amazon.com/lambda/latest/dg/urls-invocation.html
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..types import LambdaEvent, LambdaResponse, Response
 from .common import (
     LAMBDA_RESPONSE_LIMIT,
+    PATH_ESCAPES,
     SourceConfig,
     decode_body,
-    encode_decoded_path,
     header_pairs,
     http_scope,
     joined_headers_and_cookies,
-    path_fields,
+    percent_decode,
+    percent_encode,
     require,
     response_body,
+    root_path_for,
 )
+
+if TYPE_CHECKING:
+    from ..types import LambdaEvent, LambdaResponse, Response
 
 
 class HttpApiEvent:
@@ -37,9 +41,14 @@ class HttpApiEvent:
         http = request_context["http"]
         domain_name = request_context.get("domainName") or ""
         raw_path = event.get("rawPath") or http.get("path") or "/"
-        # Function URLs send rawPath as the client encoded it; HTTP APIs send it decoded.
-        encoded_path = raw_path if ".lambda-url." in domain_name else encode_decoded_path(raw_path)
-        headers = header_pairs(event.get("headers"), None)
+        # Function URLs send rawPath as the client encoded it. HTTP APIs send it decoded
+        # (a %2F the client sent is lost) and it is re-encoded to give a valid raw_path.
+        if ".lambda-url." in domain_name:
+            path = percent_decode(raw_path)
+        else:
+            path, raw_path = raw_path, percent_encode(raw_path, PATH_ESCAPES)
+        lookup = event.get("headers") or {}  # payload 2.0 header names are lowercase
+        headers = header_pairs(lookup, None)
         if event.get("cookies"):
             # API Gateway moves Cookie headers into `cookies`; Function URLs send both.
             headers = [pair for pair in headers if pair[0] != b"cookie"]
@@ -51,9 +60,12 @@ class HttpApiEvent:
             event=event,
             context=context,
             method=self.method,
-            headers=headers,
-            path=path_fields(encoded_path, stage=request_context.get("stage"), base_path=config.base_path),
+            path=path,
+            raw_path=raw_path,
+            root_path=root_path_for(path, stage=request_context.get("stage"), base_path=config.base_path),
             query_string=(event.get("rawQueryString") or "").encode(),
+            headers=headers,
+            lookup=lookup,
             client_ip=http.get("sourceIp"),
             protocol=http.get("protocol"),
             domain_name=domain_name or None,

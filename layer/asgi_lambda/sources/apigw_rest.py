@@ -6,22 +6,27 @@ https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-in
 
 from __future__ import annotations
 
-from typing import Any
-from urllib.parse import urlencode
+from typing import TYPE_CHECKING, Any
 
-from ..types import LambdaEvent, LambdaResponse, Response
 from .common import (
     LAMBDA_RESPONSE_LIMIT,
+    PATH_ESCAPES,
     SourceConfig,
     decode_body,
-    encode_decoded_path,
+    encoded_query,
     header_pairs,
     http_scope,
+    lowercase_lookup,
     multi_value_headers,
-    path_fields,
+    percent_decode,
+    percent_encode,
     require,
     response_body,
+    root_path_for,
 )
+
+if TYPE_CHECKING:
+    from ..types import LambdaEvent, LambdaResponse, Response
 
 
 class RestApiEvent:
@@ -43,15 +48,17 @@ class RestApiEvent:
         path = require(event, "path", where="API Gateway payload 1.0")
         if "version" in event:
             # HTTP APIs send "version": "1.0" and deliver the path decoded, stage included.
-            encoded_path = encode_decoded_path(path)
+            raw_path = percent_encode(path, PATH_ESCAPES)
         else:
             # REST APIs send the path as the client encoded it. On the execute-api domain it
             # lacks the stage the client used, which requestContext.path has ("/prod/items").
             context_path = request_context.get("path") or ""
-            encoded_path = context_path if path and context_path.endswith(path) else path
+            raw_path = context_path if path and context_path.endswith(path) else path or "/"
+            path = percent_decode(raw_path)
         # Query values arrive decoded ("+" already a space); re-encoding them round-trips.
         params = event.get("multiValueQueryStringParameters") or event.get("queryStringParameters") or {}
         identity = request_context.get("identity") or {}
+        headers, multi_value = event.get("headers"), event.get("multiValueHeaders")
         self.config = config
         self.method: str = require(event, "httpMethod", where="API Gateway payload 1.0").upper()
         self.body = decode_body(event.get("body"), is_base64=bool(event.get("isBase64Encoded")))
@@ -59,9 +66,12 @@ class RestApiEvent:
             event=event,
             context=context,
             method=self.method,
-            headers=header_pairs(event.get("headers"), event.get("multiValueHeaders")),
-            path=path_fields(encoded_path, stage=request_context.get("stage"), base_path=config.base_path),
-            query_string=urlencode(params, doseq=True).encode(),
+            path=path,
+            raw_path=raw_path,
+            root_path=root_path_for(path, stage=request_context.get("stage"), base_path=config.base_path),
+            query_string=encoded_query(params),
+            headers=header_pairs(headers, multi_value),
+            lookup=lowercase_lookup(headers, multi_value),
             client_ip=identity.get("sourceIp"),
             protocol=request_context.get("protocol"),
             domain_name=request_context.get("domainName"),

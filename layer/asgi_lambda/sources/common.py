@@ -1,6 +1,10 @@
-"""Plumbing shared by the event sources: bodies, paths, headers and the three header shapes.
+"""Plumbing shared by the event sources: bodies, paths, headers and the response shapes.
 
-Header shaping follows the response formats AWS documents for each source:
+Cold start counts, so this imports no more of the standard library than asyncio already
+has: the percent codec below replaces urllib.parse, whose import (with ipaddress) costs
+about 2 ms.
+
+Response formats:
 - https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-lambda-proxy-integrations.html
 - https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-integrations-lambda.html
 - https://docs.aws.amazon.com/elasticloadbalancing/latest/application/lambda-functions.html
@@ -8,17 +12,14 @@ Header shaping follows the response formats AWS documents for each source:
 
 from __future__ import annotations
 
-import base64
 import binascii
-import logging
 from collections.abc import Iterable, Mapping
-from typing import Any, NamedTuple
-from urllib.parse import quote, unquote
+from typing import TYPE_CHECKING, Any
 
 from ..exceptions import UnknownEventError
-from ..types import Headers, Response
 
-logger = logging.getLogger("asgi_lambda.sources")
+if TYPE_CHECKING:
+    from ..types import Headers, Response
 
 # Media types whose bodies go out as text. An entry matches when it occurs in the
 # response's media type (parameters dropped), as in Mangum, so "text/" covers text/html
@@ -46,19 +47,67 @@ LAMBDA_RESPONSE_LIMIT = 6 * 1024 * 1024
 BODYLESS_STATUSES = frozenset({204, 304})
 
 
-class SourceConfig(NamedTuple):
+class SourceConfig:
     """The adapter's options as the sources need them, normalised once."""
 
-    base_path: str  # "" or "/segment[/segment...]", no trailing slash
-    text_mime_types: tuple[str, ...]
-    exclude_headers: frozenset[str]
+    __slots__ = ("base_path", "text_mime_types", "exclude_headers", "text_types_seen")
+
+    def __init__(self, *, base_path: str, text_mime_types: tuple[str, ...], exclude_headers: frozenset[str]) -> None:
+        self.base_path = base_path  # "" or "/segment[/segment...]", no trailing slash
+        self.text_mime_types = text_mime_types
+        self.exclude_headers = exclude_headers
+        # Content-Type value -> is it text. Apps send few distinct values; bounded anyway.
+        self.text_types_seen: dict[bytes, bool] = {}
 
 
-class Request(NamedTuple):
-    """An event turned into what the app needs: the ASGI scope and the whole body."""
+# --- percent-encoding -----------------------------------------------------------------
 
-    scope: dict[str, Any]
-    body: bytes
+_HEX_DIGITS = frozenset("0123456789ABCDEFabcdef")
+_UNRESERVED = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~"
+
+
+_ESCAPED = ["%%%02X" % byte for byte in range(256)]
+
+
+def _escapes(safe: str) -> dict[int, str]:
+    keep = set(map(ord, safe))
+    return {byte: _ESCAPED[byte] for byte in range(256) if byte not in keep}
+
+
+# RFC 3986 path characters stay as they are; query values are encoded like HTML forms
+# (urllib's quote_plus): only unreserved characters stay, and a space becomes "+".
+PATH_ESCAPES = _escapes(_UNRESERVED + "/!$&'()*+,;=:@")
+QUERY_ESCAPES = {**_escapes(_UNRESERVED), ord(" "): "+"}
+
+
+def percent_encode(text: str, escapes: dict[int, str]) -> str:
+    # Escape the UTF-8 bytes: decoding them as latin-1 gives one code point per byte.
+    return text.encode().decode("latin-1").translate(escapes)
+
+
+def percent_decode(text: str) -> str:
+    """Decode %XX escapes as UTF-8, keeping malformed ones as they are (as urllib's unquote)."""
+    if "%" not in text:
+        return text
+    head, *parts = text.split("%")
+    decoded = bytearray(head.encode())
+    for part in parts:
+        if len(part) >= 2 and part[0] in _HEX_DIGITS and part[1] in _HEX_DIGITS:
+            decoded.append(int(part[:2], 16))
+            decoded += part[2:].encode()
+        else:
+            decoded += b"%" + part.encode()
+    return decoded.decode("utf-8", "replace")
+
+
+def encoded_query(params: Mapping[str, str | list[str]]) -> bytes:
+    """A query string from decoded parameters (REST APIs decode them), repeats kept in order."""
+    pairs = []
+    for key, values in params.items():
+        name = percent_encode(key, QUERY_ESCAPES)
+        for value in [values] if isinstance(values, str) else values:
+            pairs.append(f"{name}={percent_encode(value, QUERY_ESCAPES)}")
+    return "&".join(pairs).encode()
 
 
 # --- request side -------------------------------------------------------------------
@@ -70,7 +119,7 @@ def decode_body(body: str | None, *, is_base64: bool) -> bytes:
         return b""
     if is_base64:
         try:
-            return base64.b64decode(body, validate=True)
+            return binascii.a2b_base64(body, strict_mode=True)
         except binascii.Error as exc:
             raise UnknownEventError(f"The event's 'body' is marked isBase64Encoded but is not valid base64: {exc}") from None
     return body.encode()
@@ -81,29 +130,19 @@ def under(path: str, prefix: str) -> bool:
     return bool(prefix) and path.startswith(prefix) and (len(path) == len(prefix) or path[len(prefix)] == "/")
 
 
-def path_fields(encoded_path: str, *, stage: str | None, base_path: str) -> dict[str, Any]:
-    """The scope's `path`, `raw_path` and `root_path` for a percent-encoded path.
+def root_path_for(path: str, *, stage: str | None, base_path: str) -> str:
+    """The prefix the app is mounted under: the stage prefix where the path carries one (API
+    Gateway's named stages), then the user's `api_gateway_base_path`, each on a segment boundary.
 
-    `path` keeps the whole path the client asked for, as the ASGI spec and uvicorn do:
-    frameworks (Starlette, Django, Quart) remove `root_path` themselves when they route,
-    and build URLs from both. `root_path` is the stage prefix where the path carries one
-    (API Gateway's named stages), then the user's `api_gateway_base_path`, each honoured
-    only on a segment boundary.
+    `path` itself keeps the whole path, as the ASGI spec and uvicorn have it: frameworks
+    (Starlette, Django, Quart) remove `root_path` when they route, and build URLs from both.
     """
-    encoded_path = encoded_path or "/"
-    path = unquote(encoded_path)
-    root_path = ""
+    prefix = ""
     if stage and stage != "$default" and under(path, f"/{stage}"):
-        root_path = f"/{stage}"
-    if base_path and base_path != root_path and under(path[len(root_path) :], base_path):
-        root_path += base_path
-    return {"path": path, "raw_path": encoded_path.encode(), "root_path": root_path}
-
-
-def encode_decoded_path(path: str) -> str:
-    """Re-encode a path that AWS delivered already decoded (HTTP APIs do), so that `raw_path`
-    is a valid request target. The original bytes are lost there: `%2F` arrives as `/`."""
-    return quote(path, safe="/!$&'()*+,;=:@")
+        prefix = f"/{stage}"
+    if base_path and base_path != prefix and under(path[len(prefix) :], base_path):
+        prefix += base_path
+    return prefix
 
 
 def header_pairs(headers: Mapping[str, str] | None, multi_value_headers: Mapping[str, list[str]] | None) -> Headers:
@@ -115,26 +154,26 @@ def header_pairs(headers: Mapping[str, str] | None, multi_value_headers: Mapping
     return []
 
 
-def first_values(pairs: Headers) -> dict[bytes, bytes]:
-    """The first value of each header, for the few the scope reads (host, x-forwarded-*)."""
-    found: dict[bytes, bytes] = {}
-    for name, value in pairs:
-        found.setdefault(name, value)
-    return found
+def lowercase_lookup(headers: Mapping[str, str] | None, multi_value_headers: Mapping[str, list[str]] | None) -> dict[str, str]:
+    """First value of each header by lowercase name, for the few the scope reads."""
+    if multi_value_headers:
+        return {name.lower(): values[0] for name, values in multi_value_headers.items() if values}
+    return {name.lower(): value for name, value in (headers or {}).items()}
 
 
-def server_and_scheme(headers: Mapping[bytes, bytes], *, domain_name: str | None) -> tuple[tuple[str, int] | None, str]:
-    """`server` and `scheme` from Host and the X-Forwarded-* headers the AWS front end sets."""
-    scheme = headers.get(b"x-forwarded-proto", b"https").decode("latin-1").lower()
-    host = headers.get(b"host", b"").decode("latin-1") or domain_name
+def server_and_scheme(headers: Mapping[str, str], *, domain_name: str | None) -> tuple[tuple[str, int] | None, str]:
+    """`server` and `scheme` from Host and the X-Forwarded-* headers the AWS front end sets
+    (`headers` keyed by lowercase name)."""
+    scheme = headers.get("x-forwarded-proto", "https").lower()
+    host = headers.get("host") or domain_name
     if not host:
         return None, scheme
-    port_header = headers.get(b"x-forwarded-port")
-    name, sep, port = host.rpartition(":")
-    if sep and port.isdigit() and not port.endswith("]"):
+    name, colon, port = host.rpartition(":")
+    if colon and port.isdigit():  # "[::1]:8080" splits right; "[::1]" has no digits after ":"
         return (name, int(port)), scheme
-    if port_header and port_header.isdigit():
-        return (host, int(port_header)), scheme
+    forwarded_port = headers.get("x-forwarded-port", "")
+    if forwarded_port.isdigit():
+        return (host, int(forwarded_port)), scheme
     return (host, 443 if scheme == "https" else 80), scheme
 
 
@@ -152,6 +191,43 @@ def require(mapping: Mapping[str, Any], key: str, *, where: str) -> Any:
         return mapping[key]
     except (KeyError, TypeError):
         raise UnknownEventError(f"The {where} event has no '{key}' field; it does not match the documented format.") from None
+
+
+def http_scope(
+    *,
+    event: Mapping[str, Any],
+    context: Any,
+    method: str,
+    path: str,
+    raw_path: str,
+    root_path: str,
+    query_string: bytes,
+    headers: Headers,
+    lookup: Mapping[str, str],
+    client_ip: str | None,
+    protocol: str | None,
+    domain_name: str | None,
+) -> dict[str, Any]:
+    """The ASGI HTTP scope every source builds, from the fields it has mapped."""
+    server, scheme = server_and_scheme(lookup, domain_name=domain_name)
+    return {
+        "type": "http",
+        # 2.4: send() would raise OSError after a disconnect. Lambda has none mid-request,
+        # and saying so spares Starlette a disconnect-listener task per response.
+        "asgi": {"version": "3.0", "spec_version": "2.4"},
+        "http_version": http_version(protocol),
+        "method": method,
+        "scheme": scheme,
+        "path": path,
+        "raw_path": raw_path.encode(),
+        "root_path": root_path,
+        "query_string": query_string,
+        "headers": headers,
+        "client": (client_ip, 0) if client_ip else None,
+        "server": server,
+        "aws.event": event,
+        "aws.context": context,
+    }
 
 
 # --- response side ------------------------------------------------------------------
@@ -175,20 +251,25 @@ def response_body(response: Response, *, method: str, config: SourceConfig) -> t
             content_type = value
         elif lowered == b"content-encoding" and value.strip().lower() != b"identity":
             encoded = True
-    if not encoded and is_text(content_type, config.text_mime_types):
+    if not encoded and is_text(content_type, config):
         try:
             return body.decode(), False
         except UnicodeDecodeError:
             pass
-    return base64.b64encode(body).decode(), True
+    return binascii.b2a_base64(body, newline=False).decode(), True
 
 
-def is_text(content_type: bytes, text_mime_types: Iterable[str]) -> bool:
-    media_type = content_type.split(b";", 1)[0].strip().lower().decode("latin-1")
-    return bool(media_type) and any(entry in media_type for entry in text_mime_types)
+def is_text(content_type: bytes, config: SourceConfig) -> bool:
+    seen = config.text_types_seen
+    if content_type not in seen:
+        if len(seen) > 256:
+            seen.clear()
+        media_type = content_type.split(b";", 1)[0].strip().lower().decode("latin-1")
+        seen[content_type] = bool(media_type) and any(entry in media_type for entry in config.text_mime_types)
+    return seen[content_type]
 
 
-def multi_value_headers(headers: Headers, *, exclude: frozenset[str]) -> dict[str, list[str]]:
+def multi_value_headers(headers: Iterable[tuple[bytes, bytes]], *, exclude: frozenset[str]) -> dict[str, list[str]]:
     """REST (payload 1.0) and multi-value ALB: every value kept, Set-Cookie included."""
     shaped: dict[str, list[str]] = {}
     for raw_name, raw_value in headers:
@@ -198,7 +279,7 @@ def multi_value_headers(headers: Headers, *, exclude: frozenset[str]) -> dict[st
     return shaped
 
 
-def joined_headers_and_cookies(headers: Headers, *, exclude: frozenset[str]) -> tuple[dict[str, str], list[str]]:
+def joined_headers_and_cookies(headers: Iterable[tuple[bytes, bytes]], *, exclude: frozenset[str]) -> tuple[dict[str, str], list[str]]:
     """Payload 2.0: repeats comma-joined, as RFC 9110 allows for list headers; Set-Cookie, which
     cannot be joined, goes to `cookies`."""
     shaped: dict[str, str] = {}
@@ -215,35 +296,3 @@ def joined_headers_and_cookies(headers: Headers, *, exclude: frozenset[str]) -> 
         else:
             shaped[name] = value
     return shaped, cookies
-
-
-def http_scope(
-    *,
-    event: Mapping[str, Any],
-    context: Any,
-    method: str,
-    headers: Headers,
-    path: dict[str, Any],
-    query_string: bytes,
-    client_ip: str | None,
-    protocol: str | None,
-    domain_name: str | None,
-) -> dict[str, Any]:
-    """The ASGI HTTP scope every source builds, from the fields it has mapped."""
-    server, scheme = server_and_scheme(first_values(headers), domain_name=domain_name)
-    return {
-        "type": "http",
-        # 2.4: send() would raise OSError after a disconnect. Lambda has none mid-request,
-        # and saying so spares Starlette a disconnect-listener task per response.
-        "asgi": {"version": "3.0", "spec_version": "2.4"},
-        "http_version": http_version(protocol),
-        "method": method.upper(),
-        "scheme": scheme,
-        **path,
-        "query_string": query_string,
-        "headers": headers,
-        "client": (client_ip, 0) if client_ip else None,
-        "server": server,
-        "aws.event": event,
-        "aws.context": context,
-    }

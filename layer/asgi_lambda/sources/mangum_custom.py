@@ -9,10 +9,12 @@ where `config` is Mangum's dict of the adapter options and `response` has `statu
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..types import LambdaEvent, LambdaResponse, Response
 from .common import LAMBDA_RESPONSE_LIMIT, SourceConfig
+
+if TYPE_CHECKING:
+    from ..types import LambdaEvent, LambdaResponse, Response
 
 
 def mangum_config(config: SourceConfig) -> dict[str, Any]:
