@@ -89,7 +89,7 @@ class HTTPCycle:
         message_type = message["type"]
         if self.state is HTTPCycleState.REQUEST and message_type == "http.response.start":
             self.status = message["status"]
-            self.headers = message.get("headers", [])
+            self.headers = list(message.get("headers", ()))  # any iterable; it is read more than once
             self.state = HTTPCycleState.RESPONSE
         elif self.state is HTTPCycleState.RESPONSE and message_type == "http.response.body":
             self.chunks.append(message.get("body", b""))

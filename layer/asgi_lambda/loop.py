@@ -36,6 +36,12 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
     package's time per request). A task still waiting after the pass is then run to its
     end the ordinary way, blocking on I/O rather than polling.
     """
+    if asyncio._get_running_loop() is not None:
+        coro.close()
+        raise RuntimeError(
+            "asgi_lambda was called from inside a running event loop. Lambda calls handlers from "
+            "synchronous code; call the handler outside `async def` (in tests too)."
+        )
     running_loop = get_loop()
     task = running_loop.create_task(coro)
     running_loop.stop()
