@@ -47,6 +47,14 @@ def test_invalid_lifespan_argument_names_the_choices(app: RecordingApp) -> None:
     assert str(error.value) == "lifespan='maybe': expected one of auto, on, off."
 
 
+@pytest.mark.parametrize("argument", ["text_mime_types", "exclude_headers"])
+def test_a_single_string_where_a_list_belongs_is_a_config_error(app: RecordingApp, argument: str) -> None:
+    with pytest.raises(ConfigError) as error:
+        Adapter(app, lifespan="off", **{argument: "application/x-custom"})
+
+    assert str(error.value) == f"{argument}='application/x-custom': expected a list of strings, such as ['application/x-custom']."
+
+
 # --- events of no known shape -------------------------------------------------------
 
 

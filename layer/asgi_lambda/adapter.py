@@ -49,6 +49,9 @@ class Adapter:
     ) -> None:
         if lifespan not in LIFESPAN_MODES:
             raise ConfigError(f"lifespan={lifespan!r}: expected one of auto, on, off.")
+        for name, value in (("text_mime_types", text_mime_types), ("exclude_headers", exclude_headers)):
+            if isinstance(value, (str, bytes)):
+                raise ConfigError(f"{name}={value!r}: expected a list of strings, such as [{value!r}].")
         self.app = app
         self.config = SourceConfig(
             base_path=normalise_base_path(api_gateway_base_path),
@@ -57,6 +60,10 @@ class Adapter:
         )
         # Mangum-style handler classes, tried before the built-in sources.
         self.custom_handlers = tuple(custom_handlers or ())
+        if self.custom_handlers:
+            from .sources import mangum_custom
+
+            self.mangum_config = mangum_custom.mangum_config(self.config)
         self.lifespan = NoLifespan() if lifespan == "off" else Lifespan(app, required=lifespan == "on")
         self.lifespan.startup()
 
@@ -84,7 +91,7 @@ class Adapter:
         if self.custom_handlers:
             from .sources import mangum_custom
 
-            custom = mangum_custom.infer(self.custom_handlers, event, context, mangum_custom.mangum_config(self.config))
+            custom = mangum_custom.infer(self.custom_handlers, event, context, self.mangum_config)
             if custom is not None:
                 return custom
         if isinstance(event, dict):
