@@ -15,3 +15,8 @@ class LifespanFailure(RuntimeError):
 
 class UnexpectedMessage(RuntimeError):
     """The app sent an ASGI message that is not valid in the current protocol state."""
+
+
+class AppImportError(ImportError):
+    """The app named by ASGI_APP cannot be imported. An ImportError, so Lambda's runtime
+    reports it as Runtime.ImportModuleError."""

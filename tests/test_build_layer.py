@@ -1,0 +1,119 @@
+"""build_layer.sh: the zip's layout, its determinism, and its refusals."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+BUILD = ROOT / "build_layer.sh"
+
+
+def build(*args: str, output: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(BUILD), "--output", str(output), *args], capture_output=True, text=True, cwd=ROOT)
+
+
+@pytest.fixture(scope="module")
+def universal(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    output = tmp_path_factory.mktemp("universal")
+    result = build(output=output)
+    assert result.returncode == 0, result.stderr
+    return output / "asgi-lambda-layer.zip"
+
+
+def test_build_prints_the_path_and_size_of_the_zip(tmp_path: Path) -> None:
+    result = build(output=tmp_path)
+
+    zip_path = tmp_path / "asgi-lambda-layer.zip"
+    digest = hashlib.sha256(zip_path.read_bytes()).hexdigest()
+    assert result.stdout.splitlines()[-1] == f"Wrote {zip_path} ({zip_path.stat().st_size} bytes, sha256 {digest})"
+
+
+def test_universal_layer_has_the_wrapper_at_the_root_with_its_exec_bit(universal: Path) -> None:
+    with zipfile.ZipFile(universal) as archive:
+        info = archive.getinfo("asgi-bootstrap")
+        assert info.external_attr >> 16 == 0o100755
+        assert archive.read("asgi-bootstrap") == (ROOT / "wrapper" / "asgi-bootstrap").read_bytes()
+
+
+def test_universal_layer_has_the_package_under_python(universal: Path) -> None:
+    with zipfile.ZipFile(universal) as archive:
+        names = set(archive.namelist())
+
+    sources = {f"python/asgi_lambda/{path.relative_to(ROOT / 'layer' / 'asgi_lambda').as_posix()}" for path in (ROOT / "layer" / "asgi_lambda").rglob("*.py")}
+    assert sources <= names
+    assert {"python/asgi_lambda/bootstrap.py", "python/asgi_lambda/py.typed"} <= names
+    # Nothing but the wrapper and the package: no dependencies, so no boto3 either.
+    assert {name.split("/")[0] for name in names} == {"asgi-bootstrap", "python"}
+    assert {name.split("/")[1] for name in names if name.startswith("python/")} == {"asgi_lambda"}
+
+
+def test_universal_layer_ships_bytecode_checked_by_hash_not_timestamp(universal: Path) -> None:
+    with zipfile.ZipFile(universal) as archive:
+        bytecode = [name for name in archive.namelist() if name.endswith(".pyc")]
+        assert bytecode
+        header = archive.read(bytecode[0])[:16]
+    # PEP 552 flags: 0b01 = hash-based, 0b10 = check source; unchecked-hash is 0b01.
+    assert int.from_bytes(header[4:8], "little") == 0b01
+
+
+def test_universal_layer_is_small(universal: Path) -> None:
+    assert universal.stat().st_size < 512 * 1024
+
+
+def test_two_builds_give_the_same_bytes(universal: Path, tmp_path: Path) -> None:
+    assert build(output=tmp_path).returncode == 0
+
+    assert (tmp_path / "asgi-lambda-layer.zip").read_bytes() == universal.read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--bogus"], "build_layer.sh: unknown option '--bogus'."),
+        (["--python", "3.11", "--arch", "arm64", "--with", "redis"], "build_layer.sh: --python '3.11' is not a supported runtime; expected one of: 3.12 3.13 3.14."),
+        (["--python", "3.13", "--arch", "ppc64le", "--with", "redis"], "build_layer.sh: --arch 'ppc64le' is not a Lambda architecture; expected one of: x86_64 arm64."),
+        (["--python", "3.13", "--arch", "arm64", "--with", "mongodb"], "build_layer.sh: --with 'mongodb' is not a WebSocket store; expected some of: dynamodb s3 postgresql redis sqlite memory."),
+        (["--with", "redis"], "build_layer.sh: --with needs --python and --arch: compiled dependencies are built for one runtime and one architecture."),
+        (["--python", "3.13"], "build_layer.sh: --python and --arch choose the runtime of a layer with dependencies: add --with BACKENDS, or drop them for the universal layer."),
+        (["--python"], "build_layer.sh: --python needs a value. See --help."),
+    ],
+    ids=["unknown-option", "unknown-python", "unknown-arch", "unknown-backend", "with-alone", "python-alone", "missing-value"],
+)
+def test_bad_options_fail_with_a_clear_message(args: list[str], message: str, tmp_path: Path) -> None:
+    result = build(*args, output=tmp_path)
+
+    assert (result.returncode, result.stderr.splitlines()[-1]) == (2, message)
+    assert list(tmp_path.iterdir()) == []
+
+
+# ELF e_machine values: the architecture a shared object was built for.
+ELF_MACHINES = {"x86_64": 62, "arm64": 183}
+
+
+@pytest.mark.parametrize("arch", ["x86_64", "arm64"])
+def test_layer_with_dependencies_carries_stripped_objects_for_its_architecture(arch: str, tmp_path: Path) -> None:
+    if shutil.which("python3.12") is None and not list(Path(os.environ.get("PYENV_ROOT", "/root/.pyenv"), "versions").glob("3.12.*")):
+        pytest.skip("python3.12 is not installed here; the build needs the runtime's own interpreter")
+
+    result = build("--python", "3.12", "--arch", arch, "--with", "postgresql,redis,dynamodb", output=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    zip_path = tmp_path / f"asgi-lambda-layer-py3.12-{arch}.zip"
+    with zipfile.ZipFile(zip_path) as archive:
+        names = archive.namelist()
+        objects = [name for name in names if name.endswith(".so")]
+        assert objects and all(name.startswith("python/lib/python3.12/site-packages/asyncpg/") for name in objects)
+        for name in objects:
+            data = archive.read(name)
+            assert int.from_bytes(data[18:20], "little") == ELF_MACHINES[arch]
+            assert b".debug_info" not in data
+    assert "python/lib/python3.12/site-packages/redis/__init__.py" in names
+    assert "python/asgi_lambda/__init__.py" in names
+    assert not [name for name in names if "/boto3/" in name or "/botocore/" in name]
