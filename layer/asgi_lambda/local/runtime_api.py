@@ -1,0 +1,240 @@
+"""A Lambda Runtime API (2018-06-01) emulator on 127.0.0.1, so a real runtime client such as awslambdaric
+can run a function on this machine: https://docs.aws.amazon.com/lambda/latest/dg/runtimes-api.html
+
+    with RuntimeAPI() as api:
+        # start the runtime with AWS_LAMBDA_RUNTIME_API=api.address, then:
+        result = api.invoke({"hello": "world"})
+
+Standard library only. One invocation is handed out per GET /next, in the order they were queued.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+import time
+import traceback
+import uuid
+from collections import deque
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+PREFIX = "/2018-06-01/runtime"
+ERROR_TYPE_HEADER = "Lambda-Runtime-Function-Error-Type"
+DEFAULT_ARN = "arn:aws:lambda:us-east-1:123456789012:function:test-function"
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """What the function answered for one request id."""
+
+    request_id: str
+    ok: bool  # True: POST .../response; False: POST .../error
+    payload: Any  # the body parsed as JSON, or the raw bytes when it is not JSON
+    error_type: str | None  # from the error-type header, else the body's "errorType"
+    body: bytes
+    content_type: str | None
+
+
+def _parse(body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except ValueError:  # also covers UnicodeDecodeError
+        return body
+
+
+class RuntimeAPI:
+    """The emulator. Starts serving on construction; `close()` (or leaving the `with` block) stops it."""
+
+    def __init__(self, port: int = 0) -> None:
+        self._cond = threading.Condition()
+        self._pending: deque[tuple[str, bytes, dict[str, str]]] = deque()
+        self._taken: set[str] = set()  # handed out by /next, not answered yet
+        self._results: dict[str, Invocation] = {}
+        self._init_errors: list[dict[str, Any]] = []
+        self._closed = False
+        self.next_calls = 0
+        self.requests: list[tuple[str, str]] = []  # (method, path), for debugging
+        self.server_errors: list[str] = []  # tracebacks of handler failures, instead of printing them
+        self._server = _Server(("127.0.0.1", port), _handler_class(self))
+        self._server.errors = self.server_errors
+        # a short poll interval: shutdown() waits up to one interval, and tests open and close many emulators
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), name="runtime-api",
+                                        daemon=True)
+        self._thread.start()
+
+    @property
+    def address(self) -> str:
+        """host:port, the value for AWS_LAMBDA_RUNTIME_API."""
+        return f"127.0.0.1:{self._server.server_address[1]}"
+
+    def __enter__(self) -> RuntimeAPI:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()  # releases any /next long-poll, so its thread ends
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(5)
+
+    # -- the test side -------------------------------------------------------------------------------------
+
+    def submit(self, event: Any, *, timeout: float = 30, function_arn: str = DEFAULT_ARN,
+               deadline_ms: int | None = None) -> str:
+        """Queue one invocation (event JSON-serialised unless bytes); returns its request id."""
+        request_id = str(uuid.uuid4())
+        body = event if isinstance(event, bytes) else json.dumps(event).encode()
+        if deadline_ms is None:
+            deadline_ms = int((time.time() + timeout) * 1000)
+        headers = {
+            "Content-Type": "application/json",  # awslambdaric JSON-decodes the event only with this type
+            "Lambda-Runtime-Aws-Request-Id": request_id,
+            "Lambda-Runtime-Deadline-Ms": str(deadline_ms),
+            "Lambda-Runtime-Invoked-Function-Arn": function_arn,
+            "Lambda-Runtime-Trace-Id": f"Root=1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]};Sampled=0",
+        }
+        with self._cond:
+            self._pending.append((request_id, body, headers))
+            self._cond.notify_all()
+        return request_id
+
+    def result(self, request_id: str, timeout: float) -> Invocation | None:
+        """The answer for request_id, waiting up to timeout seconds; None if none came yet."""
+        with self._cond:
+            self._cond.wait_for(lambda: request_id in self._results, timeout)
+            return self._results.get(request_id)
+
+    def invoke(self, event: Any, *, timeout: float = 30, function_arn: str = DEFAULT_ARN,
+               deadline_ms: int | None = None) -> Invocation:
+        """Queue one invocation and block until the function posts /response or /error for it."""
+        request_id = self.submit(event, timeout=timeout, function_arn=function_arn, deadline_ms=deadline_ms)
+        found = self.result(request_id, timeout)
+        if found is None:
+            self.cancel(request_id)
+            raise TimeoutError(f"no /response or /error for request {request_id} within {timeout}s")
+        return found
+
+    def cancel(self, request_id: str) -> None:
+        """Drop a queued invocation that no /next took yet (so a later runtime never sees a stale event)."""
+        with self._cond:
+            self._pending = deque(item for item in self._pending if item[0] != request_id)
+
+    def wait_ready(self, timeout: float) -> bool:
+        """True once the runtime has called /next, i.e. its init phase is over."""
+        with self._cond:
+            return self._cond.wait_for(lambda: self.next_calls > 0, timeout)
+
+    def wait_init_error(self, timeout: float) -> dict[str, Any] | None:
+        """The body posted to /init/error, or None if none came within timeout."""
+        with self._cond:
+            self._cond.wait_for(lambda: bool(self._init_errors), timeout)
+            return self.init_error
+
+    @property
+    def init_error(self) -> dict[str, Any] | None:
+        return self._init_errors[-1] if self._init_errors else None
+
+    # -- the runtime side (called from the server's handler threads) ---------------------------------------
+
+    def _next(self) -> tuple[str, bytes, dict[str, str]] | None:
+        with self._cond:
+            self.next_calls += 1
+            self._cond.notify_all()
+            self._cond.wait_for(lambda: bool(self._pending) or self._closed)
+            if self._closed:
+                return None
+            item = self._pending.popleft()
+            self._taken.add(item[0])
+            return item
+
+    def _answer(self, request_id: str, invocation: Invocation) -> bool:
+        with self._cond:
+            if request_id not in self._taken:  # unknown, or already answered
+                return False
+            self._taken.discard(request_id)
+            self._results[request_id] = invocation
+            self._cond.notify_all()
+            return True
+
+    def _init_failed(self, error: dict[str, Any]) -> None:
+        with self._cond:
+            self._init_errors.append(error)
+            self._cond.notify_all()
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True  # a /next long-poll must never keep the test process alive
+    errors: list[str]
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # Quiet, never fatal: a killed function leaves its /next connection dead (a normal end, ignored);
+        # anything else is kept for debugging. The serving thread carries on either way.
+        exc = sys.exc_info()[1]
+        if not isinstance(exc, ConnectionError):
+            self.errors.append(traceback.format_exc())
+
+
+def _handler_class(api: RuntimeAPI) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        # HTTP/1.0: one request per connection, so no keep-alive thread outlives a request.
+        def log_message(self, format: str, *args: Any) -> None:  # quiet: no access log on stderr
+            pass
+
+        def _send(self, status: int, payload: Any = None, headers: dict[str, str] | None = None,
+                  body: bytes | None = None) -> None:
+            if body is None:
+                body = json.dumps(payload if payload is not None else {"status": "OK"}).encode()
+            self.send_response(status)
+            for name, value in (headers or {"Content-Type": "application/json"}).items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def _not_found(self) -> None:
+            self._send(404, {"errorMessage": f"unknown path {self.path}", "errorType": "NotFound"})
+        def do_GET(self) -> None:
+            api.requests.append(("GET", self.path))
+            if self.path != f"{PREFIX}/invocation/next":
+                return self._not_found()
+            item = api._next()
+            if item is None:  # emulator closing: the runtime treats a non-2xx as fatal, which is fine here
+                return self._send(500, {"errorMessage": "emulator closed", "errorType": "Emulator.Closed"})
+            _, body, headers = item
+            self._send(200, headers=headers, body=body)
+
+        def do_POST(self) -> None:
+            api.requests.append(("POST", self.path))
+            try:
+                length = int(self.headers.get("Content-Length") or 0)
+                if length < 0:  # read(-1) would wait for an EOF the client never sends
+                    raise ValueError(f"Content-Length {length}")
+                body = self.rfile.read(length)
+            except (ValueError, OSError) as exc:
+                return self._send(400, {"errorMessage": f"bad request body: {exc}", "errorType": "BadRequest"})
+            parts = self.path[len(PREFIX):].strip("/").split("/") if self.path.startswith(PREFIX + "/") else []
+            if parts == ["init", "error"]:
+                parsed = _parse(body)
+                api._init_failed(parsed if isinstance(parsed, dict) else {"body": parsed})
+                return self._send(202)
+            if len(parts) == 3 and parts[0] == "invocation" and parts[2] in ("response", "error"):
+                ok = parts[2] == "response"
+                payload = _parse(body)
+                error_type = self.headers.get(ERROR_TYPE_HEADER)
+                if not ok and error_type is None and isinstance(payload, dict):
+                    error_type = payload.get("errorType")
+                invocation = Invocation(parts[1], ok, payload, error_type, body, self.headers.get("Content-Type"))
+                if not api._answer(parts[1], invocation):
+                    return self._send(400, {"errorMessage": f"unknown request id {parts[1]}",
+                                            "errorType": "InvalidRequestID"})
+                return self._send(202)
+            self._not_found()
+
+    return Handler

@@ -1,0 +1,260 @@
+"""The zero-code layer end to end: the built zip unpacked as /opt, AWS_LAMBDA_EXEC_WRAPPER pointing at
+its wrapper, started by the managed runtime's launcher stand-in and run by the real awslambdaric."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from asgi_lambda.local.runtime_api import RuntimeAPI
+
+from ..conftest import load_event
+from .harness import FunctionProcess
+
+ROOT = Path(__file__).resolve().parents[2]
+
+APP = """
+    import json, os, sys
+    import asgi_lambda
+
+    startups = 0
+
+    async def app(scope, receive, send):
+        global startups
+        if scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                if message["type"] == "lifespan.startup":
+                    startups += 1
+                    await send({"type": "lifespan.startup.complete"})
+                else:
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+        await receive()
+        body = {
+            "path": scope["path"],
+            "root_path": scope["root_path"],
+            "startups": startups,
+            "pid": os.getpid(),
+            "asgi_lambda": asgi_lambda.__file__,
+            "handler": os.environ.get("_HANDLER"),
+            "original_handler": os.environ.get("ASGI_ORIGINAL_HANDLER"),
+            "pythonpath": os.environ.get("PYTHONPATH"),
+            "sys_path": sys.path,
+        }
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})
+        await send({"type": "http.response.body", "body": json.dumps(body).encode()})
+"""
+
+DECOY = "lambda_function.lambda_handler"  # what the console creates; no such module exists here
+
+
+@pytest.fixture(scope="module")
+def layer_zip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    output = tmp_path_factory.mktemp("dist")
+    subprocess.run([str(ROOT / "build_layer.sh"), "--output", str(output)], check=True, capture_output=True)
+    return output / "asgi-lambda-layer.zip"
+
+
+def unpack(layer_zip: Path, opt: Path) -> None:
+    """Unpack as Lambda does, mode bits included (zipfile alone drops them)."""
+    with zipfile.ZipFile(layer_zip) as archive:
+        for info in archive.infolist():
+            path = Path(archive.extract(info, opt))
+            path.chmod(info.external_attr >> 16 & 0o777)
+
+
+def function(tmp_path: Path, layer_zip: Path, *, source: str = APP, env: dict[str, str] | None = None) -> FunctionProcess:
+    task_root, opt = tmp_path / "task", tmp_path / "opt"
+    task_root.mkdir()
+    unpack(layer_zip, opt)
+    (task_root / "main.py").write_text(textwrap.dedent(source))
+    environment = {"AWS_LAMBDA_EXEC_WRAPPER": str(opt / "asgi-bootstrap"), "ASGI_APP": "main:app", **(env or {})}
+    return FunctionProcess(task_root, opt, DECOY, env=environment)
+
+
+def answer(fn: FunctionProcess, event: dict[str, Any]) -> dict[str, Any]:
+    invocation = fn.invoke(event)
+    assert invocation.ok, f"{invocation.payload}\n{fn.logs()}"
+    response: dict[str, Any] = invocation.payload
+    return response
+
+
+def test_http_request_end_to_end_through_the_layer(tmp_path: Path, layer_zip: Path) -> None:
+    with function(tmp_path, layer_zip) as fn:
+        response = answer(fn, load_event("http_api_v2_named_stage"))
+
+    assert (response["statusCode"], response["headers"], response["isBase64Encoded"]) == (
+        200,
+        {"content-type": "application/json"},
+        False,
+    )
+    body = json.loads(response["body"])
+    assert (body["path"], body["root_path"]) == ("/dev/items/42", "/dev")
+    # The code that ran is the layer's, unpacked in /opt/python, not the repository's.
+    assert body["asgi_lambda"] == str(tmp_path / "opt" / "python" / "asgi_lambda" / "__init__.py")
+
+
+def test_the_decoy_handler_is_replaced_and_kept_in_asgi_original_handler(tmp_path: Path, layer_zip: Path) -> None:
+    with function(tmp_path, layer_zip) as fn:
+        body = json.loads(answer(fn, load_event("http_api_v2_get"))["body"])
+
+    assert (body["handler"], body["original_handler"]) == ("asgi_lambda.bootstrap.handler", DECOY)
+
+
+def test_the_wrapper_leaves_pythonpath_to_the_runtime(tmp_path: Path, layer_zip: Path) -> None:
+    with function(tmp_path, layer_zip) as fn:
+        body = json.loads(answer(fn, load_event("http_api_v2_get"))["body"])
+
+    # The runtime adds the layers' directories only when it finds PYTHONPATH unset...
+    opt = tmp_path / "opt" / "python"
+    assert str(opt) in body["sys_path"]
+    assert str(opt / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}" / "site-packages") in body["sys_path"]
+    # ...and then sets it to its own directory for child processes, and nothing else.
+    assert body["pythonpath"] == fn.env["LAMBDA_RUNTIME_DIR"]
+
+
+def test_lifespan_starts_once_across_invocations(tmp_path: Path, layer_zip: Path) -> None:
+    with function(tmp_path, layer_zip) as fn:
+        bodies = [json.loads(answer(fn, load_event(name))["body"]) for name in ("http_api_v2_get", "apigw_rest_get", "alb_single_value")]
+
+    assert [body["startups"] for body in bodies] == [1, 1, 1]
+    assert len({body["pid"] for body in bodies}) == 1
+
+
+def test_dependencies_from_other_layers_stay_importable(tmp_path: Path, layer_zip: Path) -> None:
+    site_packages = tmp_path / "opt" / "python" / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}" / "site-packages"
+    source = APP.replace("import asgi_lambda\n", "import asgi_lambda\n    import other_layer_dependency\n").replace(
+        '"path": scope["path"],', '"path": other_layer_dependency.NAME,'
+    )
+    fn = function(tmp_path, layer_zip, source=source)
+    # Lambda unpacks every layer into the same /opt: another layer's dependency sits beside ours.
+    (site_packages / "other_layer_dependency").mkdir(parents=True)
+    (site_packages / "other_layer_dependency" / "__init__.py").write_text("NAME = 'from another layer'\n")
+    with fn:
+        body = json.loads(answer(fn, load_event("http_api_v2_get"))["body"])
+
+    assert body["path"] == "from another layer"
+
+
+def test_a_fastapi_app_is_served_with_no_handler_code(tmp_path: Path, layer_zip: Path) -> None:
+    source = """
+        from fastapi import FastAPI
+
+        app = FastAPI()
+
+        @app.get("/items/{item_id}")
+        async def item(item_id: int, q: str | None = None) -> dict:
+            return {"item_id": item_id, "q": q}
+    """
+    with function(tmp_path, layer_zip, source=source) as fn:
+        response = answer(fn, load_event("http_api_v2_get"))
+
+    assert (response["statusCode"], json.loads(response["body"])) == (200, {"item_id": 42, "q": "a b"})
+
+
+INIT_ERRORS = [
+    pytest.param({"ASGI_APP": ""}, APP, "ConfigError", "ASGI_APP is not set: set it to your ASGI app as module:attribute, for example main:app.", id="asgi-app-missing"),
+    pytest.param(
+        {"ASGI_APP": "main.app"},
+        APP,
+        "Runtime.ImportModuleError",
+        "Unable to import module 'asgi_lambda.bootstrap': ASGI_APP='main.app': expected module:attribute, for example main:app (did you mean main:app?).",
+        id="wrong-form",
+    ),
+    pytest.param(
+        {"ASGI_APP": "mian:app"},
+        APP,
+        "Runtime.ImportModuleError",
+        "Unable to import module 'asgi_lambda.bootstrap': ASGI_APP='mian:app': no module named 'mian'. The module must be in "
+        "the function's code (LAMBDA_TASK_ROOT) or in a layer's python/ directory.",
+        id="missing-module",
+    ),
+    pytest.param(
+        {"ASGI_APP": "main:ap"},
+        APP,
+        "Runtime.ImportModuleError",
+        "Unable to import module 'asgi_lambda.bootstrap': ASGI_APP='main:ap': module 'main' has no attribute 'ap'.",
+        id="missing-attribute",
+    ),
+    pytest.param(
+        {"ASGI_APP": "main:startups"},
+        APP,
+        "Runtime.ImportModuleError",
+        "Unable to import module 'asgi_lambda.bootstrap': ASGI_APP='main:startups': main.startups is a int, not an ASGI app "
+        "(an async callable taking scope, receive and send).",
+        id="not-callable",
+    ),
+    pytest.param(
+        {"ASGI_APP": "main:app"},
+        "import not_installed_anywhere\napp = None\n",
+        "Runtime.ImportModuleError",
+        "Unable to import module 'asgi_lambda.bootstrap': No module named 'not_installed_anywhere'",
+        id="missing-dependency-of-the-app",
+    ),
+    pytest.param({"ASGI_LIFESPAN": "maybe"}, APP, "ConfigError", "ASGI_LIFESPAN='maybe': expected one of auto, on, off.", id="lifespan-value"),
+    pytest.param(
+        {"ASGI_LIFESPAN": "on"},
+        """
+        async def app(scope, receive, send):
+            await receive()
+            await send({"type": "lifespan.startup.failed", "message": "database unreachable"})
+        """,
+        "LifespanFailure",
+        "Application startup failed: database unreachable",
+        id="startup-failed",
+    ),
+]
+
+
+@pytest.mark.parametrize(("env", "source", "error_type", "message"), INIT_ERRORS)
+def test_init_error_is_reported_the_way_the_runtime_reports_them(
+    tmp_path: Path, layer_zip: Path, env: dict[str, str], source: str, error_type: str, message: str
+) -> None:
+    with function(tmp_path, layer_zip, source=source, env=env) as fn:
+        error = fn.wait_init_error(timeout=20)
+        assert error is not None, fn.logs()
+        assert fn.wait(timeout=10) == 1
+
+    assert (error["errorType"], error["errorMessage"]) == (error_type, message)
+
+
+def test_container_image_launch_style_replaces_the_handler_argument(tmp_path: Path, layer_zip: Path) -> None:
+    task_root, opt = tmp_path / "task", tmp_path / "opt"
+    task_root.mkdir()
+    unpack(layer_zip, opt)
+    (task_root / "main.py").write_text(textwrap.dedent(APP))
+    site_packages = next(path for path in sys.path if path.endswith("site-packages") and Path(path, "awslambdaric").is_dir())
+    with RuntimeAPI() as api:
+        # ENTRYPOINT ["/opt/asgi-bootstrap", "python", "-m", "awslambdaric"], CMD ["<handler>"]. The image puts
+        # the layer on PYTHONPATH itself; -S keeps the repository's editable install out.
+        process = subprocess.Popen(
+            [str(opt / "asgi-bootstrap"), sys.executable, "-S", "-m", "awslambdaric", DECOY],
+            cwd=task_root,
+            env={
+                "AWS_LAMBDA_RUNTIME_API": api.address,
+                "ASGI_APP": "main:app",
+                "PYTHONPATH": f"{opt / 'python'}:{site_packages}",
+                "PATH": os.environ["PATH"],
+                "AWS_LAMBDA_FUNCTION_NAME": "image-function",
+                "AWS_REGION": "us-east-1",
+            },
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            invocation = api.invoke(load_event("http_api_v2_get"), timeout=30)
+        finally:
+            process.kill()
+            process.wait()
+
+    body = json.loads(invocation.payload["body"])
+    assert (body["handler"], body["original_handler"], body["path"]) == ("asgi_lambda.bootstrap.handler", DECOY, "/items/42")
