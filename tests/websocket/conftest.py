@@ -1,0 +1,30 @@
+"""Fixtures for the WebSocket tests: one `store` fixture over all six backends.
+
+Each backend's fixtures live in their own module: `store_<name>` gives a working store and
+closes it afterwards; `unreachable_<name>` gives one pointed at nothing that answers. A test
+that needs a server and finds none fails when CI is set, and skips with the reason otherwise.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from asgi_lambda.websocket.stores import Store
+
+from .fixtures_aws import store_dynamodb, store_s3, unreachable_dynamodb, unreachable_s3  # noqa: F401
+from .fixtures_local import store_memory, store_sqlite, unreachable_sqlite  # noqa: F401
+from .fixtures_services import store_postgresql, store_redis, unreachable_postgresql, unreachable_redis  # noqa: F401
+
+BACKENDS = ["memory", "sqlite", "postgresql", "redis", "dynamodb", "s3"]
+
+
+@pytest.fixture(params=BACKENDS)
+def store(request: pytest.FixtureRequest) -> Store:
+    backend: Store = request.getfixturevalue(f"store_{request.param}")
+    return backend
+
+
+@pytest.fixture(params=[name for name in BACKENDS if name != "memory"])
+def unreachable_store(request: pytest.FixtureRequest) -> Store:
+    backend: Store = request.getfixturevalue(f"unreachable_{request.param}")
+    return backend
