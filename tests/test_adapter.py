@@ -17,7 +17,7 @@ ONE_EVENT_PER_SOURCE = ["apigw_rest_get", "http_api_v1_get", "http_api_v2_get", 
 
 SUPPORTED = (
     "Supported sources: API Gateway HTTP API (payload 2.0) and Lambda Function URL; "
-    "API Gateway REST API (payload 1.0); Application Load Balancer."
+    "API Gateway REST API (payload 1.0); Application Load Balancer; API Gateway WebSocket API."
 )
 
 
@@ -78,10 +78,7 @@ def test_non_dict_event_raises_unknown_event_error(app: RecordingApp) -> None:
         pytest.param({"version": "2.0", "rawPath": "/", "requestContext": {"stage": "$default"}}, id="v2-without-requestContext.http"),
         pytest.param({"httpMethod": "GET", "path": "/"}, id="v1-without-requestContext"),
         pytest.param({"version": "3.0", "httpMethod": "GET", "requestContext": {}}, id="unknown-payload-version"),
-        pytest.param(
-            {"requestContext": {"routeKey": "$connect", "eventType": "CONNECT", "connectionId": "abc="}},
-            id="websocket-connect",
-        ),
+        pytest.param({"requestContext": {"routeKey": "$connect", "eventType": "CONNECT"}}, id="websocket-without-connection-id"),
     ],
 )
 def test_near_miss_events_are_unknown(app: RecordingApp, event: dict[str, Any]) -> None:

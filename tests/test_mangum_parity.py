@@ -41,7 +41,7 @@ async def echo(request: Request) -> JSONResponse:
 
 app = Starlette(routes=[Route("/{rest:path}", echo, methods=["GET", "POST", "HEAD"])])
 
-FIXTURES = sorted(path.stem for path in EVENTS.glob("*.json") if not path.stem.endswith("_head"))
+FIXTURES = sorted(path.stem for path in EVENTS.glob("*.json") if not path.stem.endswith("_head") and not path.stem.startswith("ws_"))
 
 
 def set_cookies(response: dict[str, Any]) -> list[str]:

@@ -69,6 +69,8 @@ class Adapter:
 
     def __call__(self, event: LambdaEvent, context: LambdaContext | Any = None) -> LambdaResponse:
         request = self.request_for(event, context)
+        if request is None:
+            return self.websocket(event, context)
         if self.lifespan.state is not None:
             request.scope["state"] = self.lifespan.state.copy()
         response = loop.run(HTTPCycle(request.scope, request.body).run(self.app))
@@ -87,7 +89,16 @@ class Adapter:
             shaped = request.to_response(internal_error())
         return shaped
 
-    def request_for(self, event: LambdaEvent, context: Any) -> MappedEvent:
+    def websocket(self, event: LambdaEvent, context: Any) -> LambdaResponse:
+        # Imported here: an HTTP-only function never loads the WebSocket code or a store.
+        from .sources.apigw_websocket import WebSocketEvent
+        from .websocket import cycle, runtime
+
+        mapped = WebSocketEvent(event, context)
+        return loop.run(cycle.handle(mapped, self.app, runtime=runtime.current(), state=self.lifespan.state))
+
+    def request_for(self, event: LambdaEvent, context: Any) -> MappedEvent | None:
+        """The HTTP mapping of the event; None for a WebSocket event."""
         if self.custom_handlers:
             from .sources import mangum_custom
 
@@ -98,9 +109,13 @@ class Adapter:
             for source in SOURCES:
                 if source.matches(event):
                     return source(event, context, self.config)
+            from .sources import apigw_websocket
+
+            if apigw_websocket.matches(event):
+                return None
         raise UnknownEventError(
             "The event is not one asgi_lambda handles. Supported sources: "
-            + "; ".join(source.name for source in SOURCES)
+            + "; ".join([source.name for source in SOURCES] + ["API Gateway WebSocket API"])
             + f". Got {describe(event)}."
         )
 

@@ -1,0 +1,89 @@
+"""API Gateway WebSocket APIs: the $connect, message and $disconnect events.
+
+https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-websocket-api-overview.html
+https://docs.aws.amazon.com/apigateway/latest/developerguide/websocket-api-develop-integrations.html
+
+Only $connect carries the client's request (headers, query string); later events carry the
+connection id. So the scope is built once, at $connect, in a JSON-safe form that the store
+keeps, and rebuilt from it for every later event.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .common import decode_body, encoded_query, header_pairs, require
+
+EVENT_TYPES = ("CONNECT", "MESSAGE", "DISCONNECT")
+
+
+def matches(event: Any) -> bool:
+    context = event.get("requestContext") if isinstance(event, dict) else None
+    return isinstance(context, dict) and context.get("eventType") in EVENT_TYPES and "connectionId" in context
+
+
+class WebSocketEvent:
+    """One WebSocket event: which kind, for which connection, and what it carries."""
+
+    name = "API Gateway WebSocket API"
+
+    def __init__(self, event: dict[str, Any], context: Any) -> None:
+        request_context = event["requestContext"]
+        self.event = event
+        self.context = context
+        self.kind: str = request_context["eventType"]
+        self.connection_id: str = request_context["connectionId"]
+        self.api_id: str = require(request_context, "apiId", where="WebSocket requestContext")
+        self.stage: str = require(request_context, "stage", where="WebSocket requestContext")
+        self.request_context = request_context
+
+    def message(self) -> dict[str, Any]:
+        """The client's message as ASGI's websocket.receive: bytes when API Gateway marks it base64."""
+        body = self.event.get("body") or ""
+        if self.event.get("isBase64Encoded"):
+            return {"type": "websocket.receive", "bytes": decode_body(body, is_base64=True), "text": None}
+        return {"type": "websocket.receive", "bytes": None, "text": body}
+
+    def disconnect(self) -> dict[str, Any]:
+        """ASGI's websocket.disconnect with the close code and reason API Gateway reports."""
+        code = self.request_context.get("disconnectStatusCode")
+        return {"type": "websocket.disconnect", "code": code if isinstance(code, int) else 1005, "reason": self.request_context.get("disconnectReason") or ""}
+
+    def stored_scope(self, *, path: str) -> dict[str, Any]:
+        """The $connect request, JSON-safe, as the store keeps it."""
+        headers = header_pairs(self.event.get("headers"), self.event.get("multiValueHeaders"))
+        params = self.event.get("multiValueQueryStringParameters") or self.event.get("queryStringParameters") or {}
+        protocols = [value.decode() for name, value in headers if name == b"sec-websocket-protocol"]
+        identity = self.request_context.get("identity") or {}
+        host = self.request_context.get("domainName") or next((value.decode() for name, value in headers if name == b"host"), None)
+        return {
+            "path": path,
+            "query_string": encoded_query(params).decode(),
+            "headers": [[name.decode(), value.decode()] for name, value in headers],
+            "subprotocols": [protocol.strip() for value in protocols for protocol in value.split(",") if protocol.strip()],
+            "client": [identity["sourceIp"], 0] if identity.get("sourceIp") else None,
+            "server": [host, 443] if host else None,
+        }
+
+    def scope(self, stored: dict[str, Any], *, state: dict[str, Any] | None) -> dict[str, Any]:
+        """The ASGI websocket scope for this event, from the stored $connect request."""
+        scope = {
+            "type": "websocket",
+            "asgi": {"version": "3.0", "spec_version": "2.4"},
+            "http_version": "1.1",
+            "scheme": "wss",
+            "path": stored["path"],
+            "raw_path": stored["path"].encode(),
+            "root_path": "",
+            "query_string": stored["query_string"].encode(),
+            "headers": [(name.encode(), value.encode()) for name, value in stored["headers"]],
+            "client": tuple(stored["client"]) if stored.get("client") else None,
+            "server": tuple(stored["server"]) if stored.get("server") else None,
+            "subprotocols": stored["subprotocols"],
+            "aws.event": self.event,
+            "aws.context": self.context,
+            "aws.connection_id": self.connection_id,
+        }
+        if state is not None:
+            scope["state"] = state.copy()
+        return scope

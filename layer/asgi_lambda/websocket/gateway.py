@@ -1,0 +1,177 @@
+"""The API Gateway Management API: how replies and pushes reach WebSocket clients.
+
+POST and DELETE on `{endpoint}/@connections/{connection_id}`, signed with Signature Version 4
+from the function's credentials (Lambda puts them in the environment).
+https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-how-to-call-websocket-api-connections.html
+
+A small client on asyncio streams rather than boto3: importing boto3 would cost a WebSocket
+function its import at every cold start, and botocore spends about a millisecond of CPU per
+call, which caps how fast a broadcast can go. This one keeps connections alive, runs posts
+concurrently under a bound, and signs a request in microseconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import os
+import ssl
+import time
+from urllib.parse import quote, urlsplit
+
+# API Gateway refuses a message over 128 KB.
+MAX_MESSAGE_BYTES = 128 * 1024
+TIMEOUT_SECONDS = 10.0
+
+
+class GatewayError(ConnectionError):
+    """The Management API refused a call or could not be reached. An OSError, as ASGI 2.4 has
+    a send on a closed connection raise."""
+
+
+class Gone(GatewayError):
+    """410 GoneException: the client has left; its connection should be forgotten."""
+
+
+class MessageTooLarge(ValueError):
+    """The message is over API Gateway's 128 KB limit; it was not sent."""
+
+
+class ManagementAPI:
+    """One endpoint (`https://{apiId}.execute-api.{region}.amazonaws.com/{stage}`), made once per
+    environment and shared by every invocation and broadcast."""
+
+    def __init__(self, endpoint: str, *, region: str, max_connections: int = 32) -> None:
+        parts = urlsplit(endpoint)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"Management API endpoint {endpoint!r} is not an http(s) URL")
+        self.endpoint = endpoint.rstrip("/")
+        self.region = region
+        self.host = parts.hostname
+        self.port = parts.port or (443 if parts.scheme == "https" else 80)
+        self.host_header = parts.netloc
+        self.base_path = parts.path.rstrip("/")
+        self.tls = ssl.create_default_context() if parts.scheme == "https" else None
+        self.slots = asyncio.Semaphore(max_connections)
+        self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+
+    async def post(self, connection_id: str, data: bytes) -> None:
+        """Send one message to one client. Raises Gone when it has left."""
+        if len(data) > MAX_MESSAGE_BYTES:
+            raise MessageTooLarge(
+                f"message of {len(data)} bytes to {connection_id} not sent: API Gateway's limit is {MAX_MESSAGE_BYTES} bytes"
+            )
+        await self.call("POST", connection_id, data)
+
+    async def delete(self, connection_id: str) -> None:
+        """Close a client's connection from the server side."""
+        await self.call("DELETE", connection_id, b"")
+
+    async def close(self) -> None:
+        for _, writer in self.idle:
+            writer.close()
+        self.idle.clear()
+
+    async def call(self, method: str, connection_id: str, body: bytes) -> None:
+        path = f"{self.base_path}/%40connections/{quote(connection_id, safe='')}"
+        request = self.request(method, path, body)
+        async with self.slots:
+            try:
+                status, headers, payload = await asyncio.wait_for(self.exchange(request), TIMEOUT_SECONDS)
+            except (OSError, asyncio.IncompleteReadError, asyncio.TimeoutError) as exc:
+                raise GatewayError(f"{method} {self.endpoint}/@connections/{connection_id}: {exc!r}") from exc
+        if status == 410:
+            raise Gone(f"connection {connection_id} is gone")
+        if status >= 300:
+            error_type = headers.get("x-amzn-errortype", "").partition(":")[0]
+            raise GatewayError(
+                f"{method} {self.endpoint}/@connections/{connection_id}: {status} {error_type} {payload[:200].decode(errors='replace')}".strip()
+            )
+
+    async def exchange(self, request: bytes) -> tuple[int, dict[str, str], bytes]:
+        """Send a request on a kept-alive connection (or a new one) and read the whole response.
+        A kept-alive connection the server has since closed gets one retry on a new one."""
+        for attempt in (1, 2):
+            reader, writer = self.idle.pop() if self.idle and attempt == 1 else await self.open()
+            try:
+                writer.write(request)
+                await writer.drain()
+                status, headers, payload, keep = await read_response(reader)
+            except (OSError, asyncio.IncompleteReadError):
+                writer.close()
+                if attempt == 2:
+                    raise
+                continue
+            if keep:
+                self.idle.append((reader, writer))
+            else:
+                writer.close()
+            return status, headers, payload
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def open(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        return await asyncio.open_connection(self.host, self.port, ssl=self.tls, server_hostname=self.host if self.tls else None)
+
+    def request(self, method: str, path: str, body: bytes) -> bytes:
+        now = time.gmtime()
+        headers = {"host": self.host_header, "x-amz-date": time.strftime("%Y%m%dT%H%M%SZ", now)}
+        token = os.environ.get("AWS_SESSION_TOKEN")
+        if token:
+            headers["x-amz-security-token"] = token
+        headers["authorization"] = sign(method, path, headers, body, region=self.region, service="execute-api", now=now)
+        lines = [f"{method} {path} HTTP/1.1"]
+        lines += [f"{name}: {value}" for name, value in headers.items()]
+        lines += [f"content-length: {len(body)}", "connection: keep-alive", "", ""]
+        return "\r\n".join(lines).encode() + body
+
+
+def sign(method: str, path: str, headers: dict[str, str], body: bytes, *, region: str, service: str, now: time.struct_time) -> str:
+    """The SigV4 Authorization header for a request with these (lowercase) headers.
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/create-signed-request.html"""
+    access_key = os.environ.get("AWS_ACCESS_KEY_ID")
+    secret_key = os.environ.get("AWS_SECRET_ACCESS_KEY")
+    if not access_key or not secret_key:
+        raise GatewayError("no AWS credentials in the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY) to sign Management API calls")
+    date = time.strftime("%Y%m%d", now)
+    signed = sorted(headers)
+    canonical = "\n".join(
+        [
+            method,
+            quote(path, safe="/~"),  # services other than S3 encode the already-encoded path again
+            "",
+            "".join(f"{name}:{headers[name].strip()}\n" for name in signed),
+            ";".join(signed),
+            hashlib.sha256(body).hexdigest(),
+        ]
+    )
+    scope = f"{date}/{region}/{service}/aws4_request"
+    to_sign = f"AWS4-HMAC-SHA256\n{headers['x-amz-date']}\n{scope}\n{hashlib.sha256(canonical.encode()).hexdigest()}"
+    key = f"AWS4{secret_key}".encode()
+    for part in (date, region, service, "aws4_request"):
+        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+    signature = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
+    return f"AWS4-HMAC-SHA256 Credential={access_key}/{scope}, SignedHeaders={';'.join(signed)}, Signature={signature}"
+
+
+async def read_response(reader: asyncio.StreamReader) -> tuple[int, dict[str, str], bytes, bool]:
+    """Status, lowercase headers, body, and whether the connection may be reused."""
+    status_line = await reader.readuntil(b"\r\n")
+    version, _, rest = status_line.decode("latin-1").partition(" ")
+    status = int(rest.split(" ", 1)[0])
+    headers: dict[str, str] = {}
+    while (line := await reader.readuntil(b"\r\n")) != b"\r\n":
+        name, _, value = line.decode("latin-1").partition(":")
+        headers[name.strip().lower()] = value.strip()
+    if headers.get("transfer-encoding", "").lower() == "chunked":
+        chunks = []
+        while size := int((await reader.readuntil(b"\r\n")).split(b";")[0], 16):
+            chunks.append(await reader.readexactly(size))
+            await reader.readexactly(2)
+        while await reader.readuntil(b"\r\n") != b"\r\n":  # trailers
+            pass
+        payload = b"".join(chunks)
+    else:
+        payload = await reader.readexactly(int(headers.get("content-length", "0")))
+    keep = version == "HTTP/1.1" and headers.get("connection", "").lower() != "close"
+    return status, headers, payload, keep

@@ -1,0 +1,151 @@
+"""DynamoDB store (WS_DYNAMODB_TABLE): the default on Lambda; boto3 comes with the runtime.
+
+One item per connection: {connection_id: S, data: S (the record's JSON), expires_at: N (epoch
+seconds)}. The table is not created here: template.yaml creates it, with partition key
+`connection_id` (S) and TTL on `expires_at`. TTL deletion lags expiry (by up to a few days),
+so every read also drops expired records itself.
+
+Each operation is one request: PutItem, GetItem (strongly consistent, so a message right after
+$connect finds the record), DeleteItem returning the old item, and Scan (eventually consistent,
+filtered on expires_at server side, every page followed). The low-level client is made on first
+use and reused for the life of the execution environment; its calls block, so they run in a
+worker thread (`asyncio.to_thread`) and the shared loop stays free. Short timeouts and one retry
+make an unreachable endpoint fail within seconds rather than hold the invocation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from typing import Any
+
+import boto3  # type: ignore[import-untyped]
+from botocore.config import Config  # type: ignore[import-untyped]
+from botocore.exceptions import BotoCoreError, ClientError  # type: ignore[import-untyped]
+
+from . import Connection, StoreUnavailable
+
+# An unreachable endpoint fails in seconds: 2 s to connect, 5 s per answer, one retry.
+CONFIG = Config(connect_timeout=2, read_timeout=5, retries={"max_attempts": 2, "mode": "standard"})
+
+# "data" is a DynamoDB reserved word, so expressions name it through a placeholder.
+NAMES = {"#data": "data"}
+
+
+class DynamoDBStore:
+    name = "dynamodb"
+
+    def __init__(self, table: str, *, region: str | None = None, endpoint_url: str | None = None) -> None:
+        self.table = table
+        self.region = region
+        self.endpoint_url = endpoint_url
+        self._client: Any = None
+        self._client_lock = threading.Lock()
+
+    @property
+    def client(self) -> Any:
+        """The boto3 DynamoDB client, made once (on first use, in whichever thread needs it) and reused."""
+        if self._client is None:
+            with self._client_lock:
+                if self._client is None:
+                    # Its own session: boto3's default session is not safe to build clients on from threads.
+                    self._client = boto3.session.Session().client(
+                        "dynamodb", region_name=self.region, endpoint_url=self.endpoint_url, config=CONFIG
+                    )
+        return self._client
+
+    def _where(self) -> str:
+        region = self._client.meta.region_name if self._client is not None else self.region
+        where = f"in region {region}" if region else "with no region set (AWS_DEFAULT_REGION)"
+        return f"{where} at {self.endpoint_url}" if self.endpoint_url else where
+
+    def _unavailable(self, exc: Exception) -> StoreUnavailable:
+        if isinstance(exc, ClientError):
+            error = exc.response.get("Error", {})
+            code = error.get("Code", "")
+            if code == "ResourceNotFoundException":
+                return StoreUnavailable(
+                    f"dynamodb store: table {self.table!r} does not exist {self._where()}; create it "
+                    "(template.yaml does) with partition key connection_id (S) and TTL on expires_at"
+                )
+            message = error.get("Message", "")
+            cause = f"{code}: {message}" if message else code
+        else:
+            cause = f"{type(exc).__name__}: {exc}"
+        return StoreUnavailable(f"dynamodb store (table {self.table!r} {self._where()}): {cause}")
+
+    def _request(self, method: str, /, **parameters: Any) -> dict[str, Any]:
+        """One blocking request; boto3's errors, the client's own making included, become StoreUnavailable."""
+        try:
+            response: dict[str, Any] = getattr(self.client, method)(**parameters)
+        except (BotoCoreError, ClientError) as exc:
+            raise self._unavailable(exc) from exc
+        return response
+
+    async def _run(self, method: str, /, **parameters: Any) -> dict[str, Any]:
+        return await asyncio.to_thread(self._request, method, **parameters)
+
+    async def save(self, connection: Connection) -> None:
+        await self._run(
+            "put_item",
+            TableName=self.table,
+            Item={
+                "connection_id": {"S": connection.connection_id},
+                "data": {"S": connection.to_json()},
+                "expires_at": {"N": str(connection.expires_at)},
+            },
+        )
+
+    async def load(self, connection_id: str) -> Connection | None:
+        response = await self._run(
+            "get_item",
+            TableName=self.table,
+            Key={"connection_id": {"S": connection_id}},
+            ConsistentRead=True,
+            ProjectionExpression="#data",
+            ExpressionAttributeNames=NAMES,
+        )
+        return _live(response.get("Item"))
+
+    async def pop(self, connection_id: str) -> Connection | None:
+        response = await self._run(
+            "delete_item",
+            TableName=self.table,
+            Key={"connection_id": {"S": connection_id}},
+            ReturnValues="ALL_OLD",
+        )
+        return _live(response.get("Attributes"))
+
+    async def scan(self) -> list[Connection]:
+        def scan_all() -> list[Connection]:
+            parameters: dict[str, Any] = {
+                "TableName": self.table,
+                "FilterExpression": "expires_at > :now",
+                "ProjectionExpression": "#data",
+                "ExpressionAttributeNames": NAMES,
+                "ExpressionAttributeValues": {":now": {"N": str(int(time.time()))}},
+            }
+            connections: list[Connection] = []
+            while True:
+                page = self._request("scan", **parameters)
+                # A page may hold nothing (the filter applies after the read) and still not be the last.
+                connections.extend(Connection.from_json(item["data"]["S"]) for item in page.get("Items", ()))
+                if "LastEvaluatedKey" not in page:
+                    break
+                parameters["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+            # The filter used the time the scan began; a record may have expired while it ran.
+            return [connection for connection in connections if not connection.expired()]
+
+        return await asyncio.to_thread(scan_all)
+
+    async def close(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            client.close()
+
+
+def _live(item: dict[str, Any] | None) -> Connection | None:
+    """The record an item holds, None when there is no item or the record has expired."""
+    connection = Connection.from_json(item["data"]["S"]) if item else None
+    return None if connection is None or connection.expired() else connection

@@ -1,0 +1,203 @@
+"""PostgreSQL store (WS_BACKEND=postgresql): asyncpg, with one small pool per execution environment.
+
+The pool is made on first use, on the package's long-lived loop, and kept for the life of the
+execution environment. It opens no connection until one is needed and at most MAX_CONNECTIONS:
+Lambda runs one event at a time, but a broadcast and the Management API calls may overlap.
+
+The table is created on first use, once per store, idempotently. After that each operation is
+one statement: save an upsert, load and scan a SELECT of live rows, pop a DELETE ... RETURNING.
+Expiry is judged against this process's clock, as `Connection.expired` judges it. A statement
+that fails because its connection was lost is sent once more on a new connection: safe, as
+save is an upsert, load and scan only read, and pop's record is gone either way.
+
+asyncpg prepares each statement once per connection (its statement cache): behind PgBouncer
+in transaction mode, that needs PgBouncer 1.21 or later with max_prepared_statements set.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import inspect
+import re
+import time
+from typing import Any
+from urllib.parse import unquote, urlsplit, urlunsplit
+
+import asyncpg  # type: ignore[import-untyped]  # asyncpg ships no type information
+
+from . import Connection, StoreUnavailable
+
+TABLE = "asgi_lambda_connections"
+MIN_CONNECTIONS = 0  # none held until the first event that needs one
+MAX_CONNECTIONS = 4
+CONNECT_TIMEOUT = 5.0  # seconds; an unreachable server fails the invocation fast, not at Lambda's timeout
+
+# Letters, digits and underscores, not starting with a digit; at most 52 characters, so the
+# index name "<table>_expires_at" stays within PostgreSQL's 63-character identifier limit.
+_TABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,51}")
+
+# Errors meaning the server could not be reached or refused the statement; ValueError is a
+# DSN asyncpg cannot parse (only asyncpg's calls run where these are caught).
+_ERRORS = (OSError, TimeoutError, ValueError, asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError)
+
+
+async def _keep_session(connection: Any) -> None:
+    """Replaces asyncpg's reset on release, a round trip per operation (RESET ALL, UNLISTEN *, ...).
+
+    This store never changes session state, so there is nothing to reset; asyncpg still rolls
+    back a transaction left open before calling this.
+    """
+
+
+# `reset=` arrived in asyncpg 0.30; older versions keep their default reset query.
+_POOL_OPTIONS: dict[str, Any] = {"reset": _keep_session} if "reset" in inspect.signature(asyncpg.create_pool).parameters else {}
+
+
+class PostgresStore:
+    name = "postgresql"
+
+    def __init__(self, dsn: str, *, table: str = TABLE) -> None:
+        if not _TABLE_NAME.fullmatch(table):
+            raise ValueError(
+                f"postgresql store: invalid table name {table!r}: use 1 to 52 letters, digits and "
+                "underscores, not starting with a digit (no schema, quotes or spaces)"
+            )
+        self.dsn = dsn
+        self.table = table
+        self._where = f"postgresql store at {mask_password(dsn)}"
+        self._pool: Any = None  # asyncpg.Pool, made on first use
+        self._creating = asyncio.Lock()  # overlapping first calls make one pool and one table
+        quoted = f'"{table}"'  # validated above; quoted so reserved words (user, order) work too
+        self._create_sql = (
+            f"CREATE TABLE IF NOT EXISTS {quoted} "
+            "(connection_id TEXT PRIMARY KEY, data TEXT NOT NULL, expires_at BIGINT NOT NULL); "
+            f'CREATE INDEX IF NOT EXISTS "{table}_expires_at" ON {quoted} (expires_at)'
+        )
+        self._save_sql = (
+            f"INSERT INTO {quoted} (connection_id, data, expires_at) VALUES ($1, $2, $3) "
+            "ON CONFLICT (connection_id) DO UPDATE SET data = EXCLUDED.data, expires_at = EXCLUDED.expires_at"
+        )
+        self._load_sql = f"SELECT data FROM {quoted} WHERE connection_id = $1 AND expires_at > $2"
+        self._pop_sql = f"DELETE FROM {quoted} WHERE connection_id = $1 RETURNING data"
+        self._scan_sql = f"SELECT data FROM {quoted} WHERE expires_at > $1"
+
+    async def _get_pool(self) -> Any:
+        if self._pool is None:
+            async with self._creating:
+                if self._pool is None:
+                    pool = await asyncpg.create_pool(
+                        self.dsn,
+                        min_size=MIN_CONNECTIONS,
+                        max_size=MAX_CONNECTIONS,
+                        timeout=CONNECT_TIMEOUT,
+                        **_POOL_OPTIONS,
+                    )
+                    try:
+                        async with pool.acquire() as connection:
+                            await self._create_table(connection)
+                    except BaseException:
+                        pool.terminate()  # the next call starts over
+                        raise
+                    self._pool = pool
+        return self._pool
+
+    async def _create_table(self, connection: Any) -> None:
+        try:
+            await connection.execute(self._create_sql)
+        except (asyncpg.UniqueViolationError, asyncpg.DuplicateTableError, asyncpg.DuplicateObjectError):
+            # Two environments creating the table at the same moment: IF NOT EXISTS is not atomic
+            # in PostgreSQL, and the loser sees a duplicate. The table now exists; check once more.
+            await connection.execute(self._create_sql)
+
+    async def _run(self, method: str, sql: str, *arguments: object) -> Any:
+        try:
+            pool = await self._get_pool()
+            for retry in (True, False):
+                async with pool.acquire() as connection:
+                    try:
+                        return await getattr(connection, method)(sql, *arguments)
+                    except _ERRORS as exc:
+                        # The server ended the session (restart, failover, idle timeout) before or
+                        # while the statement went out on it: once more, on a new connection.
+                        if not (retry and _lost(connection, exc)):
+                            raise
+            raise AssertionError("unreachable")
+        except _ERRORS as exc:
+            raise StoreUnavailable(f"{self._where}: {describe(exc, self.dsn)}") from exc
+
+    async def save(self, connection: Connection) -> None:
+        await self._run("execute", self._save_sql, connection.connection_id, connection.to_json(), connection.expires_at)
+
+    async def load(self, connection_id: str) -> Connection | None:
+        data = await self._run("fetchval", self._load_sql, connection_id, int(time.time()))
+        return None if data is None else Connection.from_json(data)
+
+    async def pop(self, connection_id: str) -> Connection | None:
+        data = await self._run("fetchval", self._pop_sql, connection_id)
+        connection = None if data is None else Connection.from_json(data)
+        return None if connection is None or connection.expired() else connection
+
+    async def scan(self) -> list[Connection]:
+        rows = await self._run("fetch", self._scan_sql, int(time.time()))
+        return [Connection.from_json(row[0]) for row in rows]
+
+    async def close(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            await pool.close()
+
+
+def _lost(connection: Any, exc: BaseException) -> bool:
+    """Whether the statement failed because the connection was gone, so another one may succeed."""
+    if isinstance(exc, (asyncpg.ConnectionDoesNotExistError, ConnectionResetError, BrokenPipeError)):
+        return True
+    try:
+        return bool(connection.is_closed())
+    except asyncpg.InterfaceError:  # the pool has already taken the closed connection back
+        return True
+
+
+def mask_password(dsn: str) -> str:
+    """The DSN with any password replaced by ***, fit for error messages and logs."""
+    try:
+        parts = urlsplit(dsn)
+    except ValueError:  # not parseable as a URL: mask anything between "user:" and "@"
+        return re.sub(r"(?i)(password=)[^&\s]*", r"\1***", re.sub(r":[^:@/]*@", ":***@", dsn))
+    userinfo, at, hosts = parts.netloc.rpartition("@")
+    if at and ":" in userinfo:
+        parts = parts._replace(netloc=f"{userinfo.partition(':')[0]}:***@{hosts}")
+    # Query parameters (?password=...) and keyword DSNs (host=... password=...) alike.
+    return re.sub(r"(?i)(password=)[^&\s]*", r"\1***", urlunsplit(parts))
+
+
+def describe(exc: BaseException, dsn: str) -> str:
+    """The cause, in words, without the DSN's password even if the error repeats it."""
+    if _refused(exc):
+        text = f"connection refused ({exc})"
+    elif isinstance(exc, TimeoutError):
+        text = f"timed out connecting (no answer within {CONNECT_TIMEOUT:g} s)"
+    else:
+        text = f"{type(exc).__name__}: {exc}"
+    for secret in _passwords(dsn):
+        text = text.replace(secret, "***")
+    return text
+
+
+def _refused(exc: BaseException | None) -> bool:
+    """Whether the error, or one it was raised from, is a refused connection."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, OSError) and exc.errno == errno.ECONNREFUSED:
+            return True
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+def _passwords(dsn: str) -> set[str]:
+    try:
+        password = urlsplit(dsn).password
+    except ValueError:
+        return set()
+    return {password, unquote(password)} - {""} if password else set()

@@ -1,0 +1,172 @@
+"""Redis store (WS_BACKEND=redis): redis-py's asyncio client, one per execution environment.
+
+The client is made on first use and kept; its pool opens a connection when a command needs
+one and reuses it afterwards. A command whose connection turns out lost (the server closed
+it while the environment was frozen) is sent once more, at once, on a new connection.
+
+Each record is one key, `<prefix><connection_id>`, holding the record's JSON and expiring
+with it (EX, whole seconds, rounded up): save is one SET, load one GET, pop one GETDEL (Redis
+6.2 or later). Records are also checked against `expires_at` when read, so a record past its
+expiry that Redis has not removed yet is never returned.
+
+scan walks the keyspace with SCAN MATCH <prefix>* and fetches each page with one MGET: O(keys
+in the database), fine for a database that holds connections, slow for one shared with
+millions of other keys. MGET needs every key on one node: not for Redis Cluster.
+
+This module is `asgi_lambda.websocket.stores.redis`, but `import redis` below is an absolute
+import (Python 3 has no implicit relative imports), so it finds redis-py, not this file.
+"""
+
+from __future__ import annotations
+
+import errno
+import math
+import re
+import time
+from urllib.parse import unquote, urlsplit, urlunsplit
+
+import redis.asyncio
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from . import Connection, StoreUnavailable
+
+PREFIX = "asgi-lambda:connection:"
+CONNECT_TIMEOUT = 5.0  # seconds; an unreachable server fails the invocation fast, not at Lambda's timeout
+SCAN_COUNT = 1000  # keys SCAN looks at per call, and so at most per MGET
+
+_ERRORS = (RedisError, OSError, TimeoutError)
+
+
+class RedisStore:
+    name = "redis"
+
+    def __init__(self, url: str, *, prefix: str = PREFIX) -> None:
+        self.url = url
+        self.prefix = prefix
+        self._where = f"redis store at {mask_password(url)}"
+        self._match = re.sub(r"([*?\[\]\\])", r"\\\1", prefix) + "*"  # the prefix literally, then anything
+        self._client: redis.asyncio.Redis | None = None
+
+    def _get_client(self) -> redis.asyncio.Redis:
+        if self._client is None:
+            try:
+                self._client = redis.asyncio.Redis.from_url(
+                    self.url,
+                    socket_connect_timeout=CONNECT_TIMEOUT,
+                    # One immediate retry on a lost connection, such as one the server closed while
+                    # the environment was frozen (clients from a URL retry nothing by default). No
+                    # backoff, so an unreachable server still fails at once. Timeouts are not
+                    # retried: the command may have run, and a second wait doubles the delay.
+                    retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
+                )
+            except ValueError as exc:  # a malformed URL
+                raise self._unavailable(exc) from exc
+        return self._client
+
+    def _key(self, connection_id: str) -> str:
+        return self.prefix + connection_id
+
+    def _unavailable(self, exc: BaseException) -> StoreUnavailable:
+        return StoreUnavailable(f"{self._where}: {describe(exc, self.url)}")
+
+    async def save(self, connection: Connection) -> None:
+        # Already expired: still written, so it replaces any live record, and gone within a second.
+        seconds = max(1, math.ceil(connection.expires_at - time.time()))
+        client = self._get_client()
+        try:
+            await client.set(self._key(connection.connection_id), connection.to_json(), ex=seconds)
+        except _ERRORS as exc:
+            raise self._unavailable(exc) from exc
+
+    async def load(self, connection_id: str) -> Connection | None:
+        client = self._get_client()
+        try:
+            data: bytes | str | None = await client.get(self._key(connection_id))
+        except _ERRORS as exc:
+            raise self._unavailable(exc) from exc
+        return _live(data)
+
+    async def pop(self, connection_id: str) -> Connection | None:
+        client = self._get_client()
+        try:
+            data: bytes | str | None = await client.getdel(self._key(connection_id))
+        except _ERRORS as exc:
+            raise self._unavailable(exc) from exc
+        return _live(data)
+
+    async def scan(self) -> list[Connection]:
+        client = self._get_client()
+        seen: set[bytes | str] = set()  # SCAN may return a key more than once
+        connections: list[Connection] = []
+        cursor = 0
+        try:
+            while True:
+                cursor, keys = await client.scan(cursor, match=self._match, count=SCAN_COUNT)
+                new = [key for key in keys if key not in seen]
+                if new:
+                    seen.update(new)
+                    values: list[bytes | str | None] = await client.mget(new)
+                    connections.extend(connection for connection in map(_live, values) if connection is not None)
+                if cursor == 0:
+                    return connections
+        except _ERRORS as exc:
+            raise self._unavailable(exc) from exc
+
+    async def close(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            await client.aclose()
+
+
+def _live(data: bytes | str | None) -> Connection | None:
+    """The record, None when there is none (or it went between SCAN and MGET) or it has expired."""
+    connection = None if data is None else Connection.from_json(data)
+    return None if connection is None or connection.expired() else connection
+
+
+def mask_password(url: str) -> str:
+    """The URL with any password replaced by ***, fit for error messages and logs."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # not parseable as a URL: mask anything between "user:" and "@"
+        return re.sub(r"(?i)(password=)[^&\s]*", r"\1***", re.sub(r":[^:@/]*@", ":***@", url))
+    userinfo, at, hosts = parts.netloc.rpartition("@")
+    if at and ":" in userinfo:
+        parts = parts._replace(netloc=f"{userinfo.partition(':')[0]}:***@{hosts}")
+    return re.sub(r"(?i)(password=)[^&\s]*", r"\1***", urlunsplit(parts))  # and ?password=...
+
+
+def describe(exc: BaseException, url: str) -> str:
+    """The cause, in words, without the URL's password even if the error repeats it."""
+    if _refused(exc):
+        text = f"connection refused ({exc})"
+    elif isinstance(exc, (RedisTimeoutError, TimeoutError)):
+        text = f"timed out ({str(exc) or f'no answer within {CONNECT_TIMEOUT:g} s'})"
+    else:
+        text = f"{type(exc).__name__}: {exc}"
+    for secret in _passwords(url):
+        text = text.replace(secret, "***")
+    return text
+
+
+def _refused(exc: BaseException | None) -> bool:
+    """Whether the error, or one it was raised from, is a refused connection (redis-py wraps it)."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, OSError) and exc.errno == errno.ECONNREFUSED:
+            return True
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+def _passwords(url: str) -> set[str]:
+    try:
+        password = urlsplit(url).password
+    except ValueError:
+        return set()
+    return {password, unquote(password)} - {""} if password else set()

@@ -1,0 +1,194 @@
+"""S3 store (WS_S3_BUCKET, WS_S3_PREFIX): for accounts that would rather not run a table.
+
+One object per connection, at prefix + connection_id (API Gateway's ids end in "=", which S3
+keys allow): the body is the record's JSON (application/json), and the object's metadata
+`expires-at` holds the record's expiry in epoch seconds. S3 cannot expire an object at a time of
+its own, so the bucket's cleanup is a lifecycle rule expiring the prefix after 1 day (see README),
+and every read drops expired records itself. The bucket is not created here.
+
+save is one PutObject and load one GetObject (S3 reads are strongly consistent). pop is GetObject
+then DeleteObject: S3 has no atomic get-and-delete, so two pops of one connection at the same
+moment may both return the record. $disconnect comes once per connection, so this does not arise
+in practice. scan lists the prefix page by page (ListObjectsV2), then fetches every object, up to
+CONCURRENCY at a time on the store's own thread pool: asyncio's default executor has only
+cpu_count + 4 threads (6 on Lambda), and the app may need those. A broadcast over many
+connections costs one GET per connection; at that scale DynamoDB or Redis are the better store.
+
+The low-level client is made on first use and reused; its blocking calls run in worker threads so
+the shared loop stays free. Short timeouts and one retry make an unreachable endpoint fail within
+seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import boto3  # type: ignore[import-untyped]
+from botocore.config import Config  # type: ignore[import-untyped]
+from botocore.exceptions import BotoCoreError, ClientError  # type: ignore[import-untyped]
+
+from . import Connection, StoreUnavailable
+
+# GETs in flight at once during a scan: the pool's threads and the client's HTTP connections.
+CONCURRENCY = 32
+
+# An unreachable endpoint fails in seconds: 2 s to connect, 5 s per answer, one retry.
+CONFIG = Config(
+    connect_timeout=2,
+    read_timeout=5,
+    retries={"max_attempts": 2, "mode": "standard"},
+    max_pool_connections=CONCURRENCY,
+)
+
+
+class S3Store:
+    name = "s3"
+
+    def __init__(
+        self,
+        bucket: str,
+        *,
+        prefix: str = "asgi-lambda/connections/",
+        region: str | None = None,
+        endpoint_url: str | None = None,
+    ) -> None:
+        self.bucket = bucket
+        self.prefix = prefix
+        self.region = region
+        self.endpoint_url = endpoint_url
+        self._client: Any = None
+        self._executor: ThreadPoolExecutor | None = None
+        self._client_lock = threading.Lock()
+
+    @property
+    def client(self) -> Any:
+        """The boto3 S3 client, made once (on first use, in whichever thread needs it) and reused."""
+        if self._client is None:
+            with self._client_lock:
+                if self._client is None:
+                    # Its own session: boto3's default session is not safe to build clients on from threads.
+                    self._client = boto3.session.Session().client(
+                        "s3", region_name=self.region, endpoint_url=self.endpoint_url, config=CONFIG
+                    )
+        return self._client
+
+    def _key(self, connection_id: str) -> str:
+        return self.prefix + connection_id
+
+    def _where(self) -> str:
+        region = self._client.meta.region_name if self._client is not None else self.region
+        where = f"in region {region}" if region else "with no region set (AWS_DEFAULT_REGION)"
+        return f"{where} at {self.endpoint_url}" if self.endpoint_url else where
+
+    def _unavailable(self, exc: Exception) -> StoreUnavailable:
+        if isinstance(exc, ClientError):
+            error = exc.response.get("Error", {})
+            code = error.get("Code", "")
+            if code == "NoSuchBucket":
+                return StoreUnavailable(
+                    f"s3 store: bucket {self.bucket!r} does not exist {self._where()}; create it, with a "
+                    f"lifecycle rule expiring objects under {self.prefix!r} after 1 day"
+                )
+            message = error.get("Message", "")
+            cause = f"{code}: {message}" if message else code
+            if code in ("AccessDenied", "403"):
+                # Without s3:ListBucket, S3 answers a GET for a missing key with 403, not NoSuchKey.
+                cause += " (the function needs s3:GetObject, s3:PutObject, s3:DeleteObject and s3:ListBucket)"
+        else:
+            cause = f"{type(exc).__name__}: {exc}"
+        return StoreUnavailable(f"s3 store (bucket {self.bucket!r}, prefix {self.prefix!r} {self._where()}): {cause}")
+
+    def _read(self, key: str) -> bytes | None:
+        """The object's body, None when there is no such object (blocking)."""
+        try:
+            response = self.client.get_object(Bucket=self.bucket, Key=key)
+            data: bytes = response["Body"].read()
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "NoSuchKey":
+                return None
+            raise self._unavailable(exc) from exc
+        except BotoCoreError as exc:
+            raise self._unavailable(exc) from exc
+        return data
+
+    def _get(self, key: str) -> Connection | None:
+        return _live(self._read(key))
+
+    def _put(self, connection: Connection) -> None:
+        try:
+            self.client.put_object(
+                Bucket=self.bucket,
+                Key=self._key(connection.connection_id),
+                Body=connection.to_json().encode(),
+                ContentType="application/json",
+                Metadata={"expires-at": str(connection.expires_at)},
+            )
+        except (BotoCoreError, ClientError) as exc:
+            raise self._unavailable(exc) from exc
+
+    def _pop(self, connection_id: str) -> Connection | None:
+        key = self._key(connection_id)
+        data = self._read(key)
+        if data is None:
+            return None
+        try:
+            self.client.delete_object(Bucket=self.bucket, Key=key)
+        except (BotoCoreError, ClientError) as exc:
+            raise self._unavailable(exc) from exc
+        return _live(data)
+
+    def _list(self) -> list[str]:
+        """Every key under the prefix, following ListObjectsV2's pages (blocking)."""
+        parameters: dict[str, Any] = {"Bucket": self.bucket, "Prefix": self.prefix}
+        keys: list[str] = []
+        while True:
+            try:
+                page = self.client.list_objects_v2(**parameters)
+            except (BotoCoreError, ClientError) as exc:
+                raise self._unavailable(exc) from exc
+            # The prefix itself may exist as an empty "folder" object made in the console.
+            keys.extend(item["Key"] for item in page.get("Contents", ()) if item["Key"] != self.prefix)
+            if not page.get("IsTruncated"):
+                return keys
+            parameters["ContinuationToken"] = page["NextContinuationToken"]
+
+    def _pool(self) -> ThreadPoolExecutor:
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(max_workers=CONCURRENCY, thread_name_prefix="asgi-lambda-s3")
+        return self._executor
+
+    async def save(self, connection: Connection) -> None:
+        await asyncio.to_thread(self._put, connection)
+
+    async def load(self, connection_id: str) -> Connection | None:
+        return await asyncio.to_thread(self._get, self._key(connection_id))
+
+    async def pop(self, connection_id: str) -> Connection | None:
+        return await asyncio.to_thread(self._pop, connection_id)
+
+    async def scan(self) -> list[Connection]:
+        keys = await asyncio.to_thread(self._list)
+        if not keys:
+            return []
+        running_loop = asyncio.get_running_loop()
+        pool = self._pool()
+        # A key deleted since the listing (a $disconnect meanwhile) reads as None, as does an expired record.
+        fetched = await asyncio.gather(*(running_loop.run_in_executor(pool, self._get, key) for key in keys))
+        return [connection for connection in fetched if connection is not None]
+
+    async def close(self) -> None:
+        client, self._client = self._client, None
+        executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=False)
+        if client is not None:
+            client.close()
+
+
+def _live(data: bytes | None) -> Connection | None:
+    """The record an object holds, None when there is no object or the record has expired."""
+    connection = Connection.from_json(data) if data is not None else None
+    return None if connection is None or connection.expired() else connection

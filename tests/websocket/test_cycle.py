@@ -1,0 +1,357 @@
+"""WebSocket APIs end to end through the adapter: every behaviour, on every store.
+
+Events are tests/events/ws_*.json; replies go to a loopback Management API that records them.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from asgi_lambda import Adapter, loop
+from asgi_lambda.config import WebSocketSettings
+from asgi_lambda.exceptions import ConfigError
+from asgi_lambda.websocket import broadcast, send
+from asgi_lambda.websocket.runtime import WebSocketRuntime, install
+from asgi_lambda.websocket.stores import Connection, Store
+
+from ..conftest import load_event
+from .management_api import ManagementAPIStub
+
+CONNECTION_ID = "L0SM9cOFvHcCIhw="
+
+
+@pytest.fixture
+def stub(monkeypatch: pytest.MonkeyPatch) -> Iterator[ManagementAPIStub]:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    server = ManagementAPIStub()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def ws(store: Store, stub: ManagementAPIStub) -> Iterator[WebSocketRuntime]:
+    """The environment's WebSocket runtime: the store under test, replies to the stub."""
+    settings = WebSocketSettings(backend=store.name, store_options={}, path="/ws", endpoint_url=stub.endpoint)
+    runtime = WebSocketRuntime(settings, store=store)
+    install(runtime)
+    yield runtime
+    for gateway in runtime.gateways.values():
+        loop.run(gateway.close())
+    install(None)
+
+
+class ChatApp:
+    """A raw ASGI websocket app that records what it sees and does what each message says."""
+
+    def __init__(self) -> None:
+        self.scopes: list[dict[str, Any]] = []
+        self.received: list[dict[str, Any]] = []
+        self.disconnects: list[dict[str, Any]] = []
+        self.on_connect = "accept"
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        self.scopes.append(scope)
+        assert (await receive())["type"] == "websocket.connect"
+        if self.on_connect == "close":
+            await send({"type": "websocket.close", "code": 4003})
+            return
+        if self.on_connect == "return":
+            return
+        if self.on_connect == "raise":
+            raise RuntimeError("connect failed")
+        await send({"type": "websocket.accept", "subprotocol": scope["subprotocols"][0] if scope["subprotocols"] else None})
+        if self.on_connect == "welcome":
+            await send({"type": "websocket.send", "text": "welcome"})
+            await send({"type": "websocket.send", "bytes": b"\x00\x01"})
+        while True:
+            message = await receive()
+            if message["type"] == "websocket.disconnect":
+                self.disconnects.append(message)
+                return
+            self.received.append(message)
+            text = message.get("text")
+            if text == "close":
+                await send({"type": "websocket.close", "code": 1000})
+            elif text == "silence":
+                pass
+            elif text is not None:
+                await send({"type": "websocket.send", "text": f"echo: {text}"})
+            else:
+                await send({"type": "websocket.send", "bytes": message["bytes"][::-1]})
+
+
+@pytest.fixture
+def app() -> ChatApp:
+    return ChatApp()
+
+
+def handle(app: Any, name: str, **changes: Any) -> dict[str, Any]:
+    event = load_event(name)
+    event.update(changes)
+    response: dict[str, Any] = Adapter(app, lifespan="off")(event, None)
+    return response
+
+
+def connected(app: ChatApp) -> None:
+    assert handle(app, "ws_connect")["statusCode"] == 200
+
+
+# --- $connect ------------------------------------------------------------------------
+
+
+def test_connect_gives_the_app_the_clients_path_query_headers_and_subprotocols(app: ChatApp, ws: WebSocketRuntime) -> None:
+    handle(app, "ws_connect")
+
+    scope = app.scopes[0]
+    assert {key: scope[key] for key in ("type", "scheme", "path", "raw_path", "root_path", "query_string", "client", "server", "subprotocols")} == {
+        "type": "websocket",
+        "scheme": "wss",
+        "path": "/ws",
+        "raw_path": b"/ws",
+        "root_path": "",
+        "query_string": b"room=lobby&name=Ada+L",
+        "client": ("203.0.113.9", 0),
+        "server": ("a1b2c3d4e5.execute-api.us-east-1.amazonaws.com", 443),
+        "subprotocols": ["chat.v2", "chat.v1"],
+    }
+    assert (b"origin", b"https://chat.example.com") in scope["headers"]
+    assert scope["aws.connection_id"] == CONNECTION_ID
+
+
+def test_accept_answers_200_with_the_chosen_subprotocol_and_stores_the_connection(app: ChatApp, ws: WebSocketRuntime) -> None:
+    response = handle(app, "ws_connect")
+
+    assert response == {"statusCode": 200, "headers": {"Sec-WebSocket-Protocol": "chat.v2"}}
+    record = loop.run(ws.store.load(CONNECTION_ID))
+    assert record is not None and record.scope["subprotocol"] == "chat.v2" and record.scope["query_string"] == "room=lobby&name=Ada+L"
+
+
+@pytest.mark.parametrize("on_connect", ["close", "return"])
+def test_close_or_no_accept_answers_403_and_stores_nothing(app: ChatApp, ws: WebSocketRuntime, on_connect: str) -> None:
+    app.on_connect = on_connect
+
+    assert handle(app, "ws_connect") == {"statusCode": 403}
+    assert loop.run(ws.store.load(CONNECTION_ID)) is None
+
+
+def test_an_exception_during_connect_answers_500_and_stores_nothing(app: ChatApp, ws: WebSocketRuntime) -> None:
+    app.on_connect = "raise"
+
+    assert handle(app, "ws_connect") == {"statusCode": 500}
+    assert loop.run(ws.store.load(CONNECTION_ID)) is None
+
+
+def test_the_record_expires_after_ws_ttl_seconds(app: ChatApp, ws: WebSocketRuntime) -> None:
+    before = int(time.time())
+    handle(app, "ws_connect")
+
+    record = loop.run(ws.store.load(CONNECTION_ID))
+    assert record is not None and before + 7260 <= record.expires_at <= int(time.time()) + 7260
+
+
+def test_replies_go_to_the_api_id_and_stage_endpoint_not_the_custom_domain(app: ChatApp, store: Store) -> None:
+    install(WebSocketRuntime(WebSocketSettings(backend=store.name, store_options={}, region="eu-west-1"), store=store))
+    try:
+        handle(app, "ws_connect_custom_domain")
+    finally:
+        install(None)
+
+    record = loop.run(store.load(CONNECTION_ID))
+    assert record is not None and record.endpoint == "https://a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com/prod"
+
+
+# --- messages ------------------------------------------------------------------------
+
+
+def test_a_message_is_one_receive_and_each_send_is_one_post(app: ChatApp, ws: WebSocketRuntime, stub: ManagementAPIStub) -> None:
+    connected(app)
+
+    assert handle(app, "ws_message") == {"statusCode": 200}
+
+    assert [message["text"] for message in app.received] == ["hello, world"]
+    assert stub.posts() == [(CONNECTION_ID, b"echo: hello, world")]
+
+
+def test_a_binary_message_arrives_as_bytes_and_bytes_go_back_as_they_are(app: ChatApp, ws: WebSocketRuntime, stub: ManagementAPIStub) -> None:
+    connected(app)
+
+    handle(app, "ws_message_binary")
+
+    assert app.received[-1]["bytes"] == b"\x00\x01\x02\xff"
+    assert stub.posts() == [(CONNECTION_ID, b"\xff\x02\x01\x00")]
+
+
+def test_an_app_that_does_not_answer_does_not_hang_the_invocation(app: ChatApp, ws: WebSocketRuntime, stub: ManagementAPIStub) -> None:
+    connected(app)
+    started = time.monotonic()
+
+    assert handle(app, "ws_message", body="silence") == {"statusCode": 200}
+
+    assert time.monotonic() - started < 2
+    assert stub.posts() == []
+
+
+def test_the_app_is_not_told_the_client_left_on_ordinary_messages(app: ChatApp, ws: WebSocketRuntime) -> None:
+    connected(app)
+
+    for _ in range(3):
+        handle(app, "ws_message")
+
+    assert app.disconnects == []
+
+
+def test_messages_sent_during_connect_are_delivered_once_the_connection_is_open(app: ChatApp, ws: WebSocketRuntime, stub: ManagementAPIStub) -> None:
+    app.on_connect = "welcome"
+    connected(app)
+    assert stub.posts() == []  # the connection is not open while $connect runs
+
+    handle(app, "ws_message")
+    handle(app, "ws_message", body="again")
+
+    assert stub.posts() == [
+        (CONNECTION_ID, b"welcome"),
+        (CONNECTION_ID, b"\x00\x01"),
+        (CONNECTION_ID, b"echo: hello, world"),
+        (CONNECTION_ID, b"echo: again"),
+    ]
+
+
+def test_close_from_the_app_deletes_the_connection_on_api_gateway(app: ChatApp, ws: WebSocketRuntime, stub: ManagementAPIStub) -> None:
+    connected(app)
+
+    handle(app, "ws_message", body="close")
+
+    assert stub.deletes() == [CONNECTION_ID]
+
+
+def test_a_gone_connection_is_removed_from_the_store(app: ChatApp, ws: WebSocketRuntime, stub: ManagementAPIStub) -> None:
+    connected(app)
+    stub.gone.add(CONNECTION_ID)
+
+    assert handle(app, "ws_message") == {"statusCode": 200}
+
+    assert loop.run(ws.store.load(CONNECTION_ID)) is None
+
+
+def test_a_message_for_an_unknown_connection_is_logged_and_dropped(app: ChatApp, ws: WebSocketRuntime, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, logger="asgi_lambda"):
+        assert handle(app, "ws_message") == {"statusCode": 200}
+
+    assert app.scopes == []
+    assert [record.getMessage() for record in caplog.records] == [
+        f"WebSocket message on {CONNECTION_ID} dropped: no such connection in the store (expired, or never accepted)"
+    ]
+
+
+def test_a_message_over_128_kb_is_refused_with_a_clear_logged_error(ws: WebSocketRuntime, stub: ManagementAPIStub, caplog: pytest.LogCaptureFixture) -> None:
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await receive()
+        await send({"type": "websocket.accept"})
+        await receive()
+        await send({"type": "websocket.send", "bytes": b"x" * (128 * 1024 + 1)})
+
+    handle(app, "ws_connect")
+    with caplog.at_level(logging.ERROR, logger="asgi_lambda"):
+        handle(app, "ws_message")
+
+    assert stub.posts() == []
+    [record] = caplog.records
+    assert record.exc_info is not None
+    assert str(record.exc_info[1]) == f"message of 131073 bytes to {CONNECTION_ID} not sent: API Gateway's limit is 131072 bytes"
+
+
+# --- $disconnect ---------------------------------------------------------------------
+
+
+def test_disconnect_reaches_the_app_with_the_close_code_and_removes_the_connection(app: ChatApp, ws: WebSocketRuntime) -> None:
+    connected(app)
+
+    assert handle(app, "ws_disconnect") == {"statusCode": 200}
+
+    assert app.disconnects == [{"type": "websocket.disconnect", "code": 1001, "reason": "Going away"}]
+    assert loop.run(ws.store.load(CONNECTION_ID)) is None
+
+
+def test_a_disconnect_for_an_unknown_connection_is_logged_and_answered_200(app: ChatApp, ws: WebSocketRuntime, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.INFO, logger="asgi_lambda"):
+        assert handle(app, "ws_disconnect") == {"statusCode": 200}
+
+    assert app.scopes == []
+    assert [record.getMessage() for record in caplog.records] == [
+        f"WebSocket disconnect of {CONNECTION_ID}, which the store does not know (expired, or never accepted)"
+    ]
+
+
+# --- the send API --------------------------------------------------------------------
+
+
+def test_broadcast_reaches_every_connection_and_removes_the_gone_ones(ws: WebSocketRuntime, stub: ManagementAPIStub) -> None:
+    ids = [f"conn-{index:03d}=" for index in range(300)]
+    for connection_id in ids:
+        loop.run(ws.store.save(Connection(connection_id, endpoint=stub.endpoint, scope={}, expires_at=int(time.time()) + 60)))
+    stub.gone.update(ids[:10])
+
+    delivered = loop.run(broadcast("news", exclude={ids[-1]}))
+
+    assert delivered == 289
+    assert sorted(connection_id for connection_id, body in stub.posts()) == sorted(ids[:-1])
+    assert sorted(record.connection_id for record in loop.run(ws.store.scan())) == ids[10:]
+
+
+def test_send_reaches_one_connection_from_an_http_handler(app: ChatApp, ws: WebSocketRuntime, stub: ManagementAPIStub) -> None:
+    connected(app)
+
+    async def http_app(scope: Any, receive: Any, respond: Any) -> None:
+        delivered = await send(CONNECTION_ID, "pushed from HTTP")
+        await respond({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
+        await respond({"type": "http.response.body", "body": str(delivered).encode()})
+
+    response = Adapter(http_app, lifespan="off")(load_event("http_api_v2_get"), None)
+
+    assert response["body"] == "True"
+    assert stub.posts() == [(CONNECTION_ID, b"pushed from HTTP")]
+
+
+def test_send_to_an_unknown_connection_returns_false(ws: WebSocketRuntime, stub: ManagementAPIStub) -> None:
+    assert loop.run(send("nobody=", "hello")) is False
+    assert stub.posts() == []
+
+
+# --- configuration -------------------------------------------------------------------
+
+
+def test_a_websocket_event_without_ws_backend_is_a_clear_error(app: ChatApp, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("WS_BACKEND", raising=False)
+    install(None)
+
+    with pytest.raises(ConfigError) as error:
+        handle(app, "ws_connect")
+
+    assert str(error.value) == (
+        "A WebSocket event arrived but WS_BACKEND is not set: set it to one of memory, sqlite, dynamodb, s3, "
+        "postgresql, redis to keep connections between invocations."
+    )
+
+
+def test_the_management_client_is_made_once_per_environment(app: ChatApp, ws: WebSocketRuntime) -> None:
+    connected(app)
+    handle(app, "ws_message")
+    first = dict(ws.gateways)
+    handle(app, "ws_message")
+
+    assert list(ws.gateways.values()) == list(first.values()) and len(first) == 1
+
+
+def test_the_binary_pending_frame_is_base64_in_the_record(ws: WebSocketRuntime, app: ChatApp) -> None:
+    app.on_connect = "welcome"
+    connected(app)
+
+    record = loop.run(ws.store.load(CONNECTION_ID))
+    assert record is not None and record.pending == [{"text": "welcome"}, {"bytes": base64.b64encode(b"\x00\x01").decode()}]
