@@ -79,3 +79,68 @@ def test_unknown_asgi_variable_is_warned_about_not_ignored_silently(caplog: pyte
     assert [record.getMessage() for record in caplog.records] == [
         "ASGI_LIFESPAM is not a variable asgi_lambda reads; ignored (did you mean ASGI_LIFESPAN?)"
     ]
+
+
+# --- WebSocket settings --------------------------------------------------------------
+
+from asgi_lambda.config import WebSocketSettings  # noqa: E402
+
+
+@pytest.mark.parametrize(
+    ("environ", "backend", "options"),
+    [
+        ({"WS_BACKEND": "memory"}, "memory", {}),
+        ({"WS_BACKEND": "sqlite"}, "sqlite", {"path": "/tmp/asgi-lambda-connections.sqlite3"}),
+        ({"WS_BACKEND": "DynamoDB", "WS_DYNAMODB_TABLE": "connections"}, "dynamodb", {"table": "connections"}),
+        ({"WS_BACKEND": "s3", "WS_S3_BUCKET": "b"}, "s3", {"bucket": "b", "prefix": "asgi-lambda/connections/"}),
+        ({"WS_BACKEND": "postgresql", "WS_POSTGRES_DSN": "postgres://u@db/x"}, "postgresql", {"dsn": "postgres://u@db/x"}),
+        ({"WS_BACKEND": "redis", "WS_REDIS_URL": "rediss://cache:6380/0"}, "redis", {"url": "rediss://cache:6380/0"}),
+    ],
+)
+def test_each_ws_backend_takes_its_own_variables(environ: dict[str, str], backend: str, options: dict[str, str]) -> None:
+    settings = WebSocketSettings.from_environ(environ)
+
+    assert (settings.backend, settings.store_options) == (backend, options)
+
+
+def test_websocket_defaults() -> None:
+    settings = WebSocketSettings.from_environ({"WS_BACKEND": "memory", "AWS_REGION": "eu-west-1"})
+
+    assert (settings.path, settings.ttl_seconds, settings.endpoint_url, settings.region) == ("/", 7260, None, "eu-west-1")
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        ({"WS_BACKEND": "mongodb"}, "WS_BACKEND='mongodb': expected one of memory, sqlite, dynamodb, s3, postgresql, redis."),
+        ({"WS_BACKEND": "dynamodb"}, "WS_BACKEND=dynamodb needs WS_DYNAMODB_TABLE: the dynamodb store's table."),
+        ({"WS_BACKEND": "redis"}, "WS_BACKEND=redis needs WS_REDIS_URL: the redis store's URL."),
+        (
+            {"WS_BACKEND": "postgresql", "WS_POSTGRES_DSN": "mysql://app:secret@db/x"},
+            "WS_POSTGRES_DSN='mysql://app:***@db/x': expected a URL starting with postgresql:// or postgres://",
+        ),
+        ({"WS_BACKEND": "memory", "WS_PATH": "ws"}, "WS_PATH='ws': expected a path starting with /, such as /ws."),
+        ({"WS_BACKEND": "memory", "WS_TTL_SECONDS": "2h"}, "WS_TTL_SECONDS='2h': expected a whole number of seconds above 0, such as 7260."),
+        (
+            {"WS_BACKEND": "memory", "WS_ENDPOINT_URL": "wss://x/prod"},
+            "WS_ENDPOINT_URL='wss://x/prod': expected an http(s) URL, such as http://127.0.0.1:8001/prod.",
+        ),
+    ],
+    ids=["unknown-backend", "dynamodb-table-missing", "redis-url-missing", "dsn-scheme-password-masked", "path", "ttl", "endpoint"],
+)
+def test_invalid_websocket_setting_names_the_variable_and_the_fix(environ: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError) as error:
+        WebSocketSettings.from_environ(environ)
+
+    assert str(error.value) == message
+
+
+def test_websocket_settings_are_checked_at_init_when_ws_backend_is_set() -> None:
+    with pytest.raises(ConfigError) as error:
+        Config.from_environ({"ASGI_APP": "main:app", "WS_BACKEND": "redis"})
+
+    assert str(error.value) == "WS_BACKEND=redis needs WS_REDIS_URL: the redis store's URL."
+
+
+def test_no_websocket_settings_without_ws_backend() -> None:
+    assert Config.from_environ({"ASGI_APP": "main:app"}).websocket is None

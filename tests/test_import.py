@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 
 def test_importing_asgi_lambda_imports_no_aws_sdk_or_third_party_package() -> None:
@@ -15,3 +16,19 @@ def test_importing_asgi_lambda_imports_no_aws_sdk_or_third_party_package() -> No
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
 
     assert result.stdout.strip() == "[]"
+
+
+def test_an_http_only_function_never_loads_websocket_code_or_boto3() -> None:
+    code = (
+        "import json, sys; from asgi_lambda import Adapter\n"
+        "async def app(scope, receive, send):\n"
+        "    await send({'type': 'http.response.start', 'status': 204, 'headers': []})\n"
+        "    await send({'type': 'http.response.body', 'body': b''})\n"
+        "event = json.load(open(sys.argv[1]))\n"
+        "print(Adapter(app, lifespan='off')(event, None)['statusCode'])\n"
+        "print(sorted(m for m in sys.modules if m.startswith(('asgi_lambda.websocket', 'boto3', 'botocore', 'asyncpg', 'redis'))))\n"
+    )
+    event = str(Path(__file__).parent / "events" / "http_api_v2_get.json")
+    result = subprocess.run([sys.executable, "-c", code, event], capture_output=True, text=True, check=True)
+
+    assert result.stdout.splitlines() == ["204", "[]"]

@@ -2,7 +2,8 @@
 
 All the work happens at import, which on Lambda is the init phase: it runs before the first
 request, with the boosted CPU Lambda gives init. The settings are checked, the app imported,
-the adapter made and the app's lifespan started, so the first request pays nothing extra,
+the adapter made and the app's lifespan started (and, with WS_BACKEND set, the WebSocket
+store made, its library imported), so the first request pays nothing extra,
 and a fault fails the init with a message the runtime shows in the console and the logs
 (Runtime.ImportModuleError for the app, ConfigError for a setting, LifespanFailure for
 startup).
@@ -20,6 +21,10 @@ from .importer import import_app
 logger = logging.getLogger("asgi_lambda.bootstrap")
 
 config = Config.from_environ(os.environ)
+if config.websocket is not None:
+    from .websocket import runtime
+
+    runtime.install(runtime.WebSocketRuntime(config.websocket))
 app = import_app(config.app)
 handler = Adapter(
     app,
@@ -28,4 +33,9 @@ handler = Adapter(
     text_mime_types=config.text_mime_types,
     exclude_headers=config.exclude_headers,
 )
-logger.info("Serving %s (lifespan %s).", config.app, config.lifespan)
+logger.info(
+    "Serving %s (lifespan %s%s).",
+    config.app,
+    config.lifespan,
+    f", WebSocket connections in {config.websocket.backend}" if config.websocket else "",
+)

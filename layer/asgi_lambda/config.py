@@ -57,7 +57,7 @@ DEFAULT_TTL_SECONDS = 2 * 60 * 60 + 60  # a little over API Gateway's 2-hour con
 class Config:
     """The settings of the zero-code layer."""
 
-    __slots__ = ("app", "lifespan", "base_path", "text_mime_types", "exclude_headers")
+    __slots__ = ("app", "lifespan", "base_path", "text_mime_types", "exclude_headers", "websocket")
 
     def __init__(
         self,
@@ -67,12 +67,14 @@ class Config:
         base_path: str = "/",
         text_mime_types: tuple[str, ...] = (),
         exclude_headers: tuple[str, ...] = (),
+        websocket: WebSocketSettings | None = None,
     ) -> None:
         self.app = app
         self.lifespan = lifespan
         self.base_path = base_path
         self.text_mime_types = text_mime_types
         self.exclude_headers = exclude_headers
+        self.websocket = websocket
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Config:
@@ -91,6 +93,8 @@ class Config:
             base_path=base_path(environ.get("ASGI_BASE_PATH", "")),
             text_mime_types=media_types(environ.get("ASGI_TEXT_MIME_TYPES", "")),
             exclude_headers=header_names(environ.get("ASGI_EXCLUDE_HEADERS", "")),
+            # Checked at init when a store is chosen, so a bad WS_* value fails the init.
+            websocket=WebSocketSettings.from_environ(environ) if environ.get("WS_BACKEND", "").strip() else None,
         )
 
 

@@ -17,6 +17,7 @@ import pytest
 from asgi_lambda.local.runtime_api import RuntimeAPI
 
 from ..conftest import load_event
+from ..websocket.management_api import ManagementAPIStub
 from .harness import FunctionProcess
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -225,6 +226,41 @@ def test_init_error_is_reported_the_way_the_runtime_reports_them(
         assert fn.wait(timeout=10) == 1
 
     assert (error["errorType"], error["errorMessage"]) == (error_type, message)
+
+
+def test_websocket_events_through_the_layer_reach_the_example_app(tmp_path: Path, layer_zip: Path) -> None:
+    stub = ManagementAPIStub()
+    source = (ROOT / "examples" / "hello" / "main.py").read_text()
+    env = {
+        "WS_BACKEND": "sqlite",
+        "WS_SQLITE_PATH": str(tmp_path / "connections.sqlite3"),
+        "WS_ENDPOINT_URL": stub.endpoint,
+    }
+    try:
+        with function(tmp_path, layer_zip, source=source, env=env) as fn:
+            connect = fn.invoke(load_event("ws_connect"))
+            message = fn.invoke(load_event("ws_message"))
+            disconnect = fn.invoke(load_event("ws_disconnect"))
+    finally:
+        stub.close()
+
+    assert [connect.payload, message.payload, disconnect.payload] == [{"statusCode": 200}] * 3
+    assert stub.posts() == [("L0SM9cOFvHcCIhw=", b"echo: hello, world")]
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"WS_BACKEND": "mongodb"}, "WS_BACKEND='mongodb': expected one of memory, sqlite, dynamodb, s3, postgresql, redis."),
+        ({"WS_BACKEND": "redis"}, "WS_BACKEND=redis needs WS_REDIS_URL: the redis store's URL."),
+    ],
+    ids=["unknown-backend", "missing-url"],
+)
+def test_a_bad_websocket_setting_fails_the_init(tmp_path: Path, layer_zip: Path, env: dict[str, str], message: str) -> None:
+    with function(tmp_path, layer_zip, env=env) as fn:
+        error = fn.wait_init_error(timeout=20)
+
+    assert error is not None and (error["errorType"], error["errorMessage"]) == ("ConfigError", message)
 
 
 def test_container_image_launch_style_replaces_the_handler_argument(tmp_path: Path, layer_zip: Path) -> None:

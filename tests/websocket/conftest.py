@@ -7,13 +7,19 @@ that needs a server and finds none fails when CI is set, and skips with the reas
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
+from asgi_lambda import loop
+from asgi_lambda.config import WebSocketSettings
+from asgi_lambda.websocket.runtime import WebSocketRuntime, install
 from asgi_lambda.websocket.stores import Store
 
 from .fixtures_aws import store_dynamodb, store_s3, unreachable_dynamodb, unreachable_s3  # noqa: F401
 from .fixtures_local import store_memory, store_sqlite, unreachable_sqlite  # noqa: F401
 from .fixtures_services import store_postgresql, store_redis, unreachable_postgresql, unreachable_redis  # noqa: F401
+from .management_api import ManagementAPIStub
 
 BACKENDS = ["memory", "sqlite", "postgresql", "redis", "dynamodb", "s3"]
 
@@ -28,3 +34,24 @@ def store(request: pytest.FixtureRequest) -> Store:
 def unreachable_store(request: pytest.FixtureRequest) -> Store:
     backend: Store = request.getfixturevalue(f"unreachable_{request.param}")
     return backend
+
+
+@pytest.fixture
+def stub(monkeypatch: pytest.MonkeyPatch) -> Iterator[ManagementAPIStub]:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    server = ManagementAPIStub()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def ws(store: Store, stub: ManagementAPIStub) -> Iterator[WebSocketRuntime]:
+    """The environment's WebSocket runtime: the store under test, replies to the stub."""
+    settings = WebSocketSettings(backend=store.name, store_options={}, path="/ws", endpoint_url=stub.endpoint)
+    runtime = WebSocketRuntime(settings, store=store)
+    install(runtime)
+    yield runtime
+    for gateway in runtime.gateways.values():
+        loop.run(gateway.close())
+    install(None)

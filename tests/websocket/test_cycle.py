@@ -8,7 +8,6 @@ from __future__ import annotations
 import base64
 import logging
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -24,27 +23,6 @@ from ..conftest import load_event
 from .management_api import ManagementAPIStub
 
 CONNECTION_ID = "L0SM9cOFvHcCIhw="
-
-
-@pytest.fixture
-def stub(monkeypatch: pytest.MonkeyPatch) -> Iterator[ManagementAPIStub]:
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    server = ManagementAPIStub()
-    yield server
-    server.close()
-
-
-@pytest.fixture
-def ws(store: Store, stub: ManagementAPIStub) -> Iterator[WebSocketRuntime]:
-    """The environment's WebSocket runtime: the store under test, replies to the stub."""
-    settings = WebSocketSettings(backend=store.name, store_options={}, path="/ws", endpoint_url=stub.endpoint)
-    runtime = WebSocketRuntime(settings, store=store)
-    install(runtime)
-    yield runtime
-    for gateway in runtime.gateways.values():
-        loop.run(gateway.close())
-    install(None)
 
 
 class ChatApp:
