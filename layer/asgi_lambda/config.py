@@ -182,7 +182,9 @@ class WebSocketSettings:
                 raise ConfigError(f"WS_BACKEND={backend} needs {variable}: {VARIABLES[variable].split(' (')[0]}.")
             schemes = URL_SCHEMES.get(variable)
             if schemes and not value.startswith(schemes):
-                raise ConfigError(f"{variable}={mask(value)!r}: expected a URL starting with {' or '.join(schemes)}")
+                from .websocket.stores import mask_password  # only on this error: it imports urllib.parse
+
+                raise ConfigError(f"{variable}={mask_password(value)!r}: expected a URL starting with {' or '.join(schemes)}")
             options[keyword] = value
         path = environ.get("WS_PATH", "/").strip() or "/"
         if not path.startswith("/"):
@@ -196,11 +198,3 @@ class WebSocketSettings:
         region = environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or "us-east-1"
         return cls(backend=backend, store_options=options, path=path, ttl_seconds=int(ttl), endpoint_url=endpoint_url, region=region)
 
-
-def mask(url: str) -> str:
-    """A URL with its password hidden, for messages and logs."""
-    scheme, _, rest = url.partition("://")
-    credentials, at, host = rest.rpartition("@")
-    if not at or ":" not in credentials:
-        return url
-    return f"{scheme}://{credentials.split(':', 1)[0]}:***@{host}"

@@ -17,16 +17,14 @@ in transaction mode, that needs PgBouncer 1.21 or later with max_prepared_statem
 from __future__ import annotations
 
 import asyncio
-import errno
 import inspect
 import re
 import time
 from typing import Any
-from urllib.parse import unquote, urlsplit, urlunsplit
 
 import asyncpg  # type: ignore[import-untyped]  # asyncpg ships no type information
 
-from . import Connection, StoreUnavailable
+from . import Connection, StoreUnavailable, describe_failure, mask_password
 
 TABLE = "asgi_lambda_connections"
 MIN_CONNECTIONS = 0  # none held until the first event that needs one
@@ -124,7 +122,7 @@ class PostgresStore:
                             raise
             raise AssertionError("unreachable")
         except _ERRORS as exc:
-            raise StoreUnavailable(f"{self._where}: {describe(exc, self.dsn)}") from exc
+            raise StoreUnavailable(f"{self._where}: {describe_failure(exc, self.dsn, timeouts=(TimeoutError,), connect_timeout=CONNECT_TIMEOUT)}") from exc
 
     async def save(self, connection: Connection) -> None:
         await self._run("execute", self._save_sql, connection.connection_id, connection.to_json(), connection.expires_at)
@@ -156,48 +154,3 @@ def _lost(connection: Any, exc: BaseException) -> bool:
         return bool(connection.is_closed())
     except asyncpg.InterfaceError:  # the pool has already taken the closed connection back
         return True
-
-
-def mask_password(dsn: str) -> str:
-    """The DSN with any password replaced by ***, fit for error messages and logs."""
-    try:
-        parts = urlsplit(dsn)
-    except ValueError:  # not parseable as a URL: mask anything between "user:" and "@"
-        return re.sub(r"(?i)(password=)[^&\s]*", r"\1***", re.sub(r":[^:@/]*@", ":***@", dsn))
-    userinfo, at, hosts = parts.netloc.rpartition("@")
-    if at and ":" in userinfo:
-        parts = parts._replace(netloc=f"{userinfo.partition(':')[0]}:***@{hosts}")
-    # Query parameters (?password=...) and keyword DSNs (host=... password=...) alike.
-    return re.sub(r"(?i)(password=)[^&\s]*", r"\1***", urlunsplit(parts))
-
-
-def describe(exc: BaseException, dsn: str) -> str:
-    """The cause, in words, without the DSN's password even if the error repeats it."""
-    if _refused(exc):
-        text = f"connection refused ({exc})"
-    elif isinstance(exc, TimeoutError):
-        text = f"timed out connecting (no answer within {CONNECT_TIMEOUT:g} s)"
-    else:
-        text = f"{type(exc).__name__}: {exc}"
-    for secret in _passwords(dsn):
-        text = text.replace(secret, "***")
-    return text
-
-
-def _refused(exc: BaseException | None) -> bool:
-    """Whether the error, or one it was raised from, is a refused connection."""
-    seen: set[int] = set()
-    while exc is not None and id(exc) not in seen:
-        if isinstance(exc, OSError) and exc.errno == errno.ECONNREFUSED:
-            return True
-        seen.add(id(exc))
-        exc = exc.__cause__ or exc.__context__
-    return False
-
-
-def _passwords(dsn: str) -> set[str]:
-    try:
-        password = urlsplit(dsn).password
-    except ValueError:
-        return set()
-    return {password, unquote(password)} - {""} if password else set()

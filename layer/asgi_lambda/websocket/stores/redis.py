@@ -19,11 +19,9 @@ import (Python 3 has no implicit relative imports), so it finds redis-py, not th
 
 from __future__ import annotations
 
-import errno
 import math
 import re
 import time
-from urllib.parse import unquote, urlsplit, urlunsplit
 
 import redis.asyncio
 from redis.asyncio.retry import Retry
@@ -32,7 +30,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from . import Connection, StoreUnavailable
+from . import Connection, StoreUnavailable, describe_failure, mask_password
 
 PREFIX = "asgi-lambda:connection:"
 CONNECT_TIMEOUT = 5.0  # seconds; an unreachable server fails the invocation fast, not at Lambda's timeout
@@ -71,7 +69,7 @@ class RedisStore:
         return self.prefix + connection_id
 
     def _unavailable(self, exc: BaseException) -> StoreUnavailable:
-        return StoreUnavailable(f"{self._where}: {describe(exc, self.url)}")
+        return StoreUnavailable(f"{self._where}: {describe_failure(exc, self.url, timeouts=(RedisTimeoutError, TimeoutError), connect_timeout=CONNECT_TIMEOUT)}")
 
     async def save(self, connection: Connection) -> None:
         # Already expired: still written, so it replaces any live record, and gone within a second.
@@ -126,47 +124,3 @@ def _live(data: bytes | str | None) -> Connection | None:
     """The record, None when there is none (or it went between SCAN and MGET) or it has expired."""
     connection = None if data is None else Connection.from_json(data)
     return None if connection is None or connection.expired() else connection
-
-
-def mask_password(url: str) -> str:
-    """The URL with any password replaced by ***, fit for error messages and logs."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:  # not parseable as a URL: mask anything between "user:" and "@"
-        return re.sub(r"(?i)(password=)[^&\s]*", r"\1***", re.sub(r":[^:@/]*@", ":***@", url))
-    userinfo, at, hosts = parts.netloc.rpartition("@")
-    if at and ":" in userinfo:
-        parts = parts._replace(netloc=f"{userinfo.partition(':')[0]}:***@{hosts}")
-    return re.sub(r"(?i)(password=)[^&\s]*", r"\1***", urlunsplit(parts))  # and ?password=...
-
-
-def describe(exc: BaseException, url: str) -> str:
-    """The cause, in words, without the URL's password even if the error repeats it."""
-    if _refused(exc):
-        text = f"connection refused ({exc})"
-    elif isinstance(exc, (RedisTimeoutError, TimeoutError)):
-        text = f"timed out ({str(exc) or f'no answer within {CONNECT_TIMEOUT:g} s'})"
-    else:
-        text = f"{type(exc).__name__}: {exc}"
-    for secret in _passwords(url):
-        text = text.replace(secret, "***")
-    return text
-
-
-def _refused(exc: BaseException | None) -> bool:
-    """Whether the error, or one it was raised from, is a refused connection (redis-py wraps it)."""
-    seen: set[int] = set()
-    while exc is not None and id(exc) not in seen:
-        if isinstance(exc, OSError) and exc.errno == errno.ECONNREFUSED:
-            return True
-        seen.add(id(exc))
-        exc = exc.__cause__ or exc.__context__
-    return False
-
-
-def _passwords(url: str) -> set[str]:
-    try:
-        password = urlsplit(url).password
-    except ValueError:
-        return set()
-    return {password, unquote(password)} - {""} if password else set()
