@@ -1,7 +1,8 @@
 """`python -m benchmarks [--quick] [--profile] [--strict]`: asgi_lambda's Adapter against Mangum 0.22.
 
 Prints per-call latency (interleaved, one process), import cost (fresh interpreters) and
-peak memory, with PASS/FAIL against the targets. See benchmarks/README.md.
+peak memory, then the WebSocket store round trips per event and a timed broadcast, with
+PASS/FAIL against the targets. See benchmarks/README.md.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import argparse
 import logging
 import os
 import platform
+import statistics
 import sys
 from dataclasses import dataclass
 from importlib.metadata import version
@@ -23,6 +25,8 @@ from .events import FakeContext, http_api_v2_event, rest_v1_event
 from .imports import HEAVY_PACKAGES, ImportCost, installed, measure_import
 from .latency import Case, Timing, loop_floor_us, peak_kib, profile_top, time_case
 from .report import table, verdict
+from .ws_broadcast import DELAY_S, GONE, BroadcastResult, BroadcastScale, floors, measure_broadcast
+from .ws_stores import StoreCounts, expected, measure_stores, note, rw, wire
 
 V2_RATIO_TARGET = 0.6
 IMPORT_TARGET_US = 3000
@@ -35,11 +39,26 @@ class Scale:
     rounds: int
     import_runs: int
     memory_calls: int
+    broadcast: BroadcastScale
 
 
-# Full: about 15 s in all on 2 cores. Quick: a smoke test, its numbers are noise.
-FULL = Scale(fast_calls=3000, slow_calls=1000, rounds=15, import_runs=7, memory_calls=1000)
-QUICK = Scale(fast_calls=200, slow_calls=50, rounds=3, import_runs=2, memory_calls=100)
+# Full: about 25 s in all on 2 cores. Quick: a smoke test, its numbers are noise.
+FULL = Scale(
+    fast_calls=3000,
+    slow_calls=1000,
+    rounds=15,
+    import_runs=7,
+    memory_calls=1000,
+    broadcast=BroadcastScale(connections=1000, runs=7, gone_runs=5),
+)
+QUICK = Scale(
+    fast_calls=200,
+    slow_calls=50,
+    rounds=3,
+    import_runs=2,
+    memory_calls=100,
+    broadcast=BroadcastScale(connections=200, runs=2, gone_runs=2),
+)
 
 
 def build_cases(scale: Scale) -> list[Case]:
@@ -116,6 +135,46 @@ def import_table(costs: list[ImportCost]) -> str:
     return table(header, rows)
 
 
+def store_table(results: list[StoreCounts]) -> str:
+    rows = []
+    for result in results:
+        if result.steady:
+            cells = [rw(count) for count in result.steady] + [wire(result.steady)]
+        else:
+            cells = ["unavailable" if result.unavailable else "error", "-", "-", "-"]
+        rows.append([result.name, *cells, expected(result.name), verdict(result.passed)])
+    header = ["store", "connect r/w", "message r/w", "disconnect r/w", "wire c / m / d", "expected c / m / d", "result"]
+    return table(header, rows)
+
+
+def broadcast_table(result: BroadcastResult) -> str:
+    count = result.scale.connections
+
+    def rate(seconds: float) -> str:
+        return f"{count / seconds:.0f}"
+
+    rows = [
+        ["cold: the first, opens connections", "1", f"{result.cold_s:.3f}", rate(result.cold_s), "-", "-"],
+        [
+            "warm: median",
+            str(len(result.warm_s)),
+            f"{result.warm_median_s:.3f}",
+            rate(result.warm_median_s),
+            f"< {result.target_s:g}",
+            verdict(result.passed),
+        ],
+        [
+            f"{GONE} of them gone (410): median",
+            str(len(result.gone_s)),
+            f"{result.gone_median_s:.3f}",
+            rate(result.gone_median_s),
+            "-",
+            "-",
+        ],
+    ]
+    return table(["case", "runs", "seconds", "posts/s", "target s", "result"], rows)
+
+
 def quiet_logging() -> None:
     """WARNING and up only: Mangum logs every request and lifespan step at INFO, and neither
     adapter should spend the measured time formatting log lines."""
@@ -178,12 +237,60 @@ def main(argv: list[str] | None = None) -> int:
         )
     )
 
+    print(
+        "\n4. WebSocket store round trips per event: tests/events/ws_connect, ws_message, ws_disconnect through "
+        "the Adapter, raw echo app; the second of two cycles"
+    )
+    store_results = measure_stores()
+    print(store_table(store_results))
+    print(
+        "   r/w = backend reads/writes, counted by hooks in each store's client library (memory and sqlite: "
+        "Store method calls, no network);\n"
+        "   wire = round trips through a counting TCP relay to the server; result compares r/w with expected. "
+        "The message's echo\n"
+        "   is one Management API POST besides, to the loopback stub."
+    )
+    for result in store_results:
+        print(note(result))
+
+    broadcast_scale = scale.broadcast
+    label = f"{broadcast_scale.connections:,} connections"
+    if args.quick:
+        label += f" (QUICK: a smoke test, target scaled to {broadcast_scale.connections / 1000 * 0.5:g} s)"
+    print(
+        f"\n5. Broadcast to {label}: asgi_lambda.websocket.broadcast, memory store, loopback Management API "
+        f"stub in this process answering each POST after {DELAY_S * 1000:g} ms"
+    )
+    sent = measure_broadcast(broadcast_scale, profile=args.profile)
+    print(broadcast_table(sent))
+    one_at_a_time, bound = floors(sent)
+    print(
+        f"   Floors: one POST at a time {one_at_a_time:.3f} s; {sent.max_connections} connections per endpoint, "
+        f"ceil({broadcast_scale.connections}/{sent.max_connections}) x {DELAY_S * 1000:g} ms = {bound:.3f} s."
+    )
+    print(
+        f"   TCP connections the client opened: {sent.opened_cold} in the cold run, "
+        f"{sent.opened_warm} in the {len(sent.warm_s)} warm runs."
+    )
+    print(
+        f"   CPU per warm run, median: this thread (the broadcast) {statistics.median(sent.own_cpu_s):.3f} s, "
+        f"other threads (the stub) {statistics.median(sent.other_cpu_s):.3f} s."
+    )
+    print(
+        f"   Gone: {broadcast_scale.connections - GONE} delivered per run, the {GONE} gone removed from the store; "
+        f"{(sent.gone_median_s - sent.warm_median_s) * 1000:+.1f} ms on the warm median."
+    )
+
     if args.profile:
-        print(f"\n4. cProfile of {scale.fast_calls} calls of case a, asgi_lambda, top 15 by tottime")
+        print(f"\n6. cProfile of {scale.fast_calls} calls of case a, asgi_lambda, top 15 by tottime")
         print(profile_top(memory_case.ours, memory_case.event, context, scale.fast_calls).rstrip())
+        print(f"\n7. cProfile of one warm broadcast to {broadcast_scale.connections:,} connections, this thread only, top 15 by tottime")
+        print((sent.profile or "").rstrip())
 
     checks = [timing.passed for timing in timings if timing.passed is not None]
     checks += [cost.cumulative_us <= IMPORT_TARGET_US for cost in costs if cost.package == "asgi_lambda"]
+    checks += [result.passed for result in store_results if result.passed is not None]
+    checks.append(sent.passed)
     met = sum(checks)
     print(f"\nTargets met: {met} of {len(checks)}")
     return 1 if args.strict and met < len(checks) else 0

@@ -6,7 +6,7 @@ Nothing here knows any event source's fields; `sources/` does.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from . import loop
@@ -33,7 +33,8 @@ class Adapter:
     """Wrap an ASGI app as a Lambda handler: `handler = Adapter(app)`.
 
     The keyword arguments mean what they mean in Mangum, so `from asgi_lambda import Adapter
-    as Mangum` migrates a function. Two differences on purpose: lifespan startup runs once,
+    as Mangum` migrates a function; `ws_config` and `dsn` configure the WebSocket store as
+    Mangum's WebSocket-era releases did (websocket/configure.py). Two differences on purpose: lifespan startup runs once,
     here, rather than around every invocation; `text_mime_types` extends the default text
     types instead of replacing them.
     """
@@ -46,6 +47,8 @@ class Adapter:
         text_mime_types: Iterable[str] | None = None,
         exclude_headers: Iterable[str] | None = None,
         custom_handlers: Iterable[type] | None = None,
+        ws_config: Mapping[str, Any] | None = None,
+        dsn: str | None = None,
     ) -> None:
         if lifespan not in LIFESPAN_MODES:
             raise ConfigError(f"lifespan={lifespan!r}: expected one of auto, on, off.")
@@ -64,6 +67,11 @@ class Adapter:
             from .sources import mangum_custom
 
             self.mangum_config = mangum_custom.mangum_config(self.config)
+        if ws_config is not None or dsn is not None:
+            # The WebSocket store configured in code, checked now; it wins over WS_* variables.
+            from .websocket.configure import install_from_code
+
+            install_from_code(ws_config=ws_config, dsn=dsn)
         self.lifespan = NoLifespan() if lifespan == "off" else Lifespan(app, required=lifespan == "on")
         self.lifespan.startup()
 

@@ -186,6 +186,12 @@ class WebSocketSettings:
 
                 raise ConfigError(f"{variable}={mask_password(value)!r}: expected a URL starting with {' or '.join(schemes)}")
             options[keyword] = value
+        return cls.with_store(backend, options, environ)
+
+    @classmethod
+    def with_store(cls, backend: str, store_options: dict[str, str], environ: Mapping[str, str] | None = None) -> WebSocketSettings:
+        """Settings for a store chosen here (in code, or by WS_BACKEND), the rest from WS_* variables."""
+        environ = os.environ if environ is None else environ
         path = environ.get("WS_PATH", "/").strip() or "/"
         if not path.startswith("/"):
             raise ConfigError(f"WS_PATH={path!r}: expected a path starting with /, such as /ws.")
@@ -196,5 +202,5 @@ class WebSocketSettings:
         if endpoint_url and not endpoint_url.startswith(("http://", "https://")):
             raise ConfigError(f"WS_ENDPOINT_URL={endpoint_url!r}: expected an http(s) URL, such as http://127.0.0.1:8001/prod.")
         region = environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or "us-east-1"
-        return cls(backend=backend, store_options=options, path=path, ttl_seconds=int(ttl), endpoint_url=endpoint_url, region=region)
+        return cls(backend=backend, store_options=store_options, path=path, ttl_seconds=int(ttl), endpoint_url=endpoint_url, region=region)
 
