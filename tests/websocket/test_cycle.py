@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import logging
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -333,3 +334,33 @@ def test_the_binary_pending_frame_is_base64_in_the_record(ws: WebSocketRuntime, 
 
     record = loop.run(ws.store.load(CONNECTION_ID))
     assert record is not None and record.pending == [{"text": "welcome"}, {"bytes": base64.b64encode(b"\x00\x01").decode()}]
+
+
+# --- a store that cannot be reached --------------------------------------------------
+
+
+@pytest.fixture
+def unreachable(unreachable_store: Store, stub: ManagementAPIStub) -> Iterator[Store]:
+    install(WebSocketRuntime(WebSocketSettings(backend=unreachable_store.name, store_options={}, endpoint_url=stub.endpoint), store=unreachable_store))
+    yield unreachable_store
+    install(None)
+
+
+def test_an_unreachable_store_fails_the_connect_with_500_and_a_log_line_naming_it(
+    app: ChatApp, unreachable: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.ERROR, logger="asgi_lambda"):
+        assert handle(app, "ws_connect") == {"statusCode": 500}
+
+    [record] = caplog.records
+    assert record.getMessage().startswith(f"WebSocket connection {CONNECTION_ID} refused: {unreachable.name} store")
+
+
+def test_a_message_the_store_cannot_load_is_logged_and_dropped(app: ChatApp, unreachable: Store, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.ERROR, logger="asgi_lambda"):
+        assert handle(app, "ws_message") == {"statusCode": 500}
+        # The environment carries on: the next event is handled the same way.
+        assert handle(app, "ws_message") == {"statusCode": 500}
+
+    assert app.scopes == []
+    assert all(record.getMessage().startswith(f"WebSocket message on {CONNECTION_ID} dropped: {unreachable.name} store") for record in caplog.records)
