@@ -4,10 +4,19 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from asgi_lambda import loop
+from asgi_lambda.config import WebSocketSettings
+from asgi_lambda.websocket.runtime import WebSocketRuntime, install
+from asgi_lambda.websocket.stores import Store
+
+from .websocket.management_api import ManagementAPIStub
 
 EVENTS = Path(__file__).parent / "events"
 
@@ -79,3 +88,26 @@ class RecordingApp:
 @pytest.fixture
 def app() -> RecordingApp:
     return RecordingApp()
+
+
+@pytest.fixture
+def stub(monkeypatch: pytest.MonkeyPatch) -> Iterator[ManagementAPIStub]:
+    """A loopback Management API, and fake credentials for the client that signs calls to it."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    server = ManagementAPIStub()
+    yield server
+    server.close()
+
+
+@contextmanager
+def websocket_runtime(store: Store, *, endpoint: str, path: str = "/ws") -> Iterator[WebSocketRuntime]:
+    """The environment's WebSocket runtime with this store, replies going to `endpoint`."""
+    runtime = WebSocketRuntime(WebSocketSettings(backend=store.name, store_options={}, path=path, endpoint_url=endpoint), store=store)
+    install(runtime)
+    try:
+        yield runtime
+    finally:
+        for gateway in runtime.gateways.values():
+            loop.run(gateway.close())
+        install(None)

@@ -11,10 +11,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from asgi_lambda import loop
-from asgi_lambda.config import WebSocketSettings
-from asgi_lambda.websocket.runtime import WebSocketRuntime, install
+from asgi_lambda.websocket.runtime import WebSocketRuntime
 from asgi_lambda.websocket.stores import Store
+
+from ..conftest import websocket_runtime
 
 from .fixtures_aws import store_dynamodb, store_s3, unreachable_dynamodb, unreachable_s3  # noqa: F401
 from .fixtures_local import store_memory, store_sqlite, unreachable_sqlite  # noqa: F401
@@ -37,21 +37,7 @@ def unreachable_store(request: pytest.FixtureRequest) -> Store:
 
 
 @pytest.fixture
-def stub(monkeypatch: pytest.MonkeyPatch) -> Iterator[ManagementAPIStub]:
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    server = ManagementAPIStub()
-    yield server
-    server.close()
-
-
-@pytest.fixture
 def ws(store: Store, stub: ManagementAPIStub) -> Iterator[WebSocketRuntime]:
     """The environment's WebSocket runtime: the store under test, replies to the stub."""
-    settings = WebSocketSettings(backend=store.name, store_options={}, path="/ws", endpoint_url=stub.endpoint)
-    runtime = WebSocketRuntime(settings, store=store)
-    install(runtime)
-    yield runtime
-    for gateway in runtime.gateways.values():
-        loop.run(gateway.close())
-    install(None)
+    with websocket_runtime(store, endpoint=stub.endpoint) as runtime:
+        yield runtime

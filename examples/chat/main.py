@@ -1,0 +1,171 @@
+"""chat: a FastAPI chat room, one page and one plain WebSocket endpoint, run by asgi-lambda.
+
+What it is:
+    GET /             an HTML chat page (inline HTML and JavaScript, no external assets: it works
+                      offline). Pick a name, connect, and every message anyone sends shows up.
+    GET /config.json  {"websocket_url": ...}: where the page opens its WebSocket. On API Gateway
+                      the WebSocket API has its own URL (another host), given by the environment
+                      variable CHAT_WEBSOCKET_URL; when it is unset, the same host's /ws
+                      (ws:// or wss:// as the page's own scheme), which is what the local gateway
+                      serves.
+    GET /health       {"status": "ok"}.
+    WS  /ws?name=Ada  the room: "<name> joined" on connect, "<name>: <text>" for each message,
+                      "<name> left" on disconnect, each sent to every connected client through
+                      `asgi_lambda.websocket.broadcast` (the joining client's own connection is
+                      not open yet on API Gateway, so it does not get its own "joined").
+
+The endpoint is written as for any ASGI server. On Lambda each WebSocket event runs it from the
+start: the adapter replays the connect phase (accept and the "joined" broadcast) without sending
+anything again, so "joined" goes out once, at $connect.
+
+Running it locally: with the local gateway (`make serve`, or
+`python -m asgi_lambda serve main:app --app-dir examples/chat`; the exact command may still
+change: see the repository's README), then open http://127.0.0.1:8000/ in two browser tabs.
+
+Deploying it: in template.yaml set the function's `CodeUri: examples/chat/` and keep
+`ASGI_APP: main:app`; add `WS_PATH: /ws` (the path WebSocket scopes get) and
+`CHAT_WEBSOCKET_URL: !Sub wss://${WebSocketApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/prod`
+(the stage name written out: referencing the stage resource from the function would be a
+circular dependency). `sam build` installs requirements.txt (fastapi) next to main.py;
+asgi-lambda itself comes from the layer.
+"""
+
+from __future__ import annotations
+
+import os
+
+from fastapi import FastAPI, Request, WebSocket, WebSocketDisconnect
+from fastapi.responses import HTMLResponse
+
+from asgi_lambda.websocket import broadcast
+
+app = FastAPI(title="asgi-lambda chat example")
+
+
+@app.get("/", response_class=HTMLResponse)
+async def page() -> str:
+    return PAGE
+
+
+@app.get("/config.json")
+async def config(request: Request) -> dict[str, str]:
+    url = os.environ.get("CHAT_WEBSOCKET_URL", "").strip()
+    if not url:
+        # The page's own host and scheme: the local gateway serves the WebSocket there.
+        scheme = "wss" if request.url.scheme in ("https", "wss") else "ws"
+        host = request.headers.get("host") or request.url.netloc
+        url = f"{scheme}://{host}{request.scope.get('root_path', '')}/ws"
+    return {"websocket_url": url}
+
+
+@app.get("/health")
+async def health() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@app.websocket("/ws")
+async def room(websocket: WebSocket, name: str = "anonymous") -> None:
+    await websocket.accept()
+    await broadcast(f"{name} joined")
+    try:
+        while True:
+            text = await websocket.receive_text()
+            await broadcast(f"{name}: {text}")
+    except WebSocketDisconnect:
+        await broadcast(f"{name} left")
+
+
+PAGE = """<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>asgi-lambda chat</title>
+<style>
+  body { font: 16px/1.4 system-ui, sans-serif; max-width: 40rem; margin: 2rem auto; padding: 0 1rem; }
+  form { display: flex; gap: .5rem; margin: .5rem 0; }
+  input { flex: 1; padding: .4rem; }
+  #messages { list-style: none; padding: .5rem; border: 1px solid #ccc; min-height: 12rem; }
+  #messages li { padding: .1rem 0; }
+  #status { color: #666; }
+</style>
+</head>
+<body data-state="closed">
+<h1>asgi-lambda chat</h1>
+<form id="join">
+  <input id="name" placeholder="Your name" autocomplete="nickname" value="anonymous">
+  <button id="connect" type="submit">Connect</button>
+</form>
+<p id="status">Not connected.</p>
+<ul id="messages"></ul>
+<form id="say">
+  <input id="message" placeholder="Message" autocomplete="off" disabled>
+  <button id="send" type="submit" disabled>Send</button>
+</form>
+<script>
+"use strict";
+const $ = (id) => document.getElementById(id);
+let socket = null;
+
+function sameHostUrl() {
+  return `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`;
+}
+
+// On API Gateway the WebSocket API has its own host: the server says where it is.
+async function websocketUrl() {
+  try {
+    const response = await fetch('config.json', {cache: 'no-store'});
+    if (response.ok) {
+      const config = await response.json();
+      if (config.websocket_url) return config.websocket_url;
+    }
+  } catch (error) {
+    console.warn('config.json unavailable, using this host', error);
+  }
+  return sameHostUrl();
+}
+
+function show(text) {
+  const item = document.createElement('li');
+  item.textContent = text;  // as text, never as markup: messages are other people's words
+  $('messages').appendChild(item);
+  item.scrollIntoView({block: 'nearest'});
+}
+
+function setState(state, text) {
+  document.body.dataset.state = state;
+  $('status').textContent = text;
+  const open = state === 'open';
+  $('message').disabled = !open;
+  $('send').disabled = !open;
+}
+
+async function connect() {
+  if (socket) socket.close();
+  const name = $('name').value.trim() || 'anonymous';
+  const url = new URL(await websocketUrl());
+  url.searchParams.set('name', name);
+  setState('connecting', `Connecting to ${url.origin}${url.pathname} ...`);
+  const current = new WebSocket(url);
+  socket = current;
+  current.addEventListener('open', () => {
+    if (socket === current) { setState('open', `Connected as ${name}.`); $('message').focus(); }
+  });
+  current.addEventListener('message', (event) => show(String(event.data)));
+  current.addEventListener('close', () => {
+    if (socket === current) { socket = null; setState('closed', 'Disconnected.'); }
+  });
+}
+
+$('join').addEventListener('submit', (event) => { event.preventDefault(); connect(); });
+$('say').addEventListener('submit', (event) => {
+  event.preventDefault();
+  const text = $('message').value;
+  if (!text || !socket || socket.readyState !== WebSocket.OPEN) return;
+  socket.send(text);
+  $('message').value = '';
+});
+</script>
+</body>
+</html>
+"""
