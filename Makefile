@@ -1,10 +1,11 @@
-# Two commands matter (README): `make bench` sets up and runs the main job, `make test` the tests.
+# Two commands matter (README): `make serve` sets up and runs the main job (the example chat app
+# behind the local gateway), `make test` the tests. `make bench` measures against Mangum.
 # Another interpreter: make test PYTHON=/root/.pyenv/versions/3.12.1/bin/python3.12 VENV=.venv-3.12
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup test bench
+.PHONY: setup test bench serve
 
 $(VENV)/.installed: pyproject.toml requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -20,3 +21,6 @@ test: setup
 
 bench: setup
 	$(BIN)/python -m benchmarks $(ARGS)
+
+serve: setup
+	$(BIN)/python -m asgi_lambda serve main:app --app-dir examples/chat $(ARGS)

@@ -133,6 +133,8 @@ mkdir -p "$stage/python" "$output"
 cp "$root/wrapper/asgi-bootstrap" "$stage/asgi-bootstrap"
 cp -R "$root/layer/asgi_lambda" "$stage/python/asgi_lambda"
 find "$stage" -name __pycache__ -prune -exec rm -rf {} +
+# The local gateway and its CLI are for a developer's machine, not for Lambda.
+rm -rf "$stage/python/asgi_lambda/local" "$stage/python/asgi_lambda/__main__.py"
 
 if [ -n "$backends" ]; then
     interpreter=$(find_python "$python_version") || fail "python$python_version was not found (on PATH or in pyenv); it builds the dependencies for that runtime."

@@ -1,0 +1,173 @@
+"""`--runtime`: the function as Lambda runs it, in a child process: the layer built and unpacked,
+its exec wrapper starting the real awslambdaric against the Runtime API emulator.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import time
+import uuid
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .events import ACCOUNT_ID, REGION, TIMEOUT_SECONDS
+from .function import FunctionError
+
+if TYPE_CHECKING:
+    from .runtime_api import RuntimeAPI
+
+class RuntimeFunction:
+    """`--runtime`: the function as Lambda runs it. The layer is built (./build_layer.sh) and
+    unpacked in a directory standing for /opt; a child process runs the layer's exec wrapper,
+    which starts the real awslambdaric (`python -m awslambdaric`, as in a container image) with
+    the layer's handler, against the Runtime API emulator (local/runtime_api.py)."""
+
+    def __init__(self, *, app: str, app_dir: str, function_name: str = "asgi-lambda-local") -> None:
+        self.app = app
+        self.app_dir = app_dir
+        self.function_name = function_name
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lambda-invoke")
+        self.api: RuntimeAPI | None = None
+        self.process: Any = None  # subprocess.Popen[bytes]
+        self.workdir: str | None = None
+
+    @property
+    def arn(self) -> str:
+        return f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{self.function_name}"
+
+    def start(self) -> None:
+        import importlib.util
+        import subprocess
+        import tempfile
+
+        from .runtime_api import RuntimeAPI
+
+        if importlib.util.find_spec("awslambdaric") is None:
+            raise FunctionError("--runtime needs awslambdaric, Lambda's runtime client: pip install awslambdaric")
+        self.workdir = tempfile.mkdtemp(prefix="asgi-lambda-runtime-")
+        opt = build_layer(Path(self.workdir))
+        self.api = RuntimeAPI()
+        version = f"{sys.version_info.major}.{sys.version_info.minor}"
+        env = {
+            **os.environ,
+            # What Lambda sets (https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html).
+            "AWS_LAMBDA_RUNTIME_API": self.api.address,
+            "LAMBDA_TASK_ROOT": self.app_dir,
+            "_HANDLER": self.app.replace(":", "."),
+            "AWS_LAMBDA_EXEC_WRAPPER": str(opt / "asgi-bootstrap"),
+            "AWS_LAMBDA_FUNCTION_NAME": self.function_name,
+            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
+            "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{self.function_name}",
+            "AWS_LAMBDA_LOG_STREAM_NAME": f"{time.strftime('%Y/%m/%d')}/[$LATEST]{uuid.uuid4().hex}",
+            "AWS_EXECUTION_ENV": f"AWS_Lambda_python{version}",  # 3.12+: awslambdaric polls in a thread
+            # The layer's python/ directory first, as /opt/python is on Lambda; the task root is the
+            # working directory, which `python -m` puts first on sys.path.
+            "PYTHONPATH": os.pathsep.join([str(opt / "python"), self.app_dir]),
+        }
+        command = [str(opt / "asgi-bootstrap"), sys.executable, "-m", "awslambdaric", env["_HANDLER"]]
+        # Its own session: Ctrl-C reaches the gateway only, which then stops the function with
+        # SIGTERM, as Lambda does.
+        self.process = subprocess.Popen(command, cwd=self.app_dir, env=env, stdin=subprocess.DEVNULL, start_new_session=True)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.api.wait_ready(0.05):
+                return
+            error = self.api.init_error
+            if error is not None:
+                raise FunctionError(f"{error.get('errorType', 'Error')}: {error.get('errorMessage', error)}")
+            if self.process.poll() is not None:
+                raise FunctionError(f"the function process exited with {self.process.returncode} during its init")
+        raise FunctionError("the function's init did not finish within 60 s")
+
+    async def invoke(self, event: dict[str, Any]) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(self.executor, self._call, event)
+
+    def _call(self, event: dict[str, Any]) -> Any:
+        if self.api is None or self.process is None:
+            raise FunctionError("the function was not started")
+        if self.process.poll() is not None:
+            raise FunctionError(f"the function process has exited ({self.process.returncode})")
+        result = self.api.invoke(event, timeout=TIMEOUT_SECONDS, function_arn=self.arn)
+        if not result.ok:
+            payload = result.payload if isinstance(result.payload, dict) else {}
+            trace = "".join(payload.get("stackTrace") or [])
+            raise FunctionError(f"{result.error_type}: {payload.get('errorMessage', result.body[:500])}\n{trace}".rstrip())
+        return result.payload
+
+    def close(self) -> None:
+        import shutil
+        import signal
+        import subprocess
+
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)  # the layer runs lifespan shutdown on it
+            try:
+                # Before 3.12 awslambdaric waits for /next in C on the main thread, where the
+                # signal's handler runs only once the wait ends: end it soon.
+                self.process.wait(3 if sys.version_info >= (3, 12) else 0.2)
+            except subprocess.TimeoutExpired:
+                if self.api is not None:
+                    self.api.close()  # releases a /next a runtime without thread polling blocks in
+                try:
+                    self.process.wait(3)
+                except subprocess.TimeoutExpired:
+                    self.process.kill()
+                    self.process.wait()
+        if self.api is not None:
+            self.api.close()
+        self.executor.shutdown(wait=False)
+        if self.workdir is not None:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def build_layer(workdir: Path) -> Path:
+    """Build the layer with this checkout's ./build_layer.sh and unpack it; returns the /opt stand-in."""
+    import subprocess
+    import zipfile
+
+    script = Path(__file__).resolve().parents[3] / "build_layer.sh"
+    if not script.is_file():
+        raise FunctionError(f"--runtime builds the layer with build_layer.sh, which is not at {script}: run it from a checkout of asgi-lambda")
+    built = subprocess.run([str(script), "--output", str(workdir)], capture_output=True, text=True)
+    if built.returncode != 0:
+        message = (built.stderr or built.stdout).strip().splitlines()
+        raise FunctionError(f"building the layer failed: {message[-1] if message else built.returncode}")
+    opt = workdir / "opt"
+    with zipfile.ZipFile(workdir / "asgi-lambda-layer.zip") as layer:
+        layer.extractall(opt)
+    (opt / "asgi-bootstrap").chmod(0o755)  # zipfile does not restore modes
+    return opt
+
+
+def function_environ(
+    environ: Mapping[str, str], *, app: str, endpoint_url: str, ws_path: str, state_dir: Path, port: int
+) -> dict[str, str]:
+    """The variables the gateway adds to the function's environment; the user's own win.
+
+    WS_ENDPOINT_URL points the handler's Management API client at this server; WS_PATH gives the
+    scope the path the client connected to; without WS_BACKEND, connections are kept in a SQLite
+    file that belongs to this server (reset at each start: no client outlives it).
+    """
+    added = {"ASGI_APP": app}
+    if not environ.get("WS_BACKEND", "").strip():
+        state_dir.mkdir(parents=True, exist_ok=True)
+        path = state_dir.resolve() / f"connections-{port}.sqlite3"  # absolute: --runtime's function runs elsewhere
+        for stale in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+            stale.unlink(missing_ok=True)
+        added.update(WS_BACKEND="sqlite", WS_SQLITE_PATH=str(path))
+    if not environ.get("WS_ENDPOINT_URL", "").strip():
+        added["WS_ENDPOINT_URL"] = endpoint_url
+    if not environ.get("WS_PATH", "").strip():
+        added["WS_PATH"] = ws_path
+    # The Management API client signs its calls; this server ignores the signature. Placeholder
+    # keys only when no AWS credentials are configured at all, so a profile is never shadowed.
+    configured = any(environ.get(name) for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE"))
+    aws_files = any((Path.home() / ".aws" / name).exists() for name in ("credentials", "config"))
+    if not configured and not aws_files:
+        added.update(AWS_ACCESS_KEY_ID="local", AWS_SECRET_ACCESS_KEY="local")
+    return added
