@@ -141,7 +141,7 @@ def test_function_uses_the_layer() -> None:
 
 def test_function_environment_enables_the_exec_wrapper() -> None:
     env = the_function()["Environment"]["Variables"]
-    assert (env["AWS_LAMBDA_EXEC_WRAPPER"], env["ASGI_APP"]) == ("/opt/asgi-bootstrap", "main:app")
+    assert (env["AWS_LAMBDA_EXEC_WRAPPER"], env["ASGI_APP"]) == ("/opt/asgi-bootstrap", "hello.main:app")
 
 
 def test_function_environment_selects_the_dynamodb_websocket_backend() -> None:
@@ -149,10 +149,12 @@ def test_function_environment_selects_the_dynamodb_websocket_backend() -> None:
     assert (env["WS_BACKEND"], env["WS_DYNAMODB_TABLE"]) == ("dynamodb", {"Ref": "ConnectionsTable"})
 
 
-def test_function_code_is_the_example_app() -> None:
+def test_function_code_is_the_examples_and_asgi_app_picks_one() -> None:
     code_uri = the_function()["CodeUri"]
-    assert code_uri == "examples/hello/"
-    assert (ROOT / code_uri / "main.py").is_file()
+    assert code_uri == "examples/"
+    # hello.main:app as shipped; chat.main:app deploys the chat example, nothing else changed.
+    assert (ROOT / code_uri / "hello" / "main.py").is_file() and (ROOT / code_uri / "chat" / "main.py").is_file()
+    assert "fastapi" in (ROOT / code_uri / "requirements.txt").read_text()
 
 
 def test_http_api_routes_root_and_every_path_to_the_function() -> None:

@@ -18,16 +18,11 @@ The endpoint is written as for any ASGI server. On Lambda each WebSocket event r
 start: the adapter replays the connect phase (accept and the "joined" broadcast) without sending
 anything again, so "joined" goes out once, at $connect.
 
-Running it locally: with the local gateway (`make serve`, or
-`python -m asgi_lambda serve main:app --app-dir examples/chat`; the exact command may still
-change: see the repository's README), then open http://127.0.0.1:8000/ in two browser tabs.
+Running it locally: `make serve` from the repository root (the local gateway), then open http://127.0.0.1:8000/ in two browser tabs.
 
-Deploying it: in template.yaml set the function's `CodeUri: examples/chat/` and keep
-`ASGI_APP: main:app`; add `WS_PATH: /ws` (the path WebSocket scopes get) and
-`CHAT_WEBSOCKET_URL: !Sub wss://${WebSocketApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/prod`
-(the stage name written out: referencing the stage resource from the function would be a
-circular dependency). `sam build` installs requirements.txt (fastapi) next to main.py;
-asgi-lambda itself comes from the layer.
+Deploying it: template.yaml with one line changed, `ASGI_APP: chat.main:app` (it packages
+examples/, sets WS_PATH=/ws and CHAT_WEBSOCKET_URL); `sam build` installs examples/requirements.txt
+(fastapi); asgi-lambda itself comes from the layer.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """The example app of template.yaml: a raw ASGI app, with no dependencies and no Lambda handler.
 
-It deploys as is: the asgi-lambda layer's exec wrapper finds it through ASGI_APP=main:app.
+It deploys as is: the asgi-lambda layer's exec wrapper finds it through ASGI_APP
+(hello.main:app in template.yaml, main:app in examples/serverless).
 HTTP: GET / answers a JSON hello showing the scope's path and root_path; anything else is a 404.
 WebSocket: connections are accepted and each text message comes back as "echo: <text>".
 """
