@@ -16,15 +16,14 @@ make an unreachable endpoint fail within seconds rather than hold the invocation
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
 from typing import Any
 
-import boto3  # type: ignore[import-untyped]
 from botocore.config import Config  # type: ignore[import-untyped]
 from botocore.exceptions import BotoCoreError, ClientError  # type: ignore[import-untyped]
 
 from . import Connection, StoreUnavailable
+from .aws import LazyClient, cause, error_code
 
 # An unreachable endpoint fails in seconds: 2 s to connect, 5 s per answer, one retry.
 CONFIG = Config(connect_timeout=2, read_timeout=5, retries={"max_attempts": 2, "mode": "standard"})
@@ -40,40 +39,23 @@ class DynamoDBStore:
         self.table = table
         self.region = region
         self.endpoint_url = endpoint_url
-        self._client: Any = None
-        self._client_lock = threading.Lock()
+        self._aws = LazyClient("dynamodb", region=region, endpoint_url=endpoint_url, config=CONFIG)
 
     @property
     def client(self) -> Any:
         """The boto3 DynamoDB client, made once (on first use, in whichever thread needs it) and reused."""
-        if self._client is None:
-            with self._client_lock:
-                if self._client is None:
-                    # Its own session: boto3's default session is not safe to build clients on from threads.
-                    self._client = boto3.session.Session().client(
-                        "dynamodb", region_name=self.region, endpoint_url=self.endpoint_url, config=CONFIG
-                    )
-        return self._client
+        return self._aws.get()
 
     def _where(self) -> str:
-        region = self._client.meta.region_name if self._client is not None else self.region
-        where = f"in region {region}" if region else "with no region set (AWS_DEFAULT_REGION)"
-        return f"{where} at {self.endpoint_url}" if self.endpoint_url else where
+        return self._aws.where()
 
     def _unavailable(self, exc: Exception) -> StoreUnavailable:
-        if isinstance(exc, ClientError):
-            error = exc.response.get("Error", {})
-            code = error.get("Code", "")
-            if code == "ResourceNotFoundException":
-                return StoreUnavailable(
-                    f"dynamodb store: table {self.table!r} does not exist {self._where()}; create it "
-                    "(template.yaml does) with partition key connection_id (S) and TTL on expires_at"
-                )
-            message = error.get("Message", "")
-            cause = f"{code}: {message}" if message else code
-        else:
-            cause = f"{type(exc).__name__}: {exc}"
-        return StoreUnavailable(f"dynamodb store (table {self.table!r} {self._where()}): {cause}")
+        if error_code(exc) == "ResourceNotFoundException":
+            return StoreUnavailable(
+                f"dynamodb store: table {self.table!r} does not exist {self._where()}; create it "
+                "(template.yaml does) with partition key connection_id (S) and TTL on expires_at"
+            )
+        return StoreUnavailable(f"dynamodb store (table {self.table!r} {self._where()}): {cause(exc)}")
 
     def _request(self, method: str, /, **parameters: Any) -> dict[str, Any]:
         """One blocking request; boto3's errors, the client's own making included, become StoreUnavailable."""
@@ -140,7 +122,7 @@ class DynamoDBStore:
         return await asyncio.to_thread(scan_all)
 
     async def close(self) -> None:
-        client, self._client = self._client, None
+        client, self._aws.client = self._aws.client, None
         if client is not None:
             client.close()
 

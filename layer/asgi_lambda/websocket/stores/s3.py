@@ -22,15 +22,14 @@ seconds.
 from __future__ import annotations
 
 import asyncio
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import boto3  # type: ignore[import-untyped]
 from botocore.config import Config  # type: ignore[import-untyped]
 from botocore.exceptions import BotoCoreError, ClientError  # type: ignore[import-untyped]
 
 from . import Connection, StoreUnavailable
+from .aws import LazyClient, cause, error_code
 
 # GETs in flight at once during a scan: the pool's threads and the client's HTTP connections.
 CONCURRENCY = 32
@@ -59,47 +58,32 @@ class S3Store:
         self.prefix = prefix
         self.region = region
         self.endpoint_url = endpoint_url
-        self._client: Any = None
+        self._aws = LazyClient("s3", region=region, endpoint_url=endpoint_url, config=CONFIG)
         self._executor: ThreadPoolExecutor | None = None
-        self._client_lock = threading.Lock()
 
     @property
     def client(self) -> Any:
         """The boto3 S3 client, made once (on first use, in whichever thread needs it) and reused."""
-        if self._client is None:
-            with self._client_lock:
-                if self._client is None:
-                    # Its own session: boto3's default session is not safe to build clients on from threads.
-                    self._client = boto3.session.Session().client(
-                        "s3", region_name=self.region, endpoint_url=self.endpoint_url, config=CONFIG
-                    )
-        return self._client
+        return self._aws.get()
 
     def _key(self, connection_id: str) -> str:
         return self.prefix + connection_id
 
     def _where(self) -> str:
-        region = self._client.meta.region_name if self._client is not None else self.region
-        where = f"in region {region}" if region else "with no region set (AWS_DEFAULT_REGION)"
-        return f"{where} at {self.endpoint_url}" if self.endpoint_url else where
+        return self._aws.where()
 
     def _unavailable(self, exc: Exception) -> StoreUnavailable:
-        if isinstance(exc, ClientError):
-            error = exc.response.get("Error", {})
-            code = error.get("Code", "")
-            if code == "NoSuchBucket":
-                return StoreUnavailable(
-                    f"s3 store: bucket {self.bucket!r} does not exist {self._where()}; create it, with a "
-                    f"lifecycle rule expiring objects under {self.prefix!r} after 1 day"
-                )
-            message = error.get("Message", "")
-            cause = f"{code}: {message}" if message else code
-            if code in ("AccessDenied", "403"):
-                # Without s3:ListBucket, S3 answers a GET for a missing key with 403, not NoSuchKey.
-                cause += " (the function needs s3:GetObject, s3:PutObject, s3:DeleteObject and s3:ListBucket)"
-        else:
-            cause = f"{type(exc).__name__}: {exc}"
-        return StoreUnavailable(f"s3 store (bucket {self.bucket!r}, prefix {self.prefix!r} {self._where()}): {cause}")
+        code = error_code(exc)
+        if code == "NoSuchBucket":
+            return StoreUnavailable(
+                f"s3 store: bucket {self.bucket!r} does not exist {self._where()}; create it, with a "
+                f"lifecycle rule expiring objects under {self.prefix!r} after 1 day"
+            )
+        text = cause(exc)
+        if code in ("AccessDenied", "403"):
+            # Without s3:ListBucket, S3 answers a GET for a missing key with 403, not NoSuchKey.
+            text += " (the function needs s3:GetObject, s3:PutObject, s3:DeleteObject and s3:ListBucket)"
+        return StoreUnavailable(f"s3 store (bucket {self.bucket!r}, prefix {self.prefix!r} {self._where()}): {text}")
 
     def _read(self, key: str) -> bytes | None:
         """The object's body, None when there is no such object (blocking)."""
@@ -180,7 +164,7 @@ class S3Store:
         return [connection for connection in fetched if connection is not None]
 
     async def close(self) -> None:
-        client, self._client = self._client, None
+        client, self._aws.client = self._aws.client, None
         executor, self._executor = self._executor, None
         if executor is not None:
             executor.shutdown(wait=False)
