@@ -20,12 +20,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from asgi_lambda import loop
-from asgi_lambda.config import WebSocketSettings
+from asgi_lambda.settings import WebSocketSettings
 from asgi_lambda.websocket import broadcast
-from asgi_lambda.websocket.gateway import ManagementAPI
-from asgi_lambda.websocket.runtime import WebSocketRuntime, install
-from asgi_lambda.websocket.stores import Connection
-from asgi_lambda.websocket.stores.memory import MemoryStore
+from asgi_lambda.connections.management_api import ManagementAPI
+from asgi_lambda.connections.hub import ConnectionHub, install_default
+from asgi_lambda.stores.record import ConnectionRecord
+from asgi_lambda.stores.memory import MemoryStore
 
 from .ws_stores import aws_environment
 
@@ -115,13 +115,13 @@ def measure_broadcast(scale: BroadcastScale, *, profile: bool = False) -> Broadc
         stub = ManagementAPIStub(delay=DELAY_S)
         store = MemoryStore()
         settings = WebSocketSettings(backend="memory", store_options={}, path="/ws", endpoint_url=stub.endpoint)
-        runtime = WebSocketRuntime(settings, store=store)
-        install(runtime)
+        runtime = ConnectionHub(settings, store=store)
+        install_default(runtime)
         try:
             expires_at = int(time.time()) + 3600
-            records = [Connection(f"conn-{index:04d}=", endpoint=stub.endpoint, scope={}, expires_at=expires_at) for index in range(count)]
+            records = [ConnectionRecord(f"conn-{index:04d}=", endpoint=stub.endpoint, scope={}, expires_at=expires_at) for index in range(count)]
 
-            async def save(connections: list[Connection]) -> None:
+            async def save(connections: list[ConnectionRecord]) -> None:
                 for connection in connections:
                     await store.save(connection)
 
@@ -129,7 +129,7 @@ def measure_broadcast(scale: BroadcastScale, *, profile: bool = False) -> Broadc
 
             # Count the TCP connections the client opens, on its one gateway (made here, as the
             # first broadcast would make it).
-            gateway = runtime.gateway(stub.endpoint)
+            gateway = runtime.management_api(stub.endpoint)
             opened = 0
             original_open = gateway.open
 
@@ -171,7 +171,7 @@ def measure_broadcast(scale: BroadcastScale, *, profile: bool = False) -> Broadc
                     raise SystemExit(f"Broadcast sanity check failed: {len(store.records)} records left, expected {count - GONE}")
         finally:
             loop.run(runtime.close())
-            install(None)
+            install_default(None)
             stub.close()
     return result
 

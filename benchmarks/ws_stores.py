@@ -30,9 +30,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from asgi_lambda import Adapter, loop
-from asgi_lambda.config import WebSocketSettings
-from asgi_lambda.websocket.runtime import WebSocketRuntime, install
-from asgi_lambda.websocket.stores import Store
+from asgi_lambda.settings import WebSocketSettings
+from asgi_lambda.connections.hub import ConnectionHub, install_default
+from asgi_lambda.stores import Store
 
 from .relay import RoundTripRelay
 
@@ -258,14 +258,14 @@ def count_requests(store: Any, service: str, recorder: Recorder) -> None:
 def setup_store(name: str, stack: ExitStack, recorder: Recorder, moto: Moto) -> tuple[Store, RoundTripRelay | None]:
     """The store, counted, its cleanup on the stack (run in reverse: store, relay, then what it made)."""
     if name == "memory":
-        from asgi_lambda.websocket.stores.memory import MemoryStore
+        from asgi_lambda.stores.memory import MemoryStore
 
         memory = MemoryStore()
         count_store_calls(memory, recorder, as_ops=True)
         return memory, None
 
     if name == "sqlite":
-        from asgi_lambda.websocket.stores.sqlite import SqliteStore
+        from asgi_lambda.stores.sqlite import SqliteStore
 
         directory = stack.enter_context(tempfile.TemporaryDirectory())
         sqlite = SqliteStore(os.path.join(directory, "connections.sqlite3"))
@@ -278,7 +278,7 @@ def setup_store(name: str, stack: ExitStack, recorder: Recorder, moto: Moto) -> 
         from tests.websocket.fixtures_services import POSTGRES_DSN, POSTGRES_PORT, drop_table, unique_table
 
         require_server("PostgreSQL", POSTGRES_PORT)
-        from asgi_lambda.websocket.stores.postgresql import PostgresStore
+        from asgi_lambda.stores.postgresql import PostgresStore
 
         table = unique_table()
         stack.callback(drop_table, table)  # directly, not through the relay
@@ -295,7 +295,7 @@ def setup_store(name: str, stack: ExitStack, recorder: Recorder, moto: Moto) -> 
         from tests.websocket.fixtures_services import REDIS_PORT, REDIS_URL, delete_keys, unique_prefix
 
         require_server("Redis", REDIS_PORT)
-        from asgi_lambda.websocket.stores.redis import RedisStore
+        from asgi_lambda.stores.redis_store import RedisStore
 
         prefix = unique_prefix()
         stack.callback(delete_keys, prefix)
@@ -314,14 +314,14 @@ def setup_store(name: str, stack: ExitStack, recorder: Recorder, moto: Moto) -> 
 
         relay = RoundTripRelay("127.0.0.1", moto.port)
         if name == "dynamodb":
-            from asgi_lambda.websocket.stores.dynamodb import DynamoDBStore
+            from asgi_lambda.stores.dynamodb import DynamoDBStore
 
             table = create_table(url)
             stack.callback(lambda: aws_client("dynamodb", url).delete_table(TableName=table))
             stack.callback(relay.close)
             aws_store: Any = DynamoDBStore(table, region=REGION, endpoint_url=f"http://127.0.0.1:{relay.port}")
         else:
-            from asgi_lambda.websocket.stores.s3 import S3Store
+            from asgi_lambda.stores.s3 import S3Store
 
             bucket = create_bucket(url)
             stack.callback(delete_bucket, url, bucket)
@@ -401,10 +401,10 @@ def measure_store(name: str, stub: Any, moto: Moto, context: Any) -> StoreCounts
             except Unavailable as exc:
                 return StoreCounts(name, unavailable=str(exc))
             settings = WebSocketSettings(backend=store.name, store_options={}, path="/ws", endpoint_url=stub.endpoint)
-            runtime = WebSocketRuntime(settings, store=store)
-            install(runtime)
+            runtime = ConnectionHub(settings, store=store)
+            install_default(runtime)
             stack.callback(install, None)
-            stack.callback(lambda: [loop.run(gateway.close()) for gateway in runtime.gateways.values()])
+            stack.callback(lambda: [loop.run(gateway.close()) for gateway in runtime.clients.values()])
             adapter = Adapter(echo_app, lifespan="off")
             first = run_cycle(adapter, recorder, relay, stub, context)
             steady = run_cycle(adapter, recorder, relay, stub, context)

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 from asgi_lambda import loop
-from asgi_lambda.config import WebSocketSettings
-from asgi_lambda.websocket.runtime import WebSocketRuntime, install
-from asgi_lambda.websocket.stores import Store
+from asgi_lambda.settings import WebSocketSettings
+from asgi_lambda.connections.hub import ConnectionHub, install_default
+from asgi_lambda.stores import Store
 
 from .websocket.management_api import ManagementAPIStub
 
@@ -101,13 +101,13 @@ def stub(monkeypatch: pytest.MonkeyPatch) -> Iterator[ManagementAPIStub]:
 
 
 @contextmanager
-def websocket_runtime(store: Store, *, endpoint: str, path: str = "/ws") -> Iterator[WebSocketRuntime]:
+def websocket_runtime(store: Store, *, endpoint: str, path: str = "/ws") -> Iterator[ConnectionHub]:
     """The environment's WebSocket runtime with this store, replies going to `endpoint`."""
-    runtime = WebSocketRuntime(WebSocketSettings(backend=store.name, store_options={}, path=path, endpoint_url=endpoint), store=store)
-    install(runtime)
+    runtime = ConnectionHub(WebSocketSettings(backend=store.name, store_options={}, path=path, endpoint_url=endpoint), store=store)
+    install_default(runtime)
     try:
         yield runtime
     finally:
-        for gateway in runtime.gateways.values():
+        for gateway in runtime.clients.values():
             loop.run(gateway.close())
-        install(None)
+        install_default(None)

@@ -16,8 +16,9 @@ from .conftest import RecordingApp, load_event
 ONE_EVENT_PER_SOURCE = ["apigw_rest_get", "http_api_v1_get", "http_api_v2_get", "function_url_get", "alb_single_value", "alb_multi_value"]
 
 SUPPORTED = (
-    "Supported sources: API Gateway HTTP API (payload 2.0) and Lambda Function URL; "
-    "API Gateway REST API (payload 1.0); Application Load Balancer; API Gateway WebSocket API."
+    "Supported sources: API Gateway HTTP API (payload 2.0) and Lambda Function URL; API Gateway WebSocket API; "
+    "API Gateway REST API (payload 1.0); Application Load Balancer; Amazon VPC Lattice (event structure version 2); "
+    "Amazon VPC Lattice (event structure version 1); CloudFront Lambda@Edge (viewer-request, origin-request)."
 )
 
 
@@ -60,9 +61,12 @@ def test_a_single_string_where_a_list_belongs_is_a_config_error(app: RecordingAp
 
 def test_unknown_event_raises_an_error_naming_the_supported_sources(app: RecordingApp) -> None:
     with pytest.raises(UnknownEventError) as error:
-        Adapter(app, lifespan="off")({"Records": [{"eventSource": "aws:sqs"}]}, None)
+        Adapter(app, lifespan="off")({"Records": [{"eventSource": "aws:mq"}]}, None)
 
-    assert str(error.value) == f"The event is not one asgi_lambda handles. {SUPPORTED} Got an event with keys [Records]."
+    assert str(error.value) == (
+        f"The event is not one asgi_lambda handles. {SUPPORTED} Non-HTTP events (SQS, SNS, EventBridge, S3, DynamoDB "
+        "and Kinesis) are delivered only when ASGI_EVENTS_PATH (events_path=) is set. Got an event with keys [Records]."
+    )
 
 
 def test_non_dict_event_raises_unknown_event_error(app: RecordingApp) -> None:

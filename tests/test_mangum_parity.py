@@ -41,7 +41,12 @@ async def echo(request: Request) -> JSONResponse:
 
 app = Starlette(routes=[Route("/{rest:path}", echo, methods=["GET", "POST", "HEAD"])])
 
-FIXTURES = sorted(path.stem for path in EVENTS.glob("*.json") if not path.stem.endswith("_head") and not path.stem.startswith("ws_"))
+# The HTTP sources both adapters serve alike; Lambda@Edge is compared in tests/sources/test_lambda_edge.py.
+FIXTURES = sorted(
+    path.stem
+    for path in EVENTS.glob("*.json")
+    if path.stem.startswith(("apigw_rest_", "http_api_", "function_url_", "alb_")) and not path.stem.endswith("_head")
+)
 
 
 def set_cookies(response: dict[str, Any]) -> list[str]:

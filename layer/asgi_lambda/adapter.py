@@ -1,6 +1,9 @@
-"""The adapter: a Lambda event in, the app run once, the Lambda response out.
+"""The adapter: a Lambda event in, its source found, the app run once, the source's answer out.
 
-Nothing here knows any event source's fields; `sources/` does.
+Nothing here knows an event's fields or a result's shape: each source in `sources/` maps its
+events and shapes their answers. The adapter picks the source, runs the cycle the source's
+kind calls for (an HTTP request, or a WebSocket event with its connection bookkeeping), and
+hands back what the source made of it.
 """
 
 from __future__ import annotations
@@ -9,24 +12,17 @@ import logging
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from . import loop
+from . import loop, sources
 from .exceptions import ConfigError, UnknownEventError
-from .http import HTTPCycle, internal_error
+from .http_cycle import HTTPCycle, internal_error
 from .lifespan import Lifespan, NoLifespan
-from .sources.alb import AlbEvent
-from .sources.apigw_http import HttpApiEvent
-from .sources.apigw_rest import RestApiEvent
-from .sources.common import DEFAULT_TEXT_MIME_TYPES, SourceConfig
+from .settings import Settings
 
 if TYPE_CHECKING:
-    from .types import ASGIApp, EventSource, LambdaContext, LambdaEvent, LambdaResponse, LifespanMode, MappedEvent
+    from .connections.hub import ConnectionHub
+    from .types import ASGIApp, HTTPRequest, LambdaContext, LambdaEvent, LambdaResponse, MappedEvent, WebSocketRequest
 
 logger = logging.getLogger("asgi_lambda.adapter")
-
-# Tried in order; each `matches` is exclusive of the others, the order is for speed.
-SOURCES: tuple[EventSource, ...] = (HttpApiEvent, RestApiEvent, AlbEvent)
-
-LIFESPAN_MODES = ("auto", "on", "off")
 
 
 class Adapter:
@@ -34,54 +30,98 @@ class Adapter:
 
     The keyword arguments mean what they mean in Mangum, so `from asgi_lambda import Adapter
     as Mangum` migrates a function; `ws_config` and `dsn` configure the WebSocket store as
-    Mangum's WebSocket-era releases did (websocket/configure.py). Two differences on purpose: lifespan startup runs once,
-    here, rather than around every invocation; `text_mime_types` extends the default text
-    types instead of replacing them.
+    Mangum's WebSocket-era releases did. `events_path` turns on non-HTTP events (SQS, SNS,
+    EventBridge, S3, DynamoDB and Kinesis streams), POSTed to the app under that path.
+    `settings` gives every option at once (the zero-code layer's, from the environment) in
+    place of the keyword arguments. Two differences from Mangum on purpose: lifespan startup
+    runs once, here, rather than around every invocation; `text_mime_types` extends the
+    default text types instead of replacing them.
     """
 
     def __init__(
         self,
         app: ASGIApp,
-        lifespan: LifespanMode = "auto",
+        lifespan: str = "auto",
         api_gateway_base_path: str | None = "/",
         text_mime_types: Iterable[str] | None = None,
         exclude_headers: Iterable[str] | None = None,
         custom_handlers: Iterable[type] | None = None,
         ws_config: Mapping[str, Any] | None = None,
         dsn: str | None = None,
+        *,
+        events_path: str | None = None,
+        settings: Settings | None = None,
     ) -> None:
-        if lifespan not in LIFESPAN_MODES:
-            raise ConfigError(f"lifespan={lifespan!r}: expected one of auto, on, off.")
-        for name, value in (("text_mime_types", text_mime_types), ("exclude_headers", exclude_headers)):
-            if isinstance(value, (str, bytes)):
-                raise ConfigError(f"{name}={value!r}: expected a list of strings, such as [{value!r}].")
+        options: dict[str, Any] = {
+            "lifespan": lifespan,
+            "api_gateway_base_path": api_gateway_base_path,
+            "text_mime_types": text_mime_types,
+            "exclude_headers": exclude_headers,
+            "events_path": events_path,
+            "ws_config": ws_config,
+            "dsn": dsn,
+        }
+        if settings is None:
+            settings = Settings.from_arguments(**options)
+        elif given := [name for name, value in options.items() if value != ARGUMENT_DEFAULTS[name]]:
+            raise ConfigError(f"settings= and {', '.join(given)} both configure the adapter: give the settings, or the keyword arguments.")
         self.app = app
-        self.config = SourceConfig(
-            base_path=normalise_base_path(api_gateway_base_path),
-            text_mime_types=DEFAULT_TEXT_MIME_TYPES + tuple(entry.lower() for entry in text_mime_types or ()),
-            exclude_headers=frozenset(name.lower() for name in exclude_headers or ()),
-        )
+        self.settings = settings
+        self.sources = sources.enabled(settings)
         # Mangum-style handler classes, tried before the built-in sources.
         self.custom_handlers = tuple(custom_handlers or ())
         if self.custom_handlers:
             from .sources import mangum_custom
 
-            self.mangum_config = mangum_custom.mangum_config(self.config)
-        if ws_config is not None or dsn is not None:
-            # The WebSocket store configured in code, checked now; it wins over WS_* variables.
-            from .websocket.configure import install_from_code
+            self.mangum_config = mangum_custom.mangum_config(settings)
+        # The adapter's own WebSocket store and Management API clients, made (and checked) now.
+        # Without one, WebSocket events use the environment's, from WS_* on first use.
+        self.hub: ConnectionHub | None = None
+        if settings.websocket is not None:
+            from .connections.hub import ConnectionHub
 
-            install_from_code(ws_config=ws_config, dsn=dsn)
-        self.lifespan = NoLifespan() if lifespan == "off" else Lifespan(app, required=lifespan == "on")
+            self.hub = ConnectionHub(settings.websocket)
+        self.lifespan = NoLifespan() if settings.lifespan == "off" else Lifespan(app, required=settings.lifespan == "on")
         self.lifespan.startup()
 
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str], *, app_variable: str = "ASGI_APP") -> Adapter:
+        """The zero-code layer's handler: settings from ASGI_* and WS_*, the app ASGI_APP names."""
+        from .importer import import_app
+
+        settings = Settings.from_environ(environ)
+        return cls(import_app(settings.app or "", variable=app_variable), settings=settings)
+
     def __call__(self, event: LambdaEvent, context: LambdaContext | Any = None) -> LambdaResponse:
-        request = self.request_for(event, context)
-        if request is None:
-            return self.websocket(event, context)
+        mapped = self.map(event, context)
+        if mapped.kind == "websocket":
+            return self.websocket(mapped)
+        return self.http(mapped)
+
+    def map(self, event: LambdaEvent, context: Any) -> MappedEvent:
+        """The event, mapped by the first source that recognises it."""
+        if self.custom_handlers:
+            from .sources import mangum_custom
+
+            custom = mangum_custom.infer(self.custom_handlers, event, context, self.mangum_config)
+            if custom is not None:
+                return custom
+        if isinstance(event, dict):
+            for source in self.sources:
+                if source.matches(event):
+                    return source(event, context, self.settings)
+        raise UnknownEventError(sources.unknown_event_message(event, self.sources))
+
+    def http(self, request: HTTPRequest) -> LambdaResponse:
         if self.lifespan.state is not None:
             request.scope["state"] = self.lifespan.state.copy()
-        response = loop.run(HTTPCycle(request.scope, request.body).run(self.app))
+        cycle = HTTPCycle(request.scope, request.body).run(self.app)
+        if self.hub is not None:
+            from .connections.hub import serving  # loaded already: the hub is made
+
+            response = loop.run(serving(self.hub, cycle))
+        else:
+            response = loop.run(cycle)
         shaped = request.to_response(response)
         size = response_size(shaped)
         if size > request.max_response_bytes:
@@ -97,56 +137,40 @@ class Adapter:
             shaped = request.to_response(internal_error())
         return shaped
 
-    def websocket(self, event: LambdaEvent, context: Any) -> LambdaResponse:
+    def websocket(self, event: WebSocketRequest) -> LambdaResponse:
         # Imported here: an HTTP-only function never loads the WebSocket code or a store.
-        from .sources.apigw_websocket import WebSocketEvent
-        from .websocket import cycle, runtime
+        from .connections import bookkeeping, hub
 
-        mapped = WebSocketEvent(event, context)
-        return loop.run(cycle.handle(mapped, self.app, runtime=runtime.current(), state=self.lifespan.state))
+        outcome = loop.run(bookkeeping.handle(event, self.app, hub=self.hub or hub.default(), state=self.lifespan.state))
+        return event.to_response(outcome)
 
-    def request_for(self, event: LambdaEvent, context: Any) -> MappedEvent | None:
-        """The HTTP mapping of the event; None for a WebSocket event."""
-        if self.custom_handlers:
-            from .sources import mangum_custom
-
-            custom = mangum_custom.infer(self.custom_handlers, event, context, self.mangum_config)
-            if custom is not None:
-                return custom
-        if isinstance(event, dict):
-            for source in SOURCES:
-                if source.matches(event):
-                    return source(event, context, self.config)
-            from .sources import apigw_websocket
-
-            if apigw_websocket.matches(event):
-                return None
-        raise UnknownEventError(
-            "The event is not one asgi_lambda handles. Supported sources: "
-            + "; ".join([source.name for source in SOURCES] + ["API Gateway WebSocket API"])
-            + f". Got {describe(event)}."
-        )
+    def close(self) -> None:
+        """Run lifespan shutdown and release the adapter's store and clients (the process is ending)."""
+        self.lifespan.shutdown()
+        if self.hub is not None:
+            loop.run(self.hub.close())
 
 
-def normalise_base_path(base_path: str | None) -> str:
-    """"/", "" and None mean none; "api/", "/api" and "/api/" all mean "/api"."""
-    stripped = (base_path or "").strip("/")
-    return f"/{stripped}" if stripped else ""
+ARGUMENT_DEFAULTS: dict[str, Any] = {
+    "lifespan": "auto",
+    "api_gateway_base_path": "/",
+    "text_mime_types": None,
+    "exclude_headers": None,
+    "events_path": None,
+    "ws_config": None,
+    "dsn": None,
+}
 
 
-def response_size(response: LambdaResponse) -> int:
-    """Bytes of the JSON the runtime will send. Only large bodies can reach a limit, so small
-    ones skip the serialisation (escaping can grow text up to six-fold)."""
-    body = response.get("body") or ""
-    if len(body) * 6 < AlbEvent.max_response_bytes - 64 * 1024:
+def response_size(result: Any) -> int:
+    """Bytes of the JSON the runtime will send. A response whose body is small cannot reach a
+    limit, so it skips the serialisation (escaping can grow text up to six-fold)."""
+    body = result.get("body") if isinstance(result, dict) else None
+    if isinstance(body, str) and len(body) * 6 < SMALLEST_LIMIT - 64 * 1024:
         return len(body)
-    import json  # only large responses pay for it
+    import json  # only large responses, and non-HTTP events' answers, pay for it
 
-    return len(json.dumps(response).encode())
+    return len(json.dumps(result).encode())
 
 
-def describe(event: Any) -> str:
-    if isinstance(event, dict):
-        keys = ", ".join(sorted(map(str, event))[:12])
-        return f"an event with keys [{keys}]"
-    return f"a {type(event).__name__}"
+SMALLEST_LIMIT = 1024 * 1024  # ALB's, the lowest of any source

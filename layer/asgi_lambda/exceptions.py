@@ -20,3 +20,8 @@ class UnexpectedMessage(RuntimeError):
 class AppImportError(ImportError):
     """The app named by ASGI_APP cannot be imported. An ImportError, so Lambda's runtime
     reports it as Runtime.ImportModuleError."""
+
+
+class EventNotHandled(RuntimeError):
+    """The app answered a non-HTTP event (SQS, SNS, ...) with a status outside 2xx; the
+    invocation fails, so that the platform retries the event as its configuration says."""

@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import TYPE_CHECKING, Any, Literal, Protocol, TypedDict
 
 if TYPE_CHECKING:
-    from .sources.common import SourceConfig
+    from .settings import Settings
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -20,7 +20,7 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 Headers = list[tuple[bytes, bytes]]
 LambdaEvent = dict[str, Any]
-LambdaResponse = dict[str, Any]
+LambdaResponse = Any  # JSON: a dict for HTTP and WebSocket events, any value for non-HTTP ones
 LifespanMode = Literal["auto", "on", "off"]
 
 
@@ -42,15 +42,26 @@ class LambdaContext(Protocol):
 
 
 class Response(TypedDict):
-    """What the app answered, before it is shaped for an event source."""
+    """What the app answered an HTTP request, before its source shapes it."""
 
     status: int
     headers: Headers
     body: bytes
 
 
-class MappedEvent(Protocol):
-    """One event, mapped once by its source: the scope and body for the app, and how to answer it."""
+class WebSocketOutcome(TypedDict):
+    """How one WebSocket event went, before its source shapes the answer to API Gateway."""
+
+    status: int  # 200, 403 (refused at $connect) or 500
+    subprotocol: str | None
+
+
+class HTTPRequest(Protocol):
+    """An event mapped, once, to one HTTP request: the scope and body the app receives, and
+    how to answer the event with what the app sent."""
+
+    @property
+    def kind(self) -> Literal["http"]: ...
 
     name: str
     max_response_bytes: int
@@ -60,11 +71,40 @@ class MappedEvent(Protocol):
     def to_response(self, response: Response) -> LambdaResponse: ...
 
 
+class WebSocketRequest(Protocol):
+    """A WebSocket API event, mapped once. Only $connect carries the client's request, so the
+    scope is built from the `request()` kept in the store at $connect (`scope(stored)`)."""
+
+    @property
+    def kind(self) -> Literal["websocket"]: ...
+
+    name: str
+    event_type: Literal["CONNECT", "MESSAGE", "DISCONNECT"]
+    connection_id: str
+    api_id: str
+    stage: str
+    context: Any
+
+    def request(self, *, path: str) -> dict[str, Any]: ...
+
+    def scope(self, stored: dict[str, Any], *, state: dict[str, Any] | None) -> dict[str, Any]: ...
+
+    def message(self) -> Message: ...
+
+    def disconnect(self) -> Message: ...
+
+    def to_response(self, outcome: WebSocketOutcome) -> LambdaResponse: ...
+
+
+MappedEvent = HTTPRequest | WebSocketRequest
+
+
 class EventSource(Protocol):
-    """One kind of event: a class whose instances are MappedEvents."""
+    """One kind of Lambda event: a class whose instances are its events, mapped."""
 
     name: str
 
-    def matches(self, event: LambdaEvent) -> bool: ...
+    @classmethod
+    def matches(cls, event: LambdaEvent) -> bool: ...
 
-    def __call__(self, event: LambdaEvent, context: Any, config: SourceConfig) -> MappedEvent: ...
+    def __call__(self, event: LambdaEvent, context: Any, settings: Settings) -> MappedEvent: ...

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from asgi_lambda import Adapter, loop
-from asgi_lambda.websocket.runtime import WebSocketRuntime
-from asgi_lambda.websocket.stores.memory import MemoryStore
+from asgi_lambda.connections.hub import ConnectionHub
+from asgi_lambda.stores.memory import MemoryStore
 
 from ..conftest import load_event, websocket_runtime
 from ..websocket.management_api import ManagementAPIStub
@@ -43,7 +43,7 @@ def handler(chat: ModuleType) -> Adapter:
 
 
 @pytest.fixture
-def ws(stub: ManagementAPIStub) -> Iterator[WebSocketRuntime]:
+def ws(stub: ManagementAPIStub) -> Iterator[ConnectionHub]:
     """The environment's WebSocket runtime, as WS_BACKEND=memory WS_PATH=/ws would make it,
     with replies going to the loopback Management API."""
     with websocket_runtime(MemoryStore(), endpoint=stub.endpoint) as runtime:
@@ -179,7 +179,7 @@ def test_health(handler: Adapter) -> None:
 # The chat room
 
 
-def test_two_users_join_talk_and_leave(handler: Adapter, ws: WebSocketRuntime, stub: ManagementAPIStub) -> None:
+def test_two_users_join_talk_and_leave(handler: Adapter, ws: ConnectionHub, stub: ManagementAPIStub) -> None:
     def posts_since(start: int) -> list[tuple[str, str]]:
         return [(connection_id, body.decode()) for connection_id, body in stub.posts()[start:]]
 
@@ -209,7 +209,7 @@ def test_two_users_join_talk_and_leave(handler: Adapter, ws: WebSocketRuntime, s
 
 
 def test_a_name_from_the_query_string_is_decoded_and_defaults_to_anonymous(
-    handler: Adapter, ws: WebSocketRuntime, stub: ManagementAPIStub
+    handler: Adapter, ws: ConnectionHub, stub: ManagementAPIStub
 ) -> None:
     assert handler(connect("ada=", "Ada"), None)["statusCode"] == 200
     # tests/events/ws_connect.json as API Gateway sends it: ?room=lobby&name=Ada%20L

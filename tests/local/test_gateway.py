@@ -19,8 +19,8 @@ from websockets.sync.client import ClientConnection, connect
 from websockets.typing import Subprotocol
 
 from asgi_lambda.websocket import broadcast, send
-from asgi_lambda.websocket.gateway import Gone
-from asgi_lambda.websocket.runtime import current
+from asgi_lambda.connections.management_api import Gone
+from asgi_lambda.connections.hub import current
 
 from .conftest import Served
 
@@ -104,7 +104,7 @@ async def room(websocket: WebSocket, name: str = "anonymous") -> None:
     if name == "early" and websocket.scope["aws.event"]["requestContext"]["eventType"] == "CONNECT":
         # A post to this very connection while its $connect runs: API Gateway answers 410.
         try:
-            await current().gateway(current().endpoint("local", "local")).post(me, b"too early")
+            await current().management_api(current().endpoint("local", "local")).post(me, b"too early")
             EARLY_POSTS.append("delivered")
         except Gone:
             EARLY_POSTS.append("gone")

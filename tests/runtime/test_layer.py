@@ -251,7 +251,7 @@ def test_websocket_events_through_the_layer_reach_the_example_app(tmp_path: Path
 @pytest.mark.parametrize(
     ("env", "message"),
     [
-        ({"WS_BACKEND": "mongodb"}, "WS_BACKEND='mongodb': expected one of memory, sqlite, dynamodb, s3, postgresql, redis."),
+        ({"WS_BACKEND": "mongodb"}, "WS_BACKEND='mongodb': expected one of dynamodb, s3, postgresql, redis, sqlite, memory (or postgres, sqlite3)."),
         ({"WS_BACKEND": "redis"}, "WS_BACKEND=redis needs WS_REDIS_URL: the redis store's URL."),
     ],
     ids=["unknown-backend", "missing-url"],

@@ -11,8 +11,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from asgi_lambda.websocket.runtime import WebSocketRuntime
-from asgi_lambda.websocket.stores import Store
+from asgi_lambda.connections.hub import ConnectionHub
+from asgi_lambda.stores import Store
 
 from ..conftest import websocket_runtime
 
@@ -37,7 +37,7 @@ def unreachable_store(request: pytest.FixtureRequest) -> Store:
 
 
 @pytest.fixture
-def ws(store: Store, stub: ManagementAPIStub) -> Iterator[WebSocketRuntime]:
+def ws(store: Store, stub: ManagementAPIStub) -> Iterator[ConnectionHub]:
     """The environment's WebSocket runtime: the store under test, replies to the stub."""
     with websocket_runtime(store, endpoint=stub.endpoint) as runtime:
         yield runtime

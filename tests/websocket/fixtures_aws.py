@@ -24,8 +24,8 @@ import boto3
 import pytest
 
 from asgi_lambda import loop
-from asgi_lambda.websocket.stores.dynamodb import DynamoDBStore
-from asgi_lambda.websocket.stores.s3 import S3Store
+from asgi_lambda.stores.dynamodb import DynamoDBStore
+from asgi_lambda.stores.s3 import S3Store
 
 REGION = "us-east-1"
 CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}

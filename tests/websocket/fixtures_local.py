@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from asgi_lambda import loop
-from asgi_lambda.websocket.stores.memory import MemoryStore
-from asgi_lambda.websocket.stores.sqlite import SqliteStore
+from asgi_lambda.stores.memory import MemoryStore
+from asgi_lambda.stores.sqlite import SqliteStore
 
 
 @pytest.fixture

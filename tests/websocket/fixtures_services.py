@@ -20,8 +20,8 @@ import pytest
 from asgi_lambda import loop
 
 if TYPE_CHECKING:  # imported in the fixtures, so a missing asyncpg or redis fails only their tests
-    from asgi_lambda.websocket.stores.postgresql import PostgresStore
-    from asgi_lambda.websocket.stores.redis import RedisStore
+    from asgi_lambda.stores.postgresql import PostgresStore
+    from asgi_lambda.stores.redis_store import RedisStore
 
 POSTGRES_PORT = 5432
 POSTGRES_DSN = f"postgresql://postgres@127.0.0.1:{POSTGRES_PORT}/test"
@@ -102,7 +102,7 @@ def delete_keys(prefix: str) -> None:
 def store_postgresql() -> Iterator[PostgresStore]:
     require_package("asyncpg", "postgresql")
     require_server("PostgreSQL", POSTGRES_PORT, POSTGRES_HINT)
-    from asgi_lambda.websocket.stores.postgresql import PostgresStore
+    from asgi_lambda.stores.postgresql import PostgresStore
 
     table = unique_table()
     store = PostgresStore(POSTGRES_DSN, table=table)
@@ -116,7 +116,7 @@ def store_postgresql() -> Iterator[PostgresStore]:
 @pytest.fixture
 def unreachable_postgresql() -> Iterator[PostgresStore]:
     require_package("asyncpg", "postgresql")
-    from asgi_lambda.websocket.stores.postgresql import PostgresStore
+    from asgi_lambda.stores.postgresql import PostgresStore
 
     store = PostgresStore(f"postgresql://postgres@127.0.0.1:{closed_port()}/test")
     yield store
@@ -127,7 +127,7 @@ def unreachable_postgresql() -> Iterator[PostgresStore]:
 def store_redis() -> Iterator[RedisStore]:
     require_package("redis", "redis")
     require_server("Redis", REDIS_PORT, REDIS_HINT)
-    from asgi_lambda.websocket.stores.redis import RedisStore
+    from asgi_lambda.stores.redis_store import RedisStore
 
     prefix = unique_prefix()
     store = RedisStore(REDIS_URL, prefix=prefix)
@@ -141,7 +141,7 @@ def store_redis() -> Iterator[RedisStore]:
 @pytest.fixture
 def unreachable_redis() -> Iterator[RedisStore]:
     require_package("redis", "redis")
-    from asgi_lambda.websocket.stores.redis import RedisStore
+    from asgi_lambda.stores.redis_store import RedisStore
 
     store = RedisStore(f"redis://127.0.0.1:{closed_port()}/0")
     yield store

@@ -11,13 +11,13 @@ from typing import Any
 import pytest
 
 from asgi_lambda import Adapter, ConfigError
-from asgi_lambda.websocket.runtime import current, install
-from asgi_lambda.websocket.stores.dynamodb import DynamoDBStore
-from asgi_lambda.websocket.stores.memory import MemoryStore
-from asgi_lambda.websocket.stores.postgresql import PostgresStore
-from asgi_lambda.websocket.stores.redis import RedisStore
-from asgi_lambda.websocket.stores.s3 import S3Store
-from asgi_lambda.websocket.stores.sqlite import SqliteStore
+from asgi_lambda.connections.hub import install_default
+from asgi_lambda.stores.dynamodb import DynamoDBStore
+from asgi_lambda.stores.memory import MemoryStore
+from asgi_lambda.stores.postgresql import PostgresStore
+from asgi_lambda.stores.redis_store import RedisStore
+from asgi_lambda.stores.s3 import S3Store
+from asgi_lambda.stores.sqlite import SqliteStore
 
 from ..conftest import load_event
 from .fixtures_aws import aws_client, fake_aws_environment, moto_url
@@ -34,14 +34,19 @@ async def app(scope: Any, receive: Any, send: Any) -> None:
 def fresh_runtime(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     for name in ("WS_BACKEND", "WS_PATH", "WS_TTL_SECONDS", "WS_ENDPOINT_URL"):
         monkeypatch.delenv(name, raising=False)
-    install(None)
+    install_default(None)
     yield
-    install(None)
+    install_default(None)
+
+
+def hub_of(**kwargs: Any) -> Any:
+    hub = Adapter(app, lifespan="off", **kwargs).hub
+    assert hub is not None
+    return hub
 
 
 def store_of(**kwargs: Any) -> Any:
-    Adapter(app, lifespan="off", **kwargs)
-    return current().store
+    return hub_of(**kwargs).store
 
 
 def test_mangums_dynamodb_params() -> None:
@@ -83,9 +88,9 @@ def test_sqlite3_is_the_sqlite_store(tmp_path: Path) -> None:
 
 
 def test_our_params_ttl_and_management_endpoint() -> None:
-    Adapter(app, lifespan="off", ws_config={"backend": "memory", "params": {"ttl_seconds": 60, "management_endpoint_url": "http://127.0.0.1:9/prod"}})
+    hub = hub_of(ws_config={"backend": "memory", "params": {"ttl_seconds": 60, "management_endpoint_url": "http://127.0.0.1:9/prod"}})
 
-    assert (current().settings.ttl_seconds, current().settings.endpoint_url) == (60, "http://127.0.0.1:9/prod")
+    assert (hub.settings.ttl_seconds, hub.settings.endpoint_url) == (60, "http://127.0.0.1:9/prod")
 
 
 @pytest.mark.parametrize(
@@ -110,7 +115,7 @@ def test_the_dsn_form_names_the_store(dsn: str, store_type: type, attributes: di
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"ws_config": {"backend": "mongodb"}}, "ws_config backend 'mongodb': expected one of dynamodb, s3, postgresql, redis, sqlite, memory (or sqlite3, postgres)."),
+        ({"ws_config": {"backend": "mongodb"}}, "ws_config['backend']='mongodb': expected one of dynamodb, s3, postgresql, redis, sqlite, memory (or postgres, sqlite3)."),
         (
             {"ws_config": {"backend": "dynamodb", "params": {"table": "x"}}},
             "ws_config params for dynamodb: unknown key 'table'; accepted: table_name, region_name, endpoint_url, ttl_seconds, management_endpoint_url.",
@@ -147,10 +152,10 @@ def test_code_wins_over_ws_variables_which_fill_in_the_rest(monkeypatch: pytest.
     monkeypatch.setenv("WS_REDIS_URL", "redis://elsewhere:6379/0")
     monkeypatch.setenv("WS_PATH", "/chat")
 
-    store = store_of(ws_config={"backend": "memory"})
+    hub = hub_of(ws_config={"backend": "memory"})
 
-    assert isinstance(store, MemoryStore)
-    assert current().settings.path == "/chat"
+    assert isinstance(hub.store, MemoryStore)
+    assert hub.settings.path == "/chat"
 
 
 # --- Mangum's examples, unchanged but for the import line -----------------------------

@@ -14,11 +14,12 @@ from typing import Any
 import pytest
 
 from asgi_lambda import Adapter, loop
-from asgi_lambda.config import WebSocketSettings
+from asgi_lambda.settings import WebSocketSettings
 from asgi_lambda.exceptions import ConfigError
 from asgi_lambda.websocket import broadcast, send
-from asgi_lambda.websocket.runtime import WebSocketRuntime, install
-from asgi_lambda.websocket.stores import Connection, Store
+from asgi_lambda.connections.hub import ConnectionHub, install_default
+from asgi_lambda.stores import Store
+from asgi_lambda.stores.record import ConnectionRecord
 
 from ..conftest import load_event
 from .management_api import ManagementAPIStub
@@ -85,7 +86,7 @@ def connected(app: ChatApp) -> None:
 # --- $connect ------------------------------------------------------------------------
 
 
-def test_connect_gives_the_app_the_clients_path_query_headers_and_subprotocols(app: ChatApp, ws: WebSocketRuntime) -> None:
+def test_connect_gives_the_app_the_clients_path_query_headers_and_subprotocols(app: ChatApp, ws: ConnectionHub) -> None:
     handle(app, "ws_connect")
 
     scope = app.scopes[0]
@@ -104,7 +105,7 @@ def test_connect_gives_the_app_the_clients_path_query_headers_and_subprotocols(a
     assert scope["aws.connection_id"] == CONNECTION_ID
 
 
-def test_accept_answers_200_with_the_chosen_subprotocol_and_stores_the_connection(app: ChatApp, ws: WebSocketRuntime) -> None:
+def test_accept_answers_200_with_the_chosen_subprotocol_and_stores_the_connection(app: ChatApp, ws: ConnectionHub) -> None:
     response = handle(app, "ws_connect")
 
     assert response == {"statusCode": 200, "headers": {"Sec-WebSocket-Protocol": "chat.v2"}}
@@ -113,21 +114,21 @@ def test_accept_answers_200_with_the_chosen_subprotocol_and_stores_the_connectio
 
 
 @pytest.mark.parametrize("on_connect", ["close", "return"])
-def test_close_or_no_accept_answers_403_and_stores_nothing(app: ChatApp, ws: WebSocketRuntime, on_connect: str) -> None:
+def test_close_or_no_accept_answers_403_and_stores_nothing(app: ChatApp, ws: ConnectionHub, on_connect: str) -> None:
     app.on_connect = on_connect
 
     assert handle(app, "ws_connect") == {"statusCode": 403}
     assert loop.run(ws.store.load(CONNECTION_ID)) is None
 
 
-def test_an_exception_during_connect_answers_500_and_stores_nothing(app: ChatApp, ws: WebSocketRuntime) -> None:
+def test_an_exception_during_connect_answers_500_and_stores_nothing(app: ChatApp, ws: ConnectionHub) -> None:
     app.on_connect = "raise"
 
     assert handle(app, "ws_connect") == {"statusCode": 500}
     assert loop.run(ws.store.load(CONNECTION_ID)) is None
 
 
-def test_the_record_expires_after_ws_ttl_seconds(app: ChatApp, ws: WebSocketRuntime) -> None:
+def test_the_record_expires_after_ws_ttl_seconds(app: ChatApp, ws: ConnectionHub) -> None:
     before = int(time.time())
     handle(app, "ws_connect")
 
@@ -136,11 +137,11 @@ def test_the_record_expires_after_ws_ttl_seconds(app: ChatApp, ws: WebSocketRunt
 
 
 def test_replies_go_to_the_api_id_and_stage_endpoint_not_the_custom_domain(app: ChatApp, store: Store) -> None:
-    install(WebSocketRuntime(WebSocketSettings(backend=store.name, store_options={}, region="eu-west-1"), store=store))
+    install_default(ConnectionHub(WebSocketSettings(backend=store.name, store_options={}, region="eu-west-1"), store=store))
     try:
         handle(app, "ws_connect_custom_domain")
     finally:
-        install(None)
+        install_default(None)
 
     record = loop.run(store.load(CONNECTION_ID))
     assert record is not None and record.endpoint == "https://a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com/prod"
@@ -149,7 +150,7 @@ def test_replies_go_to_the_api_id_and_stage_endpoint_not_the_custom_domain(app: 
 # --- messages ------------------------------------------------------------------------
 
 
-def test_a_message_is_one_receive_and_each_send_is_one_post(app: ChatApp, ws: WebSocketRuntime, stub: ManagementAPIStub) -> None:
+def test_a_message_is_one_receive_and_each_send_is_one_post(app: ChatApp, ws: ConnectionHub, stub: ManagementAPIStub) -> None:
     connected(app)
 
     assert handle(app, "ws_message") == {"statusCode": 200}
@@ -158,7 +159,7 @@ def test_a_message_is_one_receive_and_each_send_is_one_post(app: ChatApp, ws: We
     assert stub.posts() == [(CONNECTION_ID, b"echo: hello, world")]
 
 
-def test_a_binary_message_arrives_as_bytes_and_bytes_go_back_as_they_are(app: ChatApp, ws: WebSocketRuntime, stub: ManagementAPIStub) -> None:
+def test_a_binary_message_arrives_as_bytes_and_bytes_go_back_as_they_are(app: ChatApp, ws: ConnectionHub, stub: ManagementAPIStub) -> None:
     connected(app)
 
     handle(app, "ws_message_binary")
@@ -167,7 +168,7 @@ def test_a_binary_message_arrives_as_bytes_and_bytes_go_back_as_they_are(app: Ch
     assert stub.posts() == [(CONNECTION_ID, b"\xff\x02\x01\x00")]
 
 
-def test_an_app_that_does_not_answer_does_not_hang_the_invocation(app: ChatApp, ws: WebSocketRuntime, stub: ManagementAPIStub) -> None:
+def test_an_app_that_does_not_answer_does_not_hang_the_invocation(app: ChatApp, ws: ConnectionHub, stub: ManagementAPIStub) -> None:
     connected(app)
     started = time.monotonic()
 
@@ -177,7 +178,7 @@ def test_an_app_that_does_not_answer_does_not_hang_the_invocation(app: ChatApp, 
     assert stub.posts() == []
 
 
-def test_the_app_is_not_told_the_client_left_on_ordinary_messages(app: ChatApp, ws: WebSocketRuntime) -> None:
+def test_the_app_is_not_told_the_client_left_on_ordinary_messages(app: ChatApp, ws: ConnectionHub) -> None:
     connected(app)
 
     for _ in range(3):
@@ -186,7 +187,7 @@ def test_the_app_is_not_told_the_client_left_on_ordinary_messages(app: ChatApp, 
     assert app.disconnects == []
 
 
-def test_messages_sent_during_connect_are_delivered_once_the_connection_is_open(app: ChatApp, ws: WebSocketRuntime, stub: ManagementAPIStub) -> None:
+def test_messages_sent_during_connect_are_delivered_once_the_connection_is_open(app: ChatApp, ws: ConnectionHub, stub: ManagementAPIStub) -> None:
     app.on_connect = "welcome"
     connected(app)
     assert stub.posts() == []  # the connection is not open while $connect runs
@@ -202,7 +203,7 @@ def test_messages_sent_during_connect_are_delivered_once_the_connection_is_open(
     ]
 
 
-def test_close_from_the_app_deletes_the_connection_on_api_gateway(app: ChatApp, ws: WebSocketRuntime, stub: ManagementAPIStub) -> None:
+def test_close_from_the_app_deletes_the_connection_on_api_gateway(app: ChatApp, ws: ConnectionHub, stub: ManagementAPIStub) -> None:
     connected(app)
 
     handle(app, "ws_message", body="close")
@@ -210,7 +211,7 @@ def test_close_from_the_app_deletes_the_connection_on_api_gateway(app: ChatApp, 
     assert stub.deletes() == [CONNECTION_ID]
 
 
-def test_a_gone_connection_is_removed_from_the_store(app: ChatApp, ws: WebSocketRuntime, stub: ManagementAPIStub) -> None:
+def test_a_gone_connection_is_removed_from_the_store(app: ChatApp, ws: ConnectionHub, stub: ManagementAPIStub) -> None:
     connected(app)
     stub.gone.add(CONNECTION_ID)
 
@@ -219,7 +220,7 @@ def test_a_gone_connection_is_removed_from_the_store(app: ChatApp, ws: WebSocket
     assert loop.run(ws.store.load(CONNECTION_ID)) is None
 
 
-def test_a_message_for_an_unknown_connection_is_logged_and_dropped(app: ChatApp, ws: WebSocketRuntime, caplog: pytest.LogCaptureFixture) -> None:
+def test_a_message_for_an_unknown_connection_is_logged_and_dropped(app: ChatApp, ws: ConnectionHub, caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.WARNING, logger="asgi_lambda"):
         assert handle(app, "ws_message") == {"statusCode": 200}
 
@@ -229,7 +230,7 @@ def test_a_message_for_an_unknown_connection_is_logged_and_dropped(app: ChatApp,
     ]
 
 
-def test_a_message_over_128_kb_is_refused_with_a_clear_logged_error(ws: WebSocketRuntime, stub: ManagementAPIStub, caplog: pytest.LogCaptureFixture) -> None:
+def test_a_message_over_128_kb_is_refused_with_a_clear_logged_error(ws: ConnectionHub, stub: ManagementAPIStub, caplog: pytest.LogCaptureFixture) -> None:
     async def app(scope: Any, receive: Any, send: Any) -> None:
         await receive()
         await send({"type": "websocket.accept"})
@@ -249,7 +250,7 @@ def test_a_message_over_128_kb_is_refused_with_a_clear_logged_error(ws: WebSocke
 # --- $disconnect ---------------------------------------------------------------------
 
 
-def test_disconnect_reaches_the_app_with_the_close_code_and_removes_the_connection(app: ChatApp, ws: WebSocketRuntime) -> None:
+def test_disconnect_reaches_the_app_with_the_close_code_and_removes_the_connection(app: ChatApp, ws: ConnectionHub) -> None:
     connected(app)
 
     assert handle(app, "ws_disconnect") == {"statusCode": 200}
@@ -258,7 +259,7 @@ def test_disconnect_reaches_the_app_with_the_close_code_and_removes_the_connecti
     assert loop.run(ws.store.load(CONNECTION_ID)) is None
 
 
-def test_a_disconnect_for_an_unknown_connection_is_logged_and_answered_200(app: ChatApp, ws: WebSocketRuntime, caplog: pytest.LogCaptureFixture) -> None:
+def test_a_disconnect_for_an_unknown_connection_is_logged_and_answered_200(app: ChatApp, ws: ConnectionHub, caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.INFO, logger="asgi_lambda"):
         assert handle(app, "ws_disconnect") == {"statusCode": 200}
 
@@ -271,10 +272,10 @@ def test_a_disconnect_for_an_unknown_connection_is_logged_and_answered_200(app: 
 # --- the send API --------------------------------------------------------------------
 
 
-def test_broadcast_reaches_every_connection_and_removes_the_gone_ones(ws: WebSocketRuntime, stub: ManagementAPIStub) -> None:
+def test_broadcast_reaches_every_connection_and_removes_the_gone_ones(ws: ConnectionHub, stub: ManagementAPIStub) -> None:
     ids = [f"conn-{index:03d}=" for index in range(300)]
     for connection_id in ids:
-        loop.run(ws.store.save(Connection(connection_id, endpoint=stub.endpoint, scope={}, expires_at=int(time.time()) + 60)))
+        loop.run(ws.store.save(ConnectionRecord(connection_id, endpoint=stub.endpoint, scope={}, expires_at=int(time.time()) + 60)))
     stub.gone.update(ids[:10])
 
     delivered = loop.run(broadcast("news", exclude={ids[-1]}))
@@ -284,7 +285,7 @@ def test_broadcast_reaches_every_connection_and_removes_the_gone_ones(ws: WebSoc
     assert sorted(record.connection_id for record in loop.run(ws.store.scan())) == ids[10:]
 
 
-def test_send_reaches_one_connection_from_an_http_handler(app: ChatApp, ws: WebSocketRuntime, stub: ManagementAPIStub) -> None:
+def test_send_reaches_one_connection_from_an_http_handler(app: ChatApp, ws: ConnectionHub, stub: ManagementAPIStub) -> None:
     connected(app)
 
     async def http_app(scope: Any, receive: Any, respond: Any) -> None:
@@ -298,7 +299,7 @@ def test_send_reaches_one_connection_from_an_http_handler(app: ChatApp, ws: WebS
     assert stub.posts() == [(CONNECTION_ID, b"pushed from HTTP")]
 
 
-def test_send_to_an_unknown_connection_returns_false(ws: WebSocketRuntime, stub: ManagementAPIStub) -> None:
+def test_send_to_an_unknown_connection_returns_false(ws: ConnectionHub, stub: ManagementAPIStub) -> None:
     assert loop.run(send("nobody=", "hello")) is False
     assert stub.posts() == []
 
@@ -308,27 +309,27 @@ def test_send_to_an_unknown_connection_returns_false(ws: WebSocketRuntime, stub:
 
 def test_a_websocket_event_without_ws_backend_is_a_clear_error(app: ChatApp, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("WS_BACKEND", raising=False)
-    install(None)
+    install_default(None)
 
     with pytest.raises(ConfigError) as error:
         handle(app, "ws_connect")
 
     assert str(error.value) == (
-        "A WebSocket event arrived but WS_BACKEND is not set: set it to one of memory, sqlite, dynamodb, s3, "
-        "postgresql, redis to keep connections between invocations."
+        "A WebSocket event arrived but WS_BACKEND is not set: set it to one of dynamodb, s3, postgresql, redis, "
+        "sqlite, memory (or postgres, sqlite3) to keep connections between invocations (or give the adapter ws_config= or dsn=)."
     )
 
 
-def test_the_management_client_is_made_once_per_environment(app: ChatApp, ws: WebSocketRuntime) -> None:
+def test_the_management_client_is_made_once_per_environment(app: ChatApp, ws: ConnectionHub) -> None:
     connected(app)
     handle(app, "ws_message")
-    first = dict(ws.gateways)
+    first = dict(ws.clients)
     handle(app, "ws_message")
 
-    assert list(ws.gateways.values()) == list(first.values()) and len(first) == 1
+    assert list(ws.clients.values()) == list(first.values()) and len(first) == 1
 
 
-def test_the_binary_pending_frame_is_base64_in_the_record(ws: WebSocketRuntime, app: ChatApp) -> None:
+def test_the_binary_pending_frame_is_base64_in_the_record(ws: ConnectionHub, app: ChatApp) -> None:
     app.on_connect = "welcome"
     connected(app)
 
@@ -341,9 +342,9 @@ def test_the_binary_pending_frame_is_base64_in_the_record(ws: WebSocketRuntime, 
 
 @pytest.fixture
 def unreachable(unreachable_store: Store, stub: ManagementAPIStub) -> Iterator[Store]:
-    install(WebSocketRuntime(WebSocketSettings(backend=unreachable_store.name, store_options={}, endpoint_url=stub.endpoint), store=unreachable_store))
+    install_default(ConnectionHub(WebSocketSettings(backend=unreachable_store.name, store_options={}, endpoint_url=stub.endpoint), store=unreachable_store))
     yield unreachable_store
-    install(None)
+    install_default(None)
 
 
 def test_an_unreachable_store_fails_the_connect_with_500_and_a_log_line_naming_it(

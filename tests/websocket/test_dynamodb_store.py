@@ -15,8 +15,8 @@ import boto3
 import pytest
 
 from asgi_lambda import loop
-from asgi_lambda.websocket.stores import StoreUnavailable
-from asgi_lambda.websocket.stores.dynamodb import DynamoDBStore
+from asgi_lambda.stores import StoreUnavailable
+from asgi_lambda.stores.dynamodb import DynamoDBStore
 
 from .fixtures_aws import REGION, aws_client, closed_port, fake_aws_environment, moto_url
 from .test_stores import connection

@@ -8,7 +8,7 @@ from fastapi import FastAPI, WebSocket, WebSocketDisconnect
 
 from asgi_lambda import Adapter
 from asgi_lambda.websocket import broadcast
-from asgi_lambda.websocket.runtime import WebSocketRuntime
+from asgi_lambda.connections.hub import ConnectionHub
 
 from ..conftest import load_event
 from .management_api import ManagementAPIStub
@@ -35,7 +35,7 @@ def event(kind: str, connection_id: str, **changes: Any) -> dict[str, Any]:
     return loaded
 
 
-def test_a_fastapi_chat_room_across_connect_messages_broadcast_and_disconnect(ws: WebSocketRuntime, stub: ManagementAPIStub) -> None:
+def test_a_fastapi_chat_room_across_connect_messages_broadcast_and_disconnect(ws: ConnectionHub, stub: ManagementAPIStub) -> None:
     handler = Adapter(chat, lifespan="off")
     ada = event("connect", "ada=", queryStringParameters={"name": "Ada"}, multiValueQueryStringParameters={"name": ["Ada"]})
     bob = event("connect", "bob=", queryStringParameters={"name": "Bob"}, multiValueQueryStringParameters={"name": ["Bob"]})

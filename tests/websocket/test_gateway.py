@@ -11,7 +11,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 from asgi_lambda import loop
-from asgi_lambda.websocket.gateway import ManagementAPI, MessageTooLarge, Gone, sign
+from asgi_lambda.connections.management_api import ManagementAPI, MessageTooLarge, Gone, sign
 
 from .management_api import ManagementAPIStub
 

@@ -14,8 +14,8 @@ import asyncpg  # type: ignore[import-untyped]
 import pytest
 
 from asgi_lambda import loop
-from asgi_lambda.websocket.stores import StoreUnavailable
-from asgi_lambda.websocket.stores.postgresql import MAX_CONNECTIONS, PostgresStore
+from asgi_lambda.stores import StoreUnavailable
+from asgi_lambda.stores.postgresql import MAX_CONNECTIONS, PostgresStore
 
 from .fixtures_services import POSTGRES_DSN, closed_port
 from .test_stores import connection

@@ -14,8 +14,8 @@ import pytest
 import redis.asyncio
 
 from asgi_lambda import loop
-from asgi_lambda.websocket.stores import StoreUnavailable
-from asgi_lambda.websocket.stores.redis import RedisStore
+from asgi_lambda.stores import StoreUnavailable
+from asgi_lambda.stores.redis_store import RedisStore
 
 from .fixtures_services import REDIS_HINT, REDIS_PORT, REDIS_URL, closed_port, delete_keys, require_server, unique_prefix
 from .test_stores import connection

@@ -17,8 +17,8 @@ import boto3
 import pytest
 
 from asgi_lambda import loop
-from asgi_lambda.websocket.stores import StoreUnavailable
-from asgi_lambda.websocket.stores.s3 import CONCURRENCY, S3Store
+from asgi_lambda.stores import StoreUnavailable
+from asgi_lambda.stores.s3 import CONCURRENCY, S3Store
 
 from .fixtures_aws import REGION, aws_client, closed_port, fake_aws_environment, moto_url, unique
 from .test_stores import connection

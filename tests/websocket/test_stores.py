@@ -7,13 +7,14 @@ import time
 import pytest
 
 from asgi_lambda import loop
-from asgi_lambda.websocket.stores import Connection, Store, StoreUnavailable
+from asgi_lambda.stores import Store, StoreUnavailable
+from asgi_lambda.stores.record import ConnectionRecord
 
 ENDPOINT = "https://a1b2c3d4e5.execute-api.us-east-1.amazonaws.com/prod"
 
 
-def connection(connection_id: str = "L0SM9cOFvHcCIhw=", *, expires_in: int = 7260, **scope: object) -> Connection:
-    return Connection(
+def connection(connection_id: str = "L0SM9cOFvHcCIhw=", *, expires_in: int = 7260, **scope: object) -> ConnectionRecord:
+    return ConnectionRecord(
         connection_id,
         endpoint=ENDPOINT,
         scope={"path": "/ws", "query_string": "room=1", "headers": [["host", "example.com"]], "subprotocol": None, **scope},

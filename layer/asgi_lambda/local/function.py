@@ -15,8 +15,6 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
 
 from ..adapter import Adapter
-from ..config import Config
-from ..importer import import_app
 from .events import ACCOUNT_ID, REGION, TIMEOUT_SECONDS
 
 class FunctionError(RuntimeError):
@@ -68,7 +66,6 @@ class InProcessFunction:
         self.app_variable = app_variable  # how import errors name the app ("APP" for the CLI's argument)
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lambda-function")
         self.handler: Adapter | None = None
-        self.websocket_runtime = False
         self.closed = False
 
     def start(self) -> None:
@@ -76,22 +73,9 @@ class InProcessFunction:
         self.executor.submit(self._init).result()
 
     def _init(self) -> None:
-        # bootstrap.py does this at import; it cannot be imported here, as it reads the
-        # environment at import, once per process.
-        config = Config.from_environ(os.environ)
-        if config.websocket is not None:
-            from ..websocket import runtime
-
-            runtime.install(runtime.WebSocketRuntime(config.websocket))
-            self.websocket_runtime = True
-        app = import_app(config.app, variable=self.app_variable)
-        self.handler = Adapter(
-            app,
-            lifespan=config.lifespan,
-            api_gateway_base_path=config.base_path,
-            text_mime_types=config.text_mime_types,
-            exclude_headers=config.exclude_headers,
-        )
+        # As bootstrap.py does at import (it cannot be imported here: it reads the environment
+        # at import, once per process).
+        self.handler = Adapter.from_environ(os.environ, app_variable=self.app_variable)
 
     async def invoke(self, event: dict[str, Any]) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self.executor, self._call, event)
@@ -111,12 +95,5 @@ class InProcessFunction:
             self.executor.shutdown(wait=True)
 
     def _shutdown(self) -> None:
-        from .. import loop
-
         if self.handler is not None:
-            self.handler.lifespan.shutdown()
-        if self.websocket_runtime:
-            from ..websocket import runtime
-
-            loop.run(runtime.current().close())
-            runtime.install(None)
+            self.handler.close()

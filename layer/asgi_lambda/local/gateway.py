@@ -55,7 +55,7 @@ def print_line(line: str) -> None:
     sys.stdout.flush()
 
 
-class Connection:
+class ClientSocket:
     """A client's live WebSocket, as the Management API reaches it."""
 
     def __init__(self, send: Send, request: Request) -> None:
@@ -163,7 +163,7 @@ class Gateway:
         self.alb = alb
         self.ws_path = ws_path
         self.log = log
-        self.connections: dict[str, Connection] = {}
+        self.connections: dict[str, ClientSocket] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -255,7 +255,7 @@ class Gateway:
             await send({"type": "websocket.close", "code": 1008})  # before accepting: uvicorn answers 403
             self.log(f"WS {scope['path']} 403 (the WebSocket API is on {self.ws_path})")
             return
-        connection = Connection(send, Request(scope, b"", port=self.port))
+        connection = ClientSocket(send, Request(scope, b"", port=self.port))
         self.connections[connection.connection_id] = connection
         answer = await self.invoke_ws(connection, "$connect", connection.connect_event())
         status = answer.get("statusCode") if isinstance(answer, dict) else None
@@ -290,7 +290,7 @@ class Gateway:
                 await self.invoke_ws(connection, "$disconnect", connection.disconnect_event(code, message.get("reason") or ""))
                 return
 
-    async def invoke_ws(self, connection: Connection, route: str, event: dict[str, Any]) -> Any:
+    async def invoke_ws(self, connection: ClientSocket, route: str, event: dict[str, Any]) -> Any:
         """The handler's answer to a WebSocket event; None when it failed."""
         started = time.perf_counter()
         try:

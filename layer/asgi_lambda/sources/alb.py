@@ -6,23 +6,25 @@ https://docs.aws.amazon.com/elasticloadbalancing/latest/application/lambda-funct
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from .common import (
-    SourceConfig,
     decode_body,
     header_pairs,
     http_scope,
-    joined_headers_and_cookies,
+    forwarded_client,
     lowercase_lookup,
     multi_value_headers,
     percent_decode,
     require,
     response_body,
     root_path_for,
+    single_value_headers,
+    status_description,
 )
 
 if TYPE_CHECKING:
+    from ..settings import Settings
     from ..types import Headers, LambdaEvent, LambdaResponse, Response
 
 
@@ -33,6 +35,7 @@ ALB_RESPONSE_LIMIT = 1024 * 1024
 
 
 class AlbEvent:
+    kind: Final = "http"
     name = "Application Load Balancer"
     max_response_bytes = ALB_RESPONSE_LIMIT
     warned_single_value = False  # class-wide: the warning is logged once per environment
@@ -42,7 +45,7 @@ class AlbEvent:
         context = event.get("requestContext")
         return "httpMethod" in event and isinstance(context, dict) and "elb" in context
 
-    def __init__(self, event: LambdaEvent, context: Any, config: SourceConfig) -> None:
+    def __init__(self, event: LambdaEvent, context: Any, settings: Settings) -> None:
         # The target group's multi-value setting decides both the request's and the
         # response's shape: with it, `headers` and `queryStringParameters` are null.
         self.multi_value = event.get("multiValueHeaders") is not None
@@ -57,7 +60,7 @@ class AlbEvent:
             for key, values in params.items()
             for value in (values if isinstance(values, list) else [values])
         )
-        self.config = config
+        self.settings = settings
         self.method: str = require(event, "httpMethod", where="ALB").upper()
         self.body = decode_body(event.get("body"), is_base64=bool(event.get("isBase64Encoded")))
         self.scope = http_scope(
@@ -66,7 +69,7 @@ class AlbEvent:
             method=self.method,
             path=path,
             raw_path=raw_path,
-            root_path=root_path_for(path, stage=None, base_path=config.base_path),
+            root_path=root_path_for(path, stage=None, base_path=settings.base_path),
             query_string=query_string.encode(),
             headers=headers,
             lookup=lowercase_lookup(single_value, multi_value),
@@ -77,7 +80,7 @@ class AlbEvent:
 
     def to_response(self, response: Response) -> LambdaResponse:
         status = response["status"]
-        body, is_base64 = response_body(response, method=self.method, config=self.config)
+        body, is_base64 = response_body(response, method=self.method, settings=self.settings)
         shaped: LambdaResponse = {
             "statusCode": status,
             "statusDescription": status_description(status),
@@ -85,52 +88,19 @@ class AlbEvent:
             "isBase64Encoded": is_base64,
         }
         if self.multi_value:
-            shaped["multiValueHeaders"] = multi_value_headers(response["headers"], exclude=self.config.exclude_headers)
+            shaped["multiValueHeaders"] = multi_value_headers(response["headers"], exclude=self.settings.exclude_headers)
         else:
             shaped["headers"] = self.single_value_headers(response["headers"])
         return shaped
 
     def single_value_headers(self, headers: Headers) -> dict[str, str]:
-        """Without multi-value headers each name holds one string. Repeats of a list header are
-        comma-joined (RFC 9110 allows it); Set-Cookie cannot be joined, so each cookie goes
-        under a differently cased name, which HTTP treats as the same header (as Mangum does)."""
-        shaped, cookies = joined_headers_and_cookies(headers, exclude=self.config.exclude_headers)
-        if len(cookies) > 1 and not AlbEvent.warned_single_value:
+        shaped, cookies = single_value_headers(headers, exclude=self.settings.exclude_headers)
+        if cookies > 1 and not AlbEvent.warned_single_value:
             AlbEvent.warned_single_value = True
             logger.warning(
                 "The response sets %d cookies but the ALB target group sends single-value headers; "
                 "they are sent under differently cased Set-Cookie names. Enable multi-value headers "
                 "on the target group (lambda.multi_value_headers.enabled) to send them as they are.",
-                len(cookies),
+                cookies,
             )
-        for index, cookie in enumerate(cookies):
-            shaped[cased("set-cookie", index)] = cookie
         return shaped
-
-
-def forwarded_client(headers: Headers) -> str | None:
-    """ALB has no source IP field; it appends the peer's address to X-Forwarded-For, so only
-    the last entry is the load balancer's word (earlier ones are the client's to invent)."""
-    values = [value for name, value in headers if name == b"x-forwarded-for"]
-    if not values:
-        return None
-    return values[-1].decode("latin-1").rpartition(",")[2].strip() or None
-
-
-def status_description(status: int) -> str:
-    from http import HTTPStatus  # here: only ALB functions pay for importing it
-
-    try:
-        return f"{status} {HTTPStatus(status).phrase}"
-    except ValueError:
-        return str(status)
-
-
-def cased(name: str, index: int) -> str:
-    """The `index`-th distinct casing of `name`: 0 is all lowercase, each bit uppercases a letter."""
-    letters = [i for i, char in enumerate(name) if char.isalpha()]
-    chars = list(name)
-    for bit, position in enumerate(letters):
-        if index >> bit & 1:
-            chars[position] = chars[position].upper()
-    return "".join(chars)

@@ -6,12 +6,11 @@ https://docs.aws.amazon.com/lambda/latest/dg/urls-invocation.html
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from .common import (
     LAMBDA_RESPONSE_LIMIT,
     PATH_ESCAPES,
-    SourceConfig,
     decode_body,
     header_pairs,
     http_scope,
@@ -24,10 +23,12 @@ from .common import (
 )
 
 if TYPE_CHECKING:
+    from ..settings import Settings
     from ..types import LambdaEvent, LambdaResponse, Response
 
 
 class HttpApiEvent:
+    kind: Final = "http"
     name = "API Gateway HTTP API (payload 2.0) and Lambda Function URL"
     max_response_bytes = LAMBDA_RESPONSE_LIMIT
 
@@ -36,7 +37,7 @@ class HttpApiEvent:
         context = event.get("requestContext")
         return event.get("version") == "2.0" and isinstance(context, dict) and isinstance(context.get("http"), dict)
 
-    def __init__(self, event: LambdaEvent, context: Any, config: SourceConfig) -> None:
+    def __init__(self, event: LambdaEvent, context: Any, settings: Settings) -> None:
         request_context = event["requestContext"]
         http = request_context["http"]
         domain_name = request_context.get("domainName") or ""
@@ -53,7 +54,7 @@ class HttpApiEvent:
             # API Gateway moves Cookie headers into `cookies`; Function URLs send both.
             headers = [pair for pair in headers if pair[0] != b"cookie"]
             headers.append((b"cookie", "; ".join(event["cookies"]).encode()))
-        self.config = config
+        self.settings = settings
         self.method: str = require(http, "method", where="payload 2.0 requestContext.http").upper()
         self.body = decode_body(event.get("body"), is_base64=bool(event.get("isBase64Encoded")))
         self.scope = http_scope(
@@ -62,7 +63,7 @@ class HttpApiEvent:
             method=self.method,
             path=path,
             raw_path=raw_path,
-            root_path=root_path_for(path, stage=request_context.get("stage"), base_path=config.base_path),
+            root_path=root_path_for(path, stage=request_context.get("stage"), base_path=settings.base_path),
             query_string=(event.get("rawQueryString") or "").encode(),
             headers=headers,
             lookup=lookup,
@@ -72,8 +73,8 @@ class HttpApiEvent:
         )
 
     def to_response(self, response: Response) -> LambdaResponse:
-        headers, cookies = joined_headers_and_cookies(response["headers"], exclude=self.config.exclude_headers)
-        body, is_base64 = response_body(response, method=self.method, config=self.config)
+        headers, cookies = joined_headers_and_cookies(response["headers"], exclude=self.settings.exclude_headers)
+        body, is_base64 = response_body(response, method=self.method, settings=self.settings)
         shaped: LambdaResponse = {
             "statusCode": response["status"],
             "headers": headers,

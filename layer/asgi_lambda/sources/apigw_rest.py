@@ -6,12 +6,11 @@ https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-in
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from .common import (
     LAMBDA_RESPONSE_LIMIT,
     PATH_ESCAPES,
-    SourceConfig,
     decode_body,
     encoded_query,
     header_pairs,
@@ -26,10 +25,12 @@ from .common import (
 )
 
 if TYPE_CHECKING:
+    from ..settings import Settings
     from ..types import LambdaEvent, LambdaResponse, Response
 
 
 class RestApiEvent:
+    kind: Final = "http"
     name = "API Gateway REST API (payload 1.0)"
     max_response_bytes = LAMBDA_RESPONSE_LIMIT
 
@@ -43,7 +44,7 @@ class RestApiEvent:
             and event.get("version", "1.0") == "1.0"
         )
 
-    def __init__(self, event: LambdaEvent, context: Any, config: SourceConfig) -> None:
+    def __init__(self, event: LambdaEvent, context: Any, settings: Settings) -> None:
         request_context = event["requestContext"]
         path = require(event, "path", where="API Gateway payload 1.0")
         if "version" in event:
@@ -59,7 +60,7 @@ class RestApiEvent:
         params = event.get("multiValueQueryStringParameters") or event.get("queryStringParameters") or {}
         identity = request_context.get("identity") or {}
         headers, multi_value = event.get("headers"), event.get("multiValueHeaders")
-        self.config = config
+        self.settings = settings
         self.method: str = require(event, "httpMethod", where="API Gateway payload 1.0").upper()
         self.body = decode_body(event.get("body"), is_base64=bool(event.get("isBase64Encoded")))
         self.scope = http_scope(
@@ -68,7 +69,7 @@ class RestApiEvent:
             method=self.method,
             path=path,
             raw_path=raw_path,
-            root_path=root_path_for(path, stage=request_context.get("stage"), base_path=config.base_path),
+            root_path=root_path_for(path, stage=request_context.get("stage"), base_path=settings.base_path),
             query_string=encoded_query(params),
             headers=header_pairs(headers, multi_value),
             lookup=lowercase_lookup(headers, multi_value),
@@ -78,10 +79,10 @@ class RestApiEvent:
         )
 
     def to_response(self, response: Response) -> LambdaResponse:
-        body, is_base64 = response_body(response, method=self.method, config=self.config)
+        body, is_base64 = response_body(response, method=self.method, settings=self.settings)
         return {
             "statusCode": response["status"],
-            "multiValueHeaders": multi_value_headers(response["headers"], exclude=self.config.exclude_headers),
+            "multiValueHeaders": multi_value_headers(response["headers"], exclude=self.settings.exclude_headers),
             "body": body,
             "isBase64Encoded": is_base64,
         }

@@ -4,34 +4,41 @@ https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-websocke
 https://docs.aws.amazon.com/apigateway/latest/developerguide/websocket-api-develop-integrations.html
 
 Only $connect carries the client's request (headers, query string); later events carry the
-connection id. So the scope is built once, at $connect, in a JSON-safe form that the store
-keeps, and rebuilt from it for every later event.
+connection id. So the request is kept, JSON-safe, with the connection at $connect (`request`),
+and every event's scope is built from it (`scope`). What happens in between (the store, the
+replay of the connect phase, replies through the Management API) is `connections/`'s business;
+the answer API Gateway gets is shaped here (`to_response`).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, Final
 
 from .common import decode_body, encoded_query, header_pairs, require
 
+if TYPE_CHECKING:
+    from ..settings import Settings
+    from ..types import LambdaEvent, LambdaResponse, WebSocketOutcome
+
 EVENT_TYPES = ("CONNECT", "MESSAGE", "DISCONNECT")
-
-
-def matches(event: Any) -> bool:
-    context = event.get("requestContext") if isinstance(event, dict) else None
-    return isinstance(context, dict) and context.get("eventType") in EVENT_TYPES and "connectionId" in context
 
 
 class WebSocketEvent:
     """One WebSocket event: which kind, for which connection, and what it carries."""
 
+    kind: Final = "websocket"
     name = "API Gateway WebSocket API"
 
-    def __init__(self, event: dict[str, Any], context: Any) -> None:
+    @classmethod
+    def matches(cls, event: LambdaEvent) -> bool:
+        context = event.get("requestContext")
+        return isinstance(context, dict) and context.get("eventType") in EVENT_TYPES and "connectionId" in context
+
+    def __init__(self, event: LambdaEvent, context: Any, settings: Settings) -> None:
         request_context = event["requestContext"]
         self.event = event
         self.context = context
-        self.kind: str = request_context["eventType"]
+        self.event_type = request_context["eventType"]
         self.connection_id: str = request_context["connectionId"]
         self.api_id: str = require(request_context, "apiId", where="WebSocket requestContext")
         self.stage: str = require(request_context, "stage", where="WebSocket requestContext")
@@ -49,7 +56,7 @@ class WebSocketEvent:
         code = self.request_context.get("disconnectStatusCode")
         return {"type": "websocket.disconnect", "code": code if isinstance(code, int) else 1005, "reason": self.request_context.get("disconnectReason") or ""}
 
-    def stored_scope(self, *, path: str) -> dict[str, Any]:
+    def request(self, *, path: str) -> dict[str, Any]:
         """The $connect request, JSON-safe, as the store keeps it."""
         headers = header_pairs(self.event.get("headers"), self.event.get("multiValueHeaders"))
         params = self.event.get("multiValueQueryStringParameters") or self.event.get("queryStringParameters") or {}
@@ -87,3 +94,9 @@ class WebSocketEvent:
         if state is not None:
             scope["state"] = state.copy()
         return scope
+
+    def to_response(self, outcome: WebSocketOutcome) -> LambdaResponse:
+        """API Gateway reads only the status, and at $connect the chosen subprotocol's header."""
+        if outcome["subprotocol"] and outcome["status"] == 200:
+            return {"statusCode": 200, "headers": {"Sec-WebSocket-Protocol": outcome["subprotocol"]}}
+        return {"statusCode": outcome["status"]}

@@ -19,45 +19,14 @@ from typing import TYPE_CHECKING, Any
 from ..exceptions import UnknownEventError
 
 if TYPE_CHECKING:
+    from ..settings import Settings
     from ..types import Headers, Response
-
-# Media types whose bodies go out as text. An entry matches when it occurs in the
-# response's media type (parameters dropped), as in Mangum, so "text/" covers text/html
-# and "+json" covers application/problem+json. Users' `text_mime_types` extend this.
-DEFAULT_TEXT_MIME_TYPES: tuple[str, ...] = (
-    "text/",
-    "application/json",
-    "+json",
-    "application/xml",
-    "+xml",
-    "application/javascript",
-    "application/ecmascript",
-    "application/x-www-form-urlencoded",
-    "application/graphql",
-    "application/yaml",
-    "application/x-yaml",
-    "application/vnd.oai.openapi",
-    "image/svg+xml",
-)
 
 # Lambda refuses a synchronous response payload over 6 MB (measured on the JSON it carries).
 LAMBDA_RESPONSE_LIMIT = 6 * 1024 * 1024
 
 # Statuses that never carry a body (RFC 9110), nor does any answer to HEAD.
 BODYLESS_STATUSES = frozenset({204, 304})
-
-
-class SourceConfig:
-    """The adapter's options as the sources need them, normalised once."""
-
-    __slots__ = ("base_path", "text_mime_types", "exclude_headers", "text_types_seen")
-
-    def __init__(self, *, base_path: str, text_mime_types: tuple[str, ...], exclude_headers: frozenset[str]) -> None:
-        self.base_path = base_path  # "" or "/segment[/segment...]", no trailing slash
-        self.text_mime_types = text_mime_types
-        self.exclude_headers = exclude_headers
-        # Content-Type value -> is it text. Apps send few distinct values; bounded anyway.
-        self.text_types_seen: dict[bytes, bool] = {}
 
 
 # --- percent-encoding -----------------------------------------------------------------
@@ -233,7 +202,7 @@ def http_scope(
 # --- response side ------------------------------------------------------------------
 
 
-def response_body(response: Response, *, method: str, config: SourceConfig) -> tuple[str, bool]:
+def response_body(response: Response, *, method: str, settings: Settings) -> tuple[str, bool]:
     """The body as Lambda carries it: text where the content type allows, else base64.
 
     Text only when the media type is a text type and no Content-Encoding applies (a
@@ -251,22 +220,12 @@ def response_body(response: Response, *, method: str, config: SourceConfig) -> t
             content_type = value
         elif lowered == b"content-encoding" and value.strip().lower() != b"identity":
             encoded = True
-    if not encoded and is_text(content_type, config):
+    if not encoded and settings.text_mime_types.is_text(content_type):
         try:
             return body.decode(), False
         except UnicodeDecodeError:
             pass
     return binascii.b2a_base64(body, newline=False).decode(), True
-
-
-def is_text(content_type: bytes, config: SourceConfig) -> bool:
-    seen = config.text_types_seen
-    if content_type not in seen:
-        if len(seen) > 256:
-            seen.clear()
-        media_type = content_type.split(b";", 1)[0].strip().lower().decode("latin-1")
-        seen[content_type] = bool(media_type) and any(entry in media_type for entry in config.text_mime_types)
-    return seen[content_type]
 
 
 def multi_value_headers(headers: Iterable[tuple[bytes, bytes]], *, exclude: frozenset[str]) -> dict[str, list[str]]:
@@ -296,3 +255,48 @@ def joined_headers_and_cookies(headers: Iterable[tuple[bytes, bytes]], *, exclud
         else:
             shaped[name] = value
     return shaped, cookies
+
+
+def single_value_headers(headers: Iterable[tuple[bytes, bytes]], *, exclude: frozenset[str]) -> tuple[dict[str, str], int]:
+    """Where each name holds one string (single-value ALB, VPC Lattice): repeats of a list header
+    comma-joined (RFC 9110 allows it). Set-Cookie cannot be joined, so each cookie goes under a
+    differently cased name, which HTTP treats as the same header (as Mangum does). Returns the
+    headers and how many cookies they carry."""
+    shaped, cookies = joined_headers_and_cookies(headers, exclude=exclude)
+    for index, cookie in enumerate(cookies):
+        shaped[cased("set-cookie", index)] = cookie
+    return shaped, len(cookies)
+
+
+def cased(name: str, index: int) -> str:
+    """The `index`-th distinct casing of `name`: 0 is all lowercase, each bit uppercases a letter."""
+    letters = [i for i, char in enumerate(name) if char.isalpha()]
+    chars = list(name)
+    for bit, position in enumerate(letters):
+        if index >> bit & 1:
+            chars[position] = chars[position].upper()
+    return "".join(chars)
+
+
+def forwarded_client(headers: Headers) -> str | None:
+    """For ALB and VPC Lattice, which have no source IP field: each appends the peer's address to
+    X-Forwarded-For, so only the last entry is its word (earlier ones are the client's to invent)."""
+    values = [value for name, value in headers if name == b"x-forwarded-for"]
+    if not values:
+        return None
+    return values[-1].decode("latin-1").rpartition(",")[2].strip() or None
+
+
+def reason_phrase(status: int) -> str:
+    """HTTP's phrase for a status ("Not Found"), "" for one it has none for."""
+    from http import HTTPStatus  # here: only the sources that need it pay for importing it
+
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return ""
+
+
+def status_description(status: int) -> str:
+    """ALB's statusDescription: "200 OK"."""
+    return f"{status} {reason_phrase(status)}".rstrip()

@@ -9,25 +9,27 @@ where `config` is Mangum's dict of the adapter options and `response` has `statu
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
-from .common import LAMBDA_RESPONSE_LIMIT, SourceConfig
+from .common import LAMBDA_RESPONSE_LIMIT
 
 if TYPE_CHECKING:
+    from ..settings import Settings
     from ..types import LambdaEvent, LambdaResponse, Response
 
 
-def mangum_config(config: SourceConfig) -> dict[str, Any]:
+def mangum_config(settings: Settings) -> dict[str, Any]:
     return {
-        "api_gateway_base_path": config.base_path or "/",
-        "text_mime_types": list(config.text_mime_types),
-        "exclude_headers": sorted(config.exclude_headers),
+        "api_gateway_base_path": settings.base_path or "/",
+        "text_mime_types": list(settings.text_mime_types.entries),
+        "exclude_headers": sorted(settings.exclude_headers),
     }
 
 
 class MangumHandlerEvent:
     """One event handled by a Mangum custom handler, seen through our source interface."""
 
+    kind: Final = "http"
     max_response_bytes = LAMBDA_RESPONSE_LIMIT
 
     def __init__(self, handler: Any) -> None:

@@ -1,8 +1,6 @@
-"""API Gateway WebSocket APIs. Imported only when a WebSocket event arrives or the app uses the
-send API, so an HTTP-only function never loads it, nor any store's library.
+"""`from asgi_lambda.websocket import broadcast, send`: the send API's first home, kept for the
+code that imports it from here (`connections/send.py` has it)."""
 
-`send` and `broadcast` reach clients from any handler (see `send.py`)."""
-
-from .send import broadcast, send
+from ..connections.send import broadcast, send
 
 __all__ = ["broadcast", "send"]

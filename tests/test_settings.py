@@ -1,4 +1,5 @@
-"""The zero-code layer's environment variables: each read, checked, and named when wrong."""
+"""The settings: the zero-code layer's environment variables and the adapter's arguments, each
+read, checked, and named when wrong, by one function whatever the spelling."""
 
 from __future__ import annotations
 
@@ -6,40 +7,90 @@ import logging
 
 import pytest
 
-from asgi_lambda.config import Config
 from asgi_lambda.exceptions import ConfigError
+from asgi_lambda.settings import DEFAULT_TEXT_MIME_TYPES, Settings, WebSocketSettings, websocket_from_environ
 
 
 def test_defaults_with_only_asgi_app_set() -> None:
-    config = Config.from_environ({"ASGI_APP": "main:app"})
+    settings = Settings.from_environ({"ASGI_APP": "main:app"})
 
-    assert (config.app, config.lifespan, config.base_path, config.text_mime_types, config.exclude_headers) == (
-        "main:app",
+    assert settings == Settings(app="main:app")
+    assert (settings.lifespan, settings.base_path, settings.text_mime_types.entries, settings.exclude_headers, settings.events_path) == (
         "auto",
-        "/",
-        (),
-        (),
+        "",
+        DEFAULT_TEXT_MIME_TYPES,
+        frozenset(),
+        None,
     )
 
 
 def test_every_variable_is_read() -> None:
-    config = Config.from_environ(
+    settings = Settings.from_environ(
         {
             "ASGI_APP": " pkg.main:api.app ",
             "ASGI_LIFESPAN": "ON",
             "ASGI_BASE_PATH": "v1/",
             "ASGI_TEXT_MIME_TYPES": "application/vnd.custom, +yaml,",
             "ASGI_EXCLUDE_HEADERS": "Server, x-powered-by",
+            "ASGI_EVENTS_PATH": "/events/",
         }
     )
 
-    assert (config.app, config.lifespan, config.base_path, config.text_mime_types, config.exclude_headers) == (
+    assert (settings.app, settings.lifespan, settings.base_path, settings.text_mime_types.entries, settings.exclude_headers, settings.events_path) == (
         "pkg.main:api.app",
         "on",
         "/v1",
-        ("application/vnd.custom", "+yaml"),
-        ("Server", "x-powered-by"),
+        DEFAULT_TEXT_MIME_TYPES + ("application/vnd.custom", "+yaml"),
+        frozenset({"server", "x-powered-by"}),
+        "/events",
     )
+
+
+def test_the_environment_and_the_arguments_give_the_same_settings() -> None:
+    from_environ = Settings.from_environ(
+        {
+            "ASGI_APP": "main:app",
+            "ASGI_LIFESPAN": "off",
+            "ASGI_BASE_PATH": "/v1",
+            "ASGI_TEXT_MIME_TYPES": "application/vnd.custom",
+            "ASGI_EXCLUDE_HEADERS": "server",
+            "ASGI_EVENTS_PATH": "/events",
+        }
+    )
+    from_arguments = Settings.from_arguments(
+        lifespan="off",
+        api_gateway_base_path="/v1/",
+        text_mime_types=["application/vnd.custom"],
+        exclude_headers=["Server"],
+        events_path="/events",
+    )
+
+    assert from_environ == from_arguments._replace(app="main:app")
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "argument", "fault"),
+    [
+        ("ASGI_LIFESPAN", "maybe", "lifespan", "expected one of auto, on, off."),
+        ("ASGI_BASE_PATH", "/v1?x=1", "api_gateway_base_path", "expected a path such as /v1 or /api/v2, without query, fragment or spaces."),
+        ("ASGI_EVENTS_PATH", "/events#x", "events_path", "expected a path such as /v1 or /api/v2, without query, fragment or spaces."),
+    ],
+)
+def test_a_variable_and_its_argument_are_checked_by_one_rule(variable: str, value: str, argument: str, fault: str) -> None:
+    with pytest.raises(ConfigError) as from_environ:
+        Settings.from_environ({"ASGI_APP": "main:app", variable: value})
+    with pytest.raises(ConfigError) as from_arguments:
+        Settings.from_arguments(**{argument: value})
+
+    assert str(from_environ.value) == f"{variable}={value!r}: {fault}"
+    assert str(from_arguments.value) == f"{argument}={value!r}: {fault}"
+
+
+def test_settings_are_frozen() -> None:
+    settings = Settings.from_arguments()
+
+    with pytest.raises(AttributeError):
+        settings.lifespan = "off"  # type: ignore[misc]
 
 
 @pytest.mark.parametrize(
@@ -67,14 +118,14 @@ def test_every_variable_is_read() -> None:
 )
 def test_invalid_setting_names_the_variable_the_value_and_the_fix(environ: dict[str, str], message: str) -> None:
     with pytest.raises(ConfigError) as error:
-        Config.from_environ(environ)
+        Settings.from_environ(environ)
 
     assert str(error.value) == message
 
 
 def test_unknown_asgi_variable_is_warned_about_not_ignored_silently(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.WARNING, logger="asgi_lambda"):
-        Config.from_environ({"ASGI_APP": "main:app", "ASGI_LIFESPAM": "off"})
+        Settings.from_environ({"ASGI_APP": "main:app", "ASGI_LIFESPAM": "off"})
 
     assert [record.getMessage() for record in caplog.records] == [
         "ASGI_LIFESPAM is not a variable asgi_lambda reads; ignored (did you mean ASGI_LIFESPAN?)"
@@ -82,8 +133,6 @@ def test_unknown_asgi_variable_is_warned_about_not_ignored_silently(caplog: pyte
 
 
 # --- WebSocket settings --------------------------------------------------------------
-
-from asgi_lambda.config import WebSocketSettings  # noqa: E402
 
 
 @pytest.mark.parametrize(
@@ -98,13 +147,13 @@ from asgi_lambda.config import WebSocketSettings  # noqa: E402
     ],
 )
 def test_each_ws_backend_takes_its_own_variables(environ: dict[str, str], backend: str, options: dict[str, str]) -> None:
-    settings = WebSocketSettings.from_environ(environ)
+    settings = websocket_from_environ(environ)
 
-    assert (settings.backend, settings.store_options) == (backend, options)
+    assert (settings.backend, dict(settings.store_options)) == (backend, options)
 
 
 def test_websocket_defaults() -> None:
-    settings = WebSocketSettings.from_environ({"WS_BACKEND": "memory", "AWS_REGION": "eu-west-1"})
+    settings = websocket_from_environ({"WS_BACKEND": "memory", "AWS_REGION": "eu-west-1"})
 
     assert (settings.path, settings.ttl_seconds, settings.endpoint_url, settings.region) == ("/", 7260, None, "eu-west-1")
 
@@ -112,12 +161,12 @@ def test_websocket_defaults() -> None:
 @pytest.mark.parametrize(
     ("environ", "message"),
     [
-        ({"WS_BACKEND": "mongodb"}, "WS_BACKEND='mongodb': expected one of memory, sqlite, dynamodb, s3, postgresql, redis."),
+        ({"WS_BACKEND": "mongodb"}, "WS_BACKEND='mongodb': expected one of dynamodb, s3, postgresql, redis, sqlite, memory (or postgres, sqlite3)."),
         ({"WS_BACKEND": "dynamodb"}, "WS_BACKEND=dynamodb needs WS_DYNAMODB_TABLE: the dynamodb store's table."),
         ({"WS_BACKEND": "redis"}, "WS_BACKEND=redis needs WS_REDIS_URL: the redis store's URL."),
         (
             {"WS_BACKEND": "postgresql", "WS_POSTGRES_DSN": "mysql://app:secret@db/x"},
-            "WS_POSTGRES_DSN='mysql://app:***@db/x': expected a URL starting with postgresql:// or postgres://",
+            "WS_POSTGRES_DSN='mysql://app:***@db/x': expected a URL starting with postgresql:// or postgres://.",
         ),
         ({"WS_BACKEND": "memory", "WS_PATH": "ws"}, "WS_PATH='ws': expected a path starting with /, such as /ws."),
         ({"WS_BACKEND": "memory", "WS_TTL_SECONDS": "2h"}, "WS_TTL_SECONDS='2h': expected a whole number of seconds above 0, such as 7260."),
@@ -130,17 +179,17 @@ def test_websocket_defaults() -> None:
 )
 def test_invalid_websocket_setting_names_the_variable_and_the_fix(environ: dict[str, str], message: str) -> None:
     with pytest.raises(ConfigError) as error:
-        WebSocketSettings.from_environ(environ)
+        websocket_from_environ(environ)
 
     assert str(error.value) == message
 
 
 def test_websocket_settings_are_checked_at_init_when_ws_backend_is_set() -> None:
     with pytest.raises(ConfigError) as error:
-        Config.from_environ({"ASGI_APP": "main:app", "WS_BACKEND": "redis"})
+        Settings.from_environ({"ASGI_APP": "main:app", "WS_BACKEND": "redis"})
 
     assert str(error.value) == "WS_BACKEND=redis needs WS_REDIS_URL: the redis store's URL."
 
 
 def test_no_websocket_settings_without_ws_backend() -> None:
-    assert Config.from_environ({"ASGI_APP": "main:app"}).websocket is None
+    assert Settings.from_environ({"ASGI_APP": "main:app"}).websocket is None

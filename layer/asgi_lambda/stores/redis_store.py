@@ -13,8 +13,6 @@ scan walks the keyspace with SCAN MATCH <prefix>* and fetches each page with one
 in the database), fine for a database that holds connections, slow for one shared with
 millions of other keys. MGET needs every key on one node: not for Redis Cluster.
 
-This module is `asgi_lambda.websocket.stores.redis`, but `import redis` below is an absolute
-import (Python 3 has no implicit relative imports), so it finds redis-py, not this file.
 """
 
 from __future__ import annotations
@@ -30,7 +28,9 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from . import Connection, StoreUnavailable, describe_failure, mask_password
+from . import StoreUnavailable
+from .failures import describe_failure, mask_password
+from .record import ConnectionRecord, live
 
 PREFIX = "asgi-lambda:connection:"
 CONNECT_TIMEOUT = 5.0  # seconds; an unreachable server fails the invocation fast, not at Lambda's timeout
@@ -71,35 +71,35 @@ class RedisStore:
     def _unavailable(self, exc: BaseException) -> StoreUnavailable:
         return StoreUnavailable(f"{self._where}: {describe_failure(exc, self.url, timeouts=(RedisTimeoutError, TimeoutError), connect_timeout=CONNECT_TIMEOUT)}")
 
-    async def save(self, connection: Connection) -> None:
+    async def save(self, record: ConnectionRecord) -> None:
         # Already expired: still written, so it replaces any live record, and gone within a second.
-        seconds = max(1, math.ceil(connection.expires_at - time.time()))
+        seconds = max(1, math.ceil(record.expires_at - time.time()))
         client = self._get_client()
         try:
-            await client.set(self._key(connection.connection_id), connection.to_json(), ex=seconds)
+            await client.set(self._key(record.connection_id), record.to_json(), ex=seconds)
         except _ERRORS as exc:
             raise self._unavailable(exc) from exc
 
-    async def load(self, connection_id: str) -> Connection | None:
+    async def load(self, connection_id: str) -> ConnectionRecord | None:
         client = self._get_client()
         try:
             data: bytes | str | None = await client.get(self._key(connection_id))
         except _ERRORS as exc:
             raise self._unavailable(exc) from exc
-        return _live(data)
+        return live(data)
 
-    async def pop(self, connection_id: str) -> Connection | None:
+    async def pop(self, connection_id: str) -> ConnectionRecord | None:
         client = self._get_client()
         try:
             data: bytes | str | None = await client.getdel(self._key(connection_id))
         except _ERRORS as exc:
             raise self._unavailable(exc) from exc
-        return _live(data)
+        return live(data)
 
-    async def scan(self) -> list[Connection]:
+    async def scan(self) -> list[ConnectionRecord]:
         client = self._get_client()
         seen: set[bytes | str] = set()  # SCAN may return a key more than once
-        connections: list[Connection] = []
+        records: list[ConnectionRecord] = []
         cursor = 0
         try:
             while True:
@@ -108,9 +108,9 @@ class RedisStore:
                 if new:
                     seen.update(new)
                     values: list[bytes | str | None] = await client.mget(new)
-                    connections.extend(connection for connection in map(_live, values) if connection is not None)
+                    records.extend(record for record in map(live, values) if record is not None)
                 if cursor == 0:
-                    return connections
+                    return records
         except _ERRORS as exc:
             raise self._unavailable(exc) from exc
 
@@ -119,8 +119,3 @@ class RedisStore:
         if client is not None:
             await client.aclose()
 
-
-def _live(data: bytes | str | None) -> Connection | None:
-    """The record, None when there is none (or it went between SCAN and MGET) or it has expired."""
-    connection = None if data is None else Connection.from_json(data)
-    return None if connection is None or connection.expired() else connection

@@ -1,6 +1,6 @@
 """Sending to WebSocket clients from anywhere in the app, HTTP handlers included:
 
-    from asgi_lambda.websocket import broadcast, send
+    from asgi_lambda import broadcast, send      # or: from asgi_lambda.websocket import ...
 
     await send(connection_id, "hello")      # True if delivered, False if the client is gone
     await broadcast("news", exclude={me})   # how many clients it reached
@@ -15,10 +15,10 @@ import asyncio
 import logging
 from collections.abc import Iterable
 
-from .cycle import CURRENT_CYCLE
-from .gateway import GatewayError, Gone
-from .runtime import current
-from .stores import Connection
+from ..stores.record import ConnectionRecord
+from ..websocket_cycle import CURRENT_CYCLE
+from .hub import ConnectionHub, current
+from .management_api import GatewayError, Gone
 
 logger = logging.getLogger("asgi_lambda.websocket")
 
@@ -28,11 +28,11 @@ async def send(connection_id: str, message: str | bytes) -> bool:
     replaying its connect phase, whose messages went out at $connect)."""
     if replaying():
         return False
-    runtime = current()
-    record = await runtime.store.load(connection_id)
+    hub = current()
+    record = await hub.store.load(connection_id)
     if record is None:
         return False
-    return await post(record, message.encode() if isinstance(message, str) else message)
+    return await post(hub, record, message.encode() if isinstance(message, str) else message)
 
 
 async def broadcast(message: str | bytes, *, exclude: Iterable[str] = ()) -> int:
@@ -40,11 +40,11 @@ async def broadcast(message: str | bytes, *, exclude: Iterable[str] = ()) -> int
     Posts run concurrently, bounded by each endpoint's connection limit."""
     if replaying():
         return 0
-    runtime = current()
+    hub = current()
     skip = set(exclude)
     data = message.encode() if isinstance(message, str) else message
-    records = [record for record in await runtime.store.scan() if record.connection_id not in skip]
-    delivered = await asyncio.gather(*(post(record, data) for record in records))
+    records = [record for record in await hub.store.scan() if record.connection_id not in skip]
+    delivered = await asyncio.gather(*(post(hub, record, data) for record in records))
     return sum(delivered)
 
 
@@ -53,12 +53,11 @@ def replaying() -> bool:
     return cycle is not None and cycle.replaying
 
 
-async def post(record: Connection, data: bytes) -> bool:
-    runtime = current()
+async def post(hub: ConnectionHub, record: ConnectionRecord, data: bytes) -> bool:
     try:
-        await runtime.gateway(record.endpoint).post(record.connection_id, data)
+        await hub.management_api(record.endpoint).post(record.connection_id, data)
     except Gone:
-        await runtime.store.pop(record.connection_id)
+        await hub.store.pop(record.connection_id)
         return False
     except GatewayError as exc:
         logger.warning("WebSocket message to %s not delivered: %s", record.connection_id, exc)

@@ -22,8 +22,9 @@ from typing import Any
 from botocore.config import Config  # type: ignore[import-untyped]
 from botocore.exceptions import BotoCoreError, ClientError  # type: ignore[import-untyped]
 
-from . import Connection, StoreUnavailable
+from . import StoreUnavailable
 from .aws import LazyClient, cause, error_code
+from .record import ConnectionRecord, live
 
 # An unreachable endpoint fails in seconds: 2 s to connect, 5 s per answer, one retry.
 CONFIG = Config(connect_timeout=2, read_timeout=5, retries={"max_attempts": 2, "mode": "standard"})
@@ -68,18 +69,18 @@ class DynamoDBStore:
     async def _run(self, method: str, /, **parameters: Any) -> dict[str, Any]:
         return await asyncio.to_thread(self._request, method, **parameters)
 
-    async def save(self, connection: Connection) -> None:
+    async def save(self, record: ConnectionRecord) -> None:
         await self._run(
             "put_item",
             TableName=self.table,
             Item={
-                "connection_id": {"S": connection.connection_id},
-                "data": {"S": connection.to_json()},
-                "expires_at": {"N": str(connection.expires_at)},
+                "connection_id": {"S": record.connection_id},
+                "data": {"S": record.to_json()},
+                "expires_at": {"N": str(record.expires_at)},
             },
         )
 
-    async def load(self, connection_id: str) -> Connection | None:
+    async def load(self, connection_id: str) -> ConnectionRecord | None:
         response = await self._run(
             "get_item",
             TableName=self.table,
@@ -88,19 +89,19 @@ class DynamoDBStore:
             ProjectionExpression="#data",
             ExpressionAttributeNames=NAMES,
         )
-        return _live(response.get("Item"))
+        return _data(response.get("Item"))
 
-    async def pop(self, connection_id: str) -> Connection | None:
+    async def pop(self, connection_id: str) -> ConnectionRecord | None:
         response = await self._run(
             "delete_item",
             TableName=self.table,
             Key={"connection_id": {"S": connection_id}},
             ReturnValues="ALL_OLD",
         )
-        return _live(response.get("Attributes"))
+        return _data(response.get("Attributes"))
 
-    async def scan(self) -> list[Connection]:
-        def scan_all() -> list[Connection]:
+    async def scan(self) -> list[ConnectionRecord]:
+        def scan_all() -> list[ConnectionRecord]:
             parameters: dict[str, Any] = {
                 "TableName": self.table,
                 "FilterExpression": "expires_at > :now",
@@ -108,16 +109,15 @@ class DynamoDBStore:
                 "ExpressionAttributeNames": NAMES,
                 "ExpressionAttributeValues": {":now": {"N": str(int(time.time()))}},
             }
-            connections: list[Connection] = []
+            records: list[ConnectionRecord] = []
             while True:
                 page = self._request("scan", **parameters)
                 # A page may hold nothing (the filter applies after the read) and still not be the last.
-                connections.extend(Connection.from_json(item["data"]["S"]) for item in page.get("Items", ()))
+                records.extend(record for item in page.get("Items", ()) if (record := live(item["data"]["S"])) is not None)
                 if "LastEvaluatedKey" not in page:
                     break
                 parameters["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-            # The filter used the time the scan began; a record may have expired while it ran.
-            return [connection for connection in connections if not connection.expired()]
+            return records  # each checked as read: the filter used the time the scan began
 
         return await asyncio.to_thread(scan_all)
 
@@ -127,7 +127,6 @@ class DynamoDBStore:
             client.close()
 
 
-def _live(item: dict[str, Any] | None) -> Connection | None:
-    """The record an item holds, None when there is no item or the record has expired."""
-    connection = Connection.from_json(item["data"]["S"]) if item else None
-    return None if connection is None or connection.expired() else connection
+
+def _data(item: dict[str, Any] | None) -> ConnectionRecord | None:
+    return live(item["data"]["S"] if item else None)

@@ -28,8 +28,9 @@ from typing import Any
 from botocore.config import Config  # type: ignore[import-untyped]
 from botocore.exceptions import BotoCoreError, ClientError  # type: ignore[import-untyped]
 
-from . import Connection, StoreUnavailable
+from . import StoreUnavailable
 from .aws import LazyClient, cause, error_code
+from .record import ConnectionRecord, live
 
 # GETs in flight at once during a scan: the pool's threads and the client's HTTP connections.
 CONCURRENCY = 32
@@ -98,22 +99,22 @@ class S3Store:
             raise self._unavailable(exc) from exc
         return data
 
-    def _get(self, key: str) -> Connection | None:
-        return _live(self._read(key))
+    def _get(self, key: str) -> ConnectionRecord | None:
+        return live(self._read(key))
 
-    def _put(self, connection: Connection) -> None:
+    def _put(self, record: ConnectionRecord) -> None:
         try:
             self.client.put_object(
                 Bucket=self.bucket,
-                Key=self._key(connection.connection_id),
-                Body=connection.to_json().encode(),
+                Key=self._key(record.connection_id),
+                Body=record.to_json().encode(),
                 ContentType="application/json",
-                Metadata={"expires-at": str(connection.expires_at)},
+                Metadata={"expires-at": str(record.expires_at)},
             )
         except (BotoCoreError, ClientError) as exc:
             raise self._unavailable(exc) from exc
 
-    def _pop(self, connection_id: str) -> Connection | None:
+    def _pop(self, connection_id: str) -> ConnectionRecord | None:
         key = self._key(connection_id)
         data = self._read(key)
         if data is None:
@@ -122,7 +123,7 @@ class S3Store:
             self.client.delete_object(Bucket=self.bucket, Key=key)
         except (BotoCoreError, ClientError) as exc:
             raise self._unavailable(exc) from exc
-        return _live(data)
+        return live(data)
 
     def _list(self) -> list[str]:
         """Every key under the prefix, following ListObjectsV2's pages (blocking)."""
@@ -144,16 +145,16 @@ class S3Store:
             self._executor = ThreadPoolExecutor(max_workers=CONCURRENCY, thread_name_prefix="asgi-lambda-s3")
         return self._executor
 
-    async def save(self, connection: Connection) -> None:
-        await asyncio.to_thread(self._put, connection)
+    async def save(self, record: ConnectionRecord) -> None:
+        await asyncio.to_thread(self._put, record)
 
-    async def load(self, connection_id: str) -> Connection | None:
+    async def load(self, connection_id: str) -> ConnectionRecord | None:
         return await asyncio.to_thread(self._get, self._key(connection_id))
 
-    async def pop(self, connection_id: str) -> Connection | None:
+    async def pop(self, connection_id: str) -> ConnectionRecord | None:
         return await asyncio.to_thread(self._pop, connection_id)
 
-    async def scan(self) -> list[Connection]:
+    async def scan(self) -> list[ConnectionRecord]:
         keys = await asyncio.to_thread(self._list)
         if not keys:
             return []
@@ -161,7 +162,7 @@ class S3Store:
         pool = self._pool()
         # A key deleted since the listing (a $disconnect meanwhile) reads as None, as does an expired record.
         fetched = await asyncio.gather(*(running_loop.run_in_executor(pool, self._get, key) for key in keys))
-        return [connection for connection in fetched if connection is not None]
+        return [record for record in fetched if record is not None]
 
     async def close(self) -> None:
         client, self._aws.client = self._aws.client, None
@@ -171,8 +172,3 @@ class S3Store:
         if client is not None:
             client.close()
 
-
-def _live(data: bytes | None) -> Connection | None:
-    """The record an object holds, None when there is no object or the record has expired."""
-    connection = Connection.from_json(data) if data is not None else None
-    return None if connection is None or connection.expired() else connection

@@ -9,7 +9,8 @@ from __future__ import annotations
 import sqlite3
 import time
 
-from . import Connection, StoreUnavailable
+from . import StoreUnavailable
+from .record import ConnectionRecord, live
 
 TABLE = "asgi_lambda_connections"
 
@@ -41,26 +42,25 @@ class SqliteStore:
         except sqlite3.Error as exc:
             raise StoreUnavailable(f"sqlite store at WS_SQLITE_PATH={self.path!r}: {exc}") from exc
 
-    async def save(self, connection: Connection) -> None:
+    async def save(self, record: ConnectionRecord) -> None:
         self._run(
             f"INSERT OR REPLACE INTO {TABLE} (connection_id, data, expires_at) VALUES (?, ?, ?)",
-            connection.connection_id,
-            connection.to_json(),
-            connection.expires_at,
+            record.connection_id,
+            record.to_json(),
+            record.expires_at,
         )
 
-    async def load(self, connection_id: str) -> Connection | None:
+    async def load(self, connection_id: str) -> ConnectionRecord | None:
         rows = self._run(f"SELECT data FROM {TABLE} WHERE connection_id = ? AND expires_at > ?", connection_id, int(time.time()))
-        return Connection.from_json(rows[0][0]) if rows else None
+        return live(rows[0][0]) if rows else None
 
-    async def pop(self, connection_id: str) -> Connection | None:
+    async def pop(self, connection_id: str) -> ConnectionRecord | None:
         rows = self._run(f"DELETE FROM {TABLE} WHERE connection_id = ? RETURNING data", connection_id)
-        connection = Connection.from_json(rows[0][0]) if rows else None
-        return None if connection is None or connection.expired() else connection
+        return live(rows[0][0]) if rows else None
 
-    async def scan(self) -> list[Connection]:
+    async def scan(self) -> list[ConnectionRecord]:
         rows = self._run(f"SELECT data FROM {TABLE} WHERE expires_at > ?", int(time.time()))
-        return [Connection.from_json(data) for (data,) in rows]
+        return [record for (data,) in rows if (record := live(data)) is not None]
 
     async def close(self) -> None:
         if self._db is not None:

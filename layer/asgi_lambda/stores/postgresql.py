@@ -6,7 +6,7 @@ Lambda runs one event at a time, but a broadcast and the Management API calls ma
 
 The table is created on first use, once per store, idempotently. After that each operation is
 one statement: save an upsert, load and scan a SELECT of live rows, pop a DELETE ... RETURNING.
-Expiry is judged against this process's clock, as `Connection.expired` judges it. A statement
+Expiry is judged against this process's clock, as `ConnectionRecord.expired` judges it. A statement
 that fails because its connection was lost is sent once more on a new connection: safe, as
 save is an upsert, load and scan only read, and pop's record is gone either way.
 
@@ -24,7 +24,9 @@ from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]  # asyncpg ships no type information
 
-from . import Connection, StoreUnavailable, describe_failure, mask_password
+from . import StoreUnavailable
+from .failures import describe_failure, mask_password
+from .record import ConnectionRecord, live
 
 TABLE = "asgi_lambda_connections"
 MIN_CONNECTIONS = 0  # none held until the first event that needs one
@@ -124,21 +126,18 @@ class PostgresStore:
         except _ERRORS as exc:
             raise StoreUnavailable(f"{self._where}: {describe_failure(exc, self.dsn, timeouts=(TimeoutError,), connect_timeout=CONNECT_TIMEOUT)}") from exc
 
-    async def save(self, connection: Connection) -> None:
-        await self._run("execute", self._save_sql, connection.connection_id, connection.to_json(), connection.expires_at)
+    async def save(self, record: ConnectionRecord) -> None:
+        await self._run("execute", self._save_sql, record.connection_id, record.to_json(), record.expires_at)
 
-    async def load(self, connection_id: str) -> Connection | None:
-        data = await self._run("fetchval", self._load_sql, connection_id, int(time.time()))
-        return None if data is None else Connection.from_json(data)
+    async def load(self, connection_id: str) -> ConnectionRecord | None:
+        return live(await self._run("fetchval", self._load_sql, connection_id, int(time.time())))
 
-    async def pop(self, connection_id: str) -> Connection | None:
-        data = await self._run("fetchval", self._pop_sql, connection_id)
-        connection = None if data is None else Connection.from_json(data)
-        return None if connection is None or connection.expired() else connection
+    async def pop(self, connection_id: str) -> ConnectionRecord | None:
+        return live(await self._run("fetchval", self._pop_sql, connection_id))
 
-    async def scan(self) -> list[Connection]:
+    async def scan(self) -> list[ConnectionRecord]:
         rows = await self._run("fetch", self._scan_sql, int(time.time()))
-        return [Connection.from_json(row[0]) for row in rows]
+        return [record for row in rows if (record := live(row[0])) is not None]
 
     async def close(self) -> None:
         pool, self._pool = self._pool, None

@@ -1,0 +1,166 @@
+"""Connection bookkeeping: what happens around the app on each WebSocket event.
+
+- $connect: run the app's connect phase; on accept, keep the connection's record (the $connect
+  request, where replies go, what the app sent before the connection was open) in the store.
+- a message: load the record, deliver what was kept at $connect, run the app with the message
+  (its connect phase replayed), post what it sends through the Management API.
+- $disconnect: remove the record, let the app see the disconnect.
+
+A connection API Gateway reports gone (410) is forgotten. The app's ASGI messages are the
+cycle's (websocket_cycle.py); the answer to API Gateway is the source's (sources/apigw_websocket.py).
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import time
+from typing import TYPE_CHECKING, Any
+
+from ..stores import StoreUnavailable
+from ..stores.record import ConnectionRecord
+from ..websocket_cycle import WebSocketCycle
+from .hub import CURRENT_HUB, ConnectionHub
+from .management_api import MAX_MESSAGE_BYTES, GatewayError, Gone, MessageTooLarge
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
+    from ..types import ASGIApp, WebSocketOutcome, WebSocketRequest
+
+logger = logging.getLogger("asgi_lambda.websocket")
+
+CONNECT: dict[str, Any] = {"type": "websocket.connect"}
+
+
+def outcome(status: int, subprotocol: str | None = None) -> WebSocketOutcome:
+    return {"status": status, "subprotocol": subprotocol}
+
+
+async def handle(event: WebSocketRequest, app: ASGIApp, *, hub: ConnectionHub, state: dict[str, Any] | None) -> WebSocketOutcome:
+    CURRENT_HUB.set(hub)  # for the send API, in this invocation's context only
+    if event.event_type == "CONNECT":
+        return await connect(event, app, hub=hub, state=state)
+    if event.event_type == "DISCONNECT":
+        return await disconnect(event, app, hub=hub, state=state)
+    return await receive(event, app, hub=hub, state=state)
+
+
+async def connect(event: WebSocketRequest, app: ASGIApp, *, hub: ConnectionHub, state: dict[str, Any] | None) -> WebSocketOutcome:
+    request = event.request(path=hub.settings.path)
+    pending: list[dict[str, Any]] = []
+
+    async def keep(data: bytes | str) -> None:
+        # API Gateway opens the connection only once $connect has answered.
+        pending.append(frame(data))
+
+    cycle = WebSocketCycle(event.scope(request, state=state), [CONNECT], deliver=keep)
+    await cycle.run(app, timeout=time_left(event.context))
+    if cycle.error is not None:
+        return outcome(500)
+    if not cycle.accepted:
+        return outcome(403)
+    if cycle.close_code is not None:
+        pending.append({"close": cycle.close_code})
+    record = ConnectionRecord(
+        event.connection_id,
+        endpoint=hub.endpoint(event.api_id, event.stage),
+        scope={**request, "subprotocol": cycle.subprotocol},
+        expires_at=int(time.time()) + hub.settings.ttl_seconds,
+        pending=pending,
+    )
+    try:
+        await hub.store.save(record)
+    except StoreUnavailable as exc:
+        logger.error("WebSocket connection %s refused: %s", event.connection_id, exc)
+        return outcome(500)
+    return outcome(200, cycle.subprotocol)
+
+
+async def receive(event: WebSocketRequest, app: ASGIApp, *, hub: ConnectionHub, state: dict[str, Any] | None) -> WebSocketOutcome:
+    try:
+        record = await hub.store.load(event.connection_id)
+    except StoreUnavailable as exc:
+        logger.error("WebSocket message on %s dropped: %s", event.connection_id, exc)
+        return outcome(500)
+    if record is None:
+        logger.warning("WebSocket message on %s dropped: no such connection in the store (expired, or never accepted)", event.connection_id)
+        return outcome(200)
+    client = hub.management_api(record.endpoint)
+    gone = False
+
+    async def deliver(data: bytes | str) -> None:
+        nonlocal gone
+        if gone:
+            raise Gone(f"connection {event.connection_id} is gone")
+        try:
+            await client.post(event.connection_id, data.encode() if isinstance(data, str) else data)
+        except Gone:
+            gone = True
+            raise
+
+    try:
+        if record.pending:
+            # What the app sent while the connection was opening goes out first, once.
+            await flush(record, deliver=deliver, close=client.delete)
+            record.pending = []
+            await hub.store.save(record)
+        cycle = WebSocketCycle(event.scope(record.scope, state=state), [CONNECT, event.message()], deliver=deliver, replay=True)
+        await cycle.run(app, timeout=time_left(event.context))
+        if cycle.close_code is not None and not gone:
+            await client.delete(event.connection_id)
+    except Gone:
+        gone = True
+    except (GatewayError, StoreUnavailable) as exc:
+        logger.error("WebSocket message on %s: %s", event.connection_id, exc)
+    if gone:
+        await forget(hub, event.connection_id)
+    return outcome(200)
+
+
+async def disconnect(event: WebSocketRequest, app: ASGIApp, *, hub: ConnectionHub, state: dict[str, Any] | None) -> WebSocketOutcome:
+    try:
+        record = await hub.store.pop(event.connection_id)
+    except StoreUnavailable as exc:
+        logger.error("WebSocket disconnect of %s not handled: %s", event.connection_id, exc)
+        return outcome(500)
+    if record is None:
+        logger.info("WebSocket disconnect of %s, which the store does not know (expired, or never accepted)", event.connection_id)
+        return outcome(200)
+
+    async def closed(data: bytes | str) -> None:
+        raise Gone(f"connection {event.connection_id} is closed")
+
+    cycle = WebSocketCycle(event.scope(record.scope, state=state), [CONNECT, event.disconnect()], deliver=closed, replay=True)
+    await cycle.run(app, timeout=time_left(event.context))
+    return outcome(200)
+
+
+def frame(data: bytes | str) -> dict[str, Any]:
+    """A message kept in the store until the connection is open: text, or bytes as base64."""
+    size = len(data.encode() if isinstance(data, str) else data)
+    if size > MAX_MESSAGE_BYTES:
+        raise MessageTooLarge(f"message of {size} bytes not kept for delivery: API Gateway's limit is {MAX_MESSAGE_BYTES} bytes")
+    return {"text": data} if isinstance(data, str) else {"bytes": base64.b64encode(data).decode()}
+
+
+async def flush(record: ConnectionRecord, *, deliver: Callable[[bytes | str], Awaitable[None]], close: Callable[[str], Awaitable[None]]) -> None:
+    for item in record.pending:
+        if "close" in item:
+            await close(record.connection_id)
+            raise Gone(f"connection {record.connection_id} was closed by the app while it opened")
+        await deliver(item["text"] if "text" in item else base64.b64decode(item["bytes"]))
+
+
+async def forget(hub: ConnectionHub, connection_id: str) -> None:
+    """A connection API Gateway calls gone is removed from the store."""
+    try:
+        await hub.store.pop(connection_id)
+    except StoreUnavailable as exc:
+        logger.error("Gone WebSocket connection %s not removed: %s", connection_id, exc)
+
+
+def time_left(context: Any) -> float | None:
+    """Seconds the app may run: the invocation's remaining time, less a second to answer in."""
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    return max(remaining() / 1000 - 1, 0.1) if callable(remaining) else None
