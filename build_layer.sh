@@ -16,20 +16,27 @@ set -euo pipefail
 
 SUPPORTED_PYTHONS=(3.12 3.13 3.14)
 SUPPORTED_ARCHES=(x86_64 arm64)
-# Backend name -> what it needs beyond the runtime. boto3 is part of Lambda's Python runtime
-# and is never shipped; sqlite and memory need nothing.
-declare -A BACKEND_PACKAGES=(
-    [postgresql]="asyncpg==0.32.0"
-    [redis]="redis==8.1.0"
-    [dynamodb]=""
-    [s3]=""
-    [sqlite]=""
-    [memory]=""
-)
-BACKENDS=(dynamodb s3 postgresql redis sqlite memory)
 NEVER_SHIPPED=(boto3 botocore s3transfer)
 
 root=$(cd "$(dirname "$0")" && pwd)
+
+# The WebSocket stores and the packages each ships come from the store registry
+# (layer/asgi_lambda/stores/registry.py), the one list the settings and README read too.
+# boto3 is part of Lambda's Python runtime and is never shipped.
+registry() {
+    PYTHONPATH="$root/layer" python3 -c "
+import sys
+from asgi_lambda.stores.registry import STORES, entry_for
+if sys.argv[1] == 'names':
+    print(' '.join(entry.name for entry in STORES))
+else:
+    for name in sys.argv[2].split(','):
+        entry = entry_for(name)
+        print(entry.name + ' ' + ' '.join(entry.layer_packages) if entry else '?' + name)
+" "$@"
+}
+BACKENDS=($(registry names))
+[ ${#BACKENDS[@]} -gt 0 ] || fail "could not read the store registry: python3 must import layer/asgi_lambda."
 
 usage() {
     cat <<EOF
@@ -97,11 +104,10 @@ if [ -n "$backends" ] && { [ -z "$python_version" ] || [ -z "$arch" ]; }; then
 fi
 packages=()
 if [ -n "$backends" ]; then
-    IFS=, read -r -a names <<<"$backends"
-    for name in "${names[@]}"; do
-        [ -n "${BACKEND_PACKAGES[$name]+known}" ] || fail "--with '$name' is not a WebSocket store; expected some of: ${BACKENDS[*]}."
-        [ -n "${BACKEND_PACKAGES[$name]}" ] && packages+=("${BACKEND_PACKAGES[$name]}")
-    done
+    while read -r name needs; do
+        [ "${name#\?}" = "$name" ] || fail "--with '${name#\?}' is not a WebSocket store; expected some of: ${BACKENDS[*]}."
+        [ -z "$needs" ] || packages+=($needs)
+    done < <(registry packages "$backends")
 fi
 
 # The interpreter of one Python version: on PATH, else in pyenv's versions.
@@ -131,10 +137,13 @@ fi
 rm -rf "$stage"
 mkdir -p "$stage/python" "$output"
 cp "$root/wrapper/asgi-bootstrap" "$stage/asgi-bootstrap"
-cp -R "$root/layer/asgi_lambda" "$stage/python/asgi_lambda"
-find "$stage" -name __pycache__ -prune -exec rm -rf {} +
-# The local gateway and its CLI are for a developer's machine, not for Lambda.
-rm -rf "$stage/python/asgi_lambda/local" "$stage/python/asgi_lambda/__main__.py"
+# Exactly the files layer/manifest.txt lists: the developer tools never reach the layer.
+while read -r path; do
+    case "$path" in "" | "#"*) continue ;; esac
+    [ -f "$root/layer/$path" ] || fail "layer/manifest.txt lists $path, which does not exist."
+    mkdir -p "$stage/python/$(dirname "$path")"
+    cp "$root/layer/$path" "$stage/python/$path"
+done <"$root/layer/manifest.txt"
 
 if [ -n "$backends" ]; then
     interpreter=$(find_python "$python_version") || fail "python$python_version was not found (on PATH or in pyenv); it builds the dependencies for that runtime."

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import os
 import platform
@@ -43,20 +44,57 @@ def test_universal_layer_has_the_wrapper_at_the_root_with_its_exec_bit(universal
         assert archive.read("asgi-bootstrap") == (ROOT / "wrapper" / "asgi-bootstrap").read_bytes()
 
 
-def test_universal_layer_has_the_package_under_python(universal: Path) -> None:
+def manifest() -> list[str]:
+    lines = (ROOT / "layer" / "manifest.txt").read_text().splitlines()
+    return [line for line in lines if line and not line.startswith("#")]
+
+
+def test_the_layer_ships_exactly_what_the_manifest_lists(universal: Path) -> None:
     with zipfile.ZipFile(universal) as archive:
         names = set(archive.namelist())
 
-    package = ROOT / "layer" / "asgi_lambda"
-    sources = {f"python/asgi_lambda/{path.relative_to(package).as_posix()}" for path in package.rglob("*.py")}
-    # The local gateway and its CLI stay on the developer's machine.
-    local = {name for name in sources if name.startswith("python/asgi_lambda/local/") or name.endswith("/__main__.py")}
-    assert sources - local <= names
-    assert not local & names
-    assert {"python/asgi_lambda/bootstrap.py", "python/asgi_lambda/py.typed"} <= names
+    shipped = {name.removeprefix("python/") for name in names if name.startswith("python/") and not name.endswith(".pyc")}
+    assert shipped == set(manifest())
     # Nothing but the wrapper and the package: no dependencies, so no boto3 either.
     assert {name.split("/")[0] for name in names} == {"asgi-bootstrap", "python"}
     assert {name.split("/")[1] for name in names if name.startswith("python/")} == {"asgi_lambda"}
+    # The local gateway and its CLI stay on the developer's machine.
+    assert not [name for name in names if "/local/" in name or name.endswith("__main__.py")]
+
+
+def module_file(module: str) -> str:
+    """layer/-relative file of a dotted module name."""
+    path = module.replace(".", "/")
+    return f"{path}/__init__.py" if (ROOT / "layer" / path).is_dir() else f"{path}.py"
+
+
+def test_every_module_a_shipped_module_imports_is_shipped() -> None:
+    listed = set(manifest())
+    missing = []
+    for file in listed:
+        if not file.endswith(".py"):
+            continue
+        package = file.removesuffix(".py").replace("/", ".").removesuffix(".__init__")
+        if not file.endswith("__init__.py"):
+            package = package.rpartition(".")[0]
+        for node in ast.walk(ast.parse((ROOT / "layer" / file).read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level:
+                base = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1])
+                target = f"{base}.{node.module}" if node.module else base
+                candidates = [target] + [f"{target}.{alias.name}" for alias in node.names]
+                targets = [name for name in candidates if (ROOT / "layer" / module_file(name)).exists()]
+                missing += [f"{file} imports {name}" for name in targets if module_file(name) not in listed]
+    assert missing == []
+
+
+def test_every_source_and_store_the_registries_name_is_shipped() -> None:
+    from asgi_lambda import sources
+    from asgi_lambda.stores import registry
+
+    listed = set(manifest())
+    targets = [f"asgi_lambda.sources.{target.partition(':')[0]}" for target in sources.EVENT_SOURCES]
+    targets += [f"asgi_lambda.stores.{entry.target.partition(':')[0]}" for entry in registry.STORES]
+    assert [target for target in targets if module_file(target) not in listed] == []
 
 
 def test_universal_layer_ships_bytecode_checked_by_hash_not_timestamp(universal: Path) -> None:
