@@ -16,6 +16,8 @@ $(VENV)/.installed: pyproject.toml requirements-dev.txt
 setup: $(VENV)/.installed
 
 test: setup
+	$(BIN)/python -m ruff check .
+	$(BIN)/python -m ruff format --check .
 	$(BIN)/python -m mypy --strict layer/asgi_lambda
 	$(BIN)/python -m pytest $(ARGS)
 

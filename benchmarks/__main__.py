@@ -214,8 +214,7 @@ def main(argv: list[str] | None = None) -> int:
     )
 
     print(
-        f"2. Import cost beyond `import asyncio`: median of {scale.import_runs} fresh interpreters "
-        "(python -X importtime), bytecode cached"
+        f"2. Import cost beyond `import asyncio`: median of {scale.import_runs} fresh interpreters (python -X importtime), bytecode cached"
     )
     costs = [measure_import(package, scale.import_runs) for package in ("asgi_lambda", "mangum")]
     print(import_table(costs))
@@ -269,8 +268,7 @@ def main(argv: list[str] | None = None) -> int:
         f"ceil({broadcast_scale.connections}/{sent.max_connections}) x {DELAY_S * 1000:g} ms = {bound:.3f} s."
     )
     print(
-        f"   TCP connections the client opened: {sent.opened_cold} in the cold run, "
-        f"{sent.opened_warm} in the {len(sent.warm_s)} warm runs."
+        f"   TCP connections the client opened: {sent.opened_cold} in the cold run, {sent.opened_warm} in the {len(sent.warm_s)} warm runs."
     )
     print(
         f"   CPU per warm run, median: this thread (the broadcast) {statistics.median(sent.own_cpu_s):.3f} s, "

@@ -64,10 +64,7 @@ def run_importtime(package: str, env: dict[str, str]) -> tuple[int, int]:
 
 
 def heavy_modules_after_import(package: str) -> tuple[str, ...]:
-    code = (
-        f"import sys, {package}; "
-        f"print(' '.join(sorted(m for m in sys.modules if m.split('.')[0] in {HEAVY_PACKAGES!r})))"
-    )
+    code = f"import sys, {package}; print(' '.join(sorted(m for m in sys.modules if m.split('.')[0] in {HEAVY_PACKAGES!r})))"
     completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     return tuple(completed.stdout.split())
 

@@ -20,12 +20,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from asgi_lambda import loop
-from asgi_lambda.settings import WebSocketSettings
-from asgi_lambda.websocket import broadcast
-from asgi_lambda.connections.management_api import ManagementAPI
 from asgi_lambda.connections.hub import ConnectionHub, install_default
-from asgi_lambda.stores.record import ConnectionRecord
+from asgi_lambda.connections.management_api import ManagementAPI
+from asgi_lambda.settings import WebSocketSettings
 from asgi_lambda.stores.memory import MemoryStore
+from asgi_lambda.stores.record import ConnectionRecord
+from asgi_lambda.websocket import broadcast
 
 from .ws_stores import aws_environment
 
@@ -119,7 +119,9 @@ def measure_broadcast(scale: BroadcastScale, *, profile: bool = False) -> Broadc
         install_default(runtime)
         try:
             expires_at = int(time.time()) + 3600
-            records = [ConnectionRecord(f"conn-{index:04d}=", endpoint=stub.endpoint, scope={}, expires_at=expires_at) for index in range(count)]
+            records = [
+                ConnectionRecord(f"conn-{index:04d}=", endpoint=stub.endpoint, scope={}, expires_at=expires_at) for index in range(count)
+            ]
 
             async def save(connections: list[ConnectionRecord]) -> None:
                 for connection in connections:

@@ -24,14 +24,14 @@ import os
 import socket
 import tempfile
 import textwrap
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from asgi_lambda import Adapter, loop
-from asgi_lambda.settings import WebSocketSettings
 from asgi_lambda.connections.hub import ConnectionHub, install_default
+from asgi_lambda.settings import WebSocketSettings
 from asgi_lambda.stores import Store
 
 from .relay import RoundTripRelay
@@ -403,7 +403,7 @@ def measure_store(name: str, stub: Any, moto: Moto, context: Any) -> StoreCounts
             settings = WebSocketSettings(backend=store.name, store_options={}, path="/ws", endpoint_url=stub.endpoint)
             runtime = ConnectionHub(settings, store=store)
             install_default(runtime)
-            stack.callback(install, None)
+            stack.callback(install_default, None)
             stack.callback(lambda: [loop.run(gateway.close()) for gateway in runtime.clients.values()])
             adapter = Adapter(echo_app, lifespan="off")
             first = run_cycle(adapter, recorder, relay, stub, context)

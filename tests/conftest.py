@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from asgi_lambda import loop
-from asgi_lambda.settings import WebSocketSettings
 from asgi_lambda.connections.hub import ConnectionHub, install_default
+from asgi_lambda.settings import WebSocketSettings
 from asgi_lambda.stores import Store
 
 from .websocket.management_api import ManagementAPIStub

@@ -120,11 +120,26 @@ def test_two_builds_give_the_same_bytes(universal: Path, tmp_path: Path) -> None
     ("args", "message"),
     [
         (["--bogus"], "build_layer.sh: unknown option '--bogus'."),
-        (["--python", "3.11", "--arch", "arm64", "--with", "redis"], "build_layer.sh: --python '3.11' is not a supported runtime; expected one of: 3.12 3.13 3.14."),
-        (["--python", "3.13", "--arch", "ppc64le", "--with", "redis"], "build_layer.sh: --arch 'ppc64le' is not a Lambda architecture; expected one of: x86_64 arm64."),
-        (["--python", "3.13", "--arch", "arm64", "--with", "mongodb"], "build_layer.sh: --with 'mongodb' is not a WebSocket store; expected some of: dynamodb s3 postgresql redis sqlite memory."),
-        (["--with", "redis"], "build_layer.sh: --with needs --python and --arch: compiled dependencies are built for one runtime and one architecture."),
-        (["--python", "3.13"], "build_layer.sh: --python and --arch choose the runtime of a layer with dependencies: add --with BACKENDS, or drop them for the universal layer."),
+        (
+            ["--python", "3.11", "--arch", "arm64", "--with", "redis"],
+            "build_layer.sh: --python '3.11' is not a supported runtime; expected one of: 3.12 3.13 3.14.",
+        ),
+        (
+            ["--python", "3.13", "--arch", "ppc64le", "--with", "redis"],
+            "build_layer.sh: --arch 'ppc64le' is not a Lambda architecture; expected one of: x86_64 arm64.",
+        ),
+        (
+            ["--python", "3.13", "--arch", "arm64", "--with", "mongodb"],
+            "build_layer.sh: --with 'mongodb' is not a WebSocket store; expected some of: dynamodb s3 postgresql redis sqlite memory.",
+        ),
+        (
+            ["--with", "redis"],
+            "build_layer.sh: --with needs --python and --arch: compiled dependencies are built for one runtime and one architecture.",
+        ),
+        (
+            ["--python", "3.13"],
+            "build_layer.sh: --python and --arch choose the runtime of a layer with dependencies: add --with BACKENDS, or drop them for the universal layer.",
+        ),
         (["--python"], "build_layer.sh: --python needs a value. See --help."),
     ],
     ids=["unknown-option", "unknown-python", "unknown-arch", "unknown-backend", "with-alone", "python-alone", "missing-value"],

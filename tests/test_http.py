@@ -62,9 +62,7 @@ def test_sending_after_the_response_is_complete_is_an_unexpected_message(caplog:
     assert response["statusCode"] == 200
     [record] = caplog.records
     assert record.exc_info is not None
-    assert str(record.exc_info[1]) == (
-        "Expected ASGI message nothing (the response is complete), but got 'http.response.body'."
-    )
+    assert str(record.exc_info[1]) == ("Expected ASGI message nothing (the response is complete), but got 'http.response.body'.")
 
 
 def test_body_before_start_is_an_unexpected_message_and_a_500(caplog: pytest.LogCaptureFixture) -> None:

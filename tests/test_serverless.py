@@ -42,9 +42,7 @@ ARTIFACT = Path(".serverless") / "asgi-lambda-hello.zip"
 # What the function may touch, in the long form the generated template holds.
 LOG_GROUP_ARN = {"Fn::GetAtt": ["HelloLogGroup", "Arn"]}
 TABLE_ARN = {"Fn::GetAtt": ["ConnectionsTable", "Arn"]}
-WEBSOCKET_API_ARN = {
-    "Fn::Sub": "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${WebsocketsApi}/*"
-}
+WEBSOCKET_API_ARN = {"Fn::Sub": "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${WebsocketsApi}/*"}
 
 
 @dataclass
@@ -53,11 +51,7 @@ class Packaged:
     template: dict[str, Any]
 
     def resources(self, resource_type: str) -> dict[str, dict[str, Any]]:
-        return {
-            logical_id: res
-            for logical_id, res in self.template["Resources"].items()
-            if res["Type"] == resource_type
-        }
+        return {logical_id: res for logical_id, res in self.template["Resources"].items() if res["Type"] == resource_type}
 
     def properties(self, logical_id: str) -> dict[str, Any]:
         props = self.template["Resources"][logical_id]["Properties"]
@@ -218,11 +212,7 @@ def test_param_option_replaces_the_layer_arn(osls: Path, tmp_path_factory: pytes
 def test_function_role_is_the_templates_own_and_the_only_iam_resource(packaged: Packaged) -> None:
     # Serverless's generated role (IamRoleLambdaExecution) would carry its own wide
     # execute-api:ManageConnections grant on every WebSocket API.
-    iam = {
-        logical_id: res["Type"]
-        for logical_id, res in packaged.template["Resources"].items()
-        if res["Type"].startswith("AWS::IAM::")
-    }
+    iam = {logical_id: res["Type"] for logical_id, res in packaged.template["Resources"].items() if res["Type"].startswith("AWS::IAM::")}
     assert iam == {"HelloRole": "AWS::IAM::Role"}
     assert packaged.function()["Role"] == {"Fn::Sub": "${HelloRole.Arn}"}
 

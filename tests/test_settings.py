@@ -8,7 +8,7 @@ import logging
 import pytest
 
 from asgi_lambda.exceptions import ConfigError
-from asgi_lambda.settings import DEFAULT_TEXT_MIME_TYPES, Settings, WebSocketSettings, websocket_from_environ
+from asgi_lambda.settings import DEFAULT_TEXT_MIME_TYPES, Settings, websocket_from_environ
 
 
 def test_defaults_with_only_asgi_app_set() -> None:
@@ -36,7 +36,14 @@ def test_every_variable_is_read() -> None:
         }
     )
 
-    assert (settings.app, settings.lifespan, settings.base_path, settings.text_mime_types.entries, settings.exclude_headers, settings.events_path) == (
+    assert (
+        settings.app,
+        settings.lifespan,
+        settings.base_path,
+        settings.text_mime_types.entries,
+        settings.exclude_headers,
+        settings.events_path,
+    ) == (
         "pkg.main:api.app",
         "on",
         "/v1",
@@ -72,7 +79,12 @@ def test_the_environment_and_the_arguments_give_the_same_settings() -> None:
     ("variable", "value", "argument", "fault"),
     [
         ("ASGI_LIFESPAN", "maybe", "lifespan", "expected one of auto, on, off."),
-        ("ASGI_BASE_PATH", "/v1?x=1", "api_gateway_base_path", "expected a path such as /v1 or /api/v2, without query, fragment or spaces."),
+        (
+            "ASGI_BASE_PATH",
+            "/v1?x=1",
+            "api_gateway_base_path",
+            "expected a path such as /v1 or /api/v2, without query, fragment or spaces.",
+        ),
         ("ASGI_EVENTS_PATH", "/events#x", "events_path", "expected a path such as /v1 or /api/v2, without query, fragment or spaces."),
     ],
 )
@@ -161,7 +173,10 @@ def test_websocket_defaults() -> None:
 @pytest.mark.parametrize(
     ("environ", "message"),
     [
-        ({"WS_BACKEND": "mongodb"}, "WS_BACKEND='mongodb': expected one of dynamodb, s3, postgresql, redis, sqlite, memory (or postgres, sqlite3)."),
+        (
+            {"WS_BACKEND": "mongodb"},
+            "WS_BACKEND='mongodb': expected one of dynamodb, s3, postgresql, redis, sqlite, memory (or postgres, sqlite3).",
+        ),
         ({"WS_BACKEND": "dynamodb"}, "WS_BACKEND=dynamodb needs WS_DYNAMODB_TABLE: the dynamodb store's table."),
         ({"WS_BACKEND": "redis"}, "WS_BACKEND=redis needs WS_REDIS_URL: the redis store's URL."),
         (
@@ -169,7 +184,10 @@ def test_websocket_defaults() -> None:
             "WS_POSTGRES_DSN='mysql://app:***@db/x': expected a URL starting with postgresql:// or postgres://.",
         ),
         ({"WS_BACKEND": "memory", "WS_PATH": "ws"}, "WS_PATH='ws': expected a path starting with /, such as /ws."),
-        ({"WS_BACKEND": "memory", "WS_TTL_SECONDS": "2h"}, "WS_TTL_SECONDS='2h': expected a whole number of seconds above 0, such as 7260."),
+        (
+            {"WS_BACKEND": "memory", "WS_TTL_SECONDS": "2h"},
+            "WS_TTL_SECONDS='2h': expected a whole number of seconds above 0, such as 7260.",
+        ),
         (
             {"WS_BACKEND": "memory", "WS_ENDPOINT_URL": "wss://x/prod"},
             "WS_ENDPOINT_URL='wss://x/prod': expected an http(s) URL, such as http://127.0.0.1:8001/prod.",

@@ -50,7 +50,9 @@ def test_the_package_extras_are_the_registrys() -> None:
 
 
 def test_the_layer_ships_the_versions_the_tests_run() -> None:
-    pins = dict(line.split("==") for line in (ROOT / "requirements-dev.txt").read_text().splitlines() if "==" in line and not line.startswith("#"))
+    pins = dict(
+        line.split("==") for line in (ROOT / "requirements-dev.txt").read_text().splitlines() if "==" in line and not line.startswith("#")
+    )
 
     for entry in registry.STORES:
         for package in entry.layer_packages:
@@ -62,7 +64,7 @@ def test_readmes_store_table_lists_each_store_with_how_to_install_it() -> None:
     rows = table_after("### Stores")
 
     assert [row[0].strip("`") for row in rows] == [entry.name for entry in registry.STORES]
-    for row, entry in zip(rows, registry.STORES):
+    for row, entry in zip(rows, registry.STORES, strict=True):
         if entry.layer_packages:
             assert f"[{entry.extra}]" in row[1] and f"--with {entry.name}" in row[1], row
         elif entry.library:
@@ -75,14 +77,14 @@ def test_readmes_code_configuration_table_lists_each_stores_names_and_params() -
     rows = table_after("### Configuring the store in code")
 
     assert [re.findall(r"`([^`]+)`", row[0]) for row in rows] == [[entry.name, *entry.aliases] for entry in registry.STORES]
-    for row, entry in zip(rows, registry.STORES):
+    for row, entry in zip(rows, registry.STORES, strict=True):
         params = [key for option in entry.options for key in option.params] + list(entry.parts)
         assert sorted(re.findall(r"`([^`]+)`", row[1])) == sorted(params), entry.name
 
 
 def test_readmes_environment_table_lists_every_variable_the_layer_reads() -> None:
     rows = table_after("### Environment variables")
-    documented = {name for row in rows for name in re.findall(r"`((?:ASGI|WS)_[A-Z_]+)`", row[0])}
+    documented = {name for row in rows for name in re.findall(r"`((?:ASGI|WS)_[A-Z0-9_]+)`", row[0])}
 
     assert documented == set(all_variables())
 

@@ -17,9 +17,7 @@ TEMPLATE = ROOT / "template.yaml"
 
 # The resources the function may touch; both are the template's own, in CloudFormation long form.
 TABLE_ARN = {"Fn::GetAtt": ["ConnectionsTable", "Arn"]}
-WEBSOCKET_API_ARN = {
-    "Fn::Sub": "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${WebSocketApi}/*"
-}
+WEBSOCKET_API_ARN = {"Fn::Sub": "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${WebSocketApi}/*"}
 
 
 class CloudFormationLoader(yaml.SafeLoader):
@@ -64,11 +62,7 @@ def properties(logical_id: str) -> dict[str, Any]:
 
 
 def the_function() -> dict[str, Any]:
-    functions = [
-        logical_id
-        for logical_id, res in load_template()["Resources"].items()
-        if res["Type"] == "AWS::Serverless::Function"
-    ]
+    functions = [logical_id for logical_id, res in load_template()["Resources"].items() if res["Type"] == "AWS::Serverless::Function"]
     assert functions == ["HelloFunction"]
     return properties("HelloFunction")
 
@@ -169,11 +163,7 @@ def test_websocket_api_routes_on_the_action_field() -> None:
 
 
 def test_websocket_routes_are_connect_default_disconnect() -> None:
-    routes = [
-        res["Properties"]
-        for res in load_template()["Resources"].values()
-        if res["Type"] == "AWS::ApiGatewayV2::Route"
-    ]
+    routes = [res["Properties"] for res in load_template()["Resources"].values() if res["Type"] == "AWS::ApiGatewayV2::Route"]
     assert sorted(route["RouteKey"] for route in routes) == ["$connect", "$default", "$disconnect"]
 
 

@@ -9,7 +9,8 @@ WebSocket: connections are accepted and each text message comes back as "echo: <
 from __future__ import annotations
 
 import json
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 Scope = dict[str, Any]
 Message = dict[str, Any]

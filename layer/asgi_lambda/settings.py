@@ -176,7 +176,7 @@ def parse_lifespan(value: str, *, name: str) -> LifespanMode:
 
 
 def parse_base_path(value: str | None, *, name: str) -> str:
-    """"", "/" and None mean none; "api/", "/api" and "/api/" all mean "/api"."""
+    """ "", "/" and None mean none; "api/", "/api" and "/api/" all mean "/api"."""
     path = (value or "").strip()
     if any(char in path for char in "?#% ") or "//" in path.strip("/"):
         raise ConfigError(f"{name}={value!r}: expected a path such as /v1 or /api/v2, without query, fragment or spaces.")
@@ -216,8 +216,7 @@ def parse_header_names(value: str | Iterable[str] | None, *, name: str) -> froze
     for header in names:
         if not header or not all(char.isalnum() or char in "!#$%&'*+-.^_`|~" for char in header):
             raise ConfigError(
-                f"{name}={value!r}: {header!r} is not a header name; expected names such as "
-                f"server,x-powered-by{separated(name)}."
+                f"{name}={value!r}: {header!r} is not a header name; expected names such as server,x-powered-by{separated(name)}."
             )
     return frozenset(header.lower() for header in names)
 
@@ -267,7 +266,9 @@ def websocket_settings(entry: StoreEntry, options: dict[str, str], environ: Mapp
     path = environ.get("WS_PATH", "/").strip() or "/"
     if not path.startswith("/"):
         raise ConfigError(f"WS_PATH={path!r}: expected a path starting with /, such as /ws.")
-    ttl = chosen.get("ttl_seconds") or parse_ttl_seconds(environ.get("WS_TTL_SECONDS", "").strip() or DEFAULT_TTL_SECONDS, name="WS_TTL_SECONDS")
+    ttl = chosen.get("ttl_seconds") or parse_ttl_seconds(
+        environ.get("WS_TTL_SECONDS", "").strip() or DEFAULT_TTL_SECONDS, name="WS_TTL_SECONDS"
+    )
     endpoint = chosen.get("endpoint_url")
     if endpoint is None and environ.get("WS_ENDPOINT_URL", "").strip():
         endpoint = parse_endpoint_url(environ["WS_ENDPOINT_URL"], name="WS_ENDPOINT_URL")
@@ -309,7 +310,9 @@ def websocket_from_ws_config(ws_config: Mapping[str, Any], environ: Mapping[str,
         elif option.keyword == entry.dsn_whole and entry.from_parts is not None:
             built = entry.from_parts(params)
             if built is None:
-                raise ConfigError(f"{where}: give {option.params[0]} or the parts ({', '.join(entry.parts)}); accepted: {', '.join(accepted)}.")
+                raise ConfigError(
+                    f"{where}: give {option.params[0]} or the parts ({', '.join(entry.parts)}); accepted: {', '.join(accepted)}."
+                )
             options[option.keyword] = built
         elif option.required:
             raise ConfigError(f"{where}: {option.params[0]!r} is required; accepted: {', '.join(accepted)}.")
@@ -339,13 +342,15 @@ def websocket_from_dsn(dsn: str, environ: Mapping[str, str]) -> WebSocketSetting
     options = {option.keyword: option.default for option in entry.options if option.default is not None}
     if entry.dsn_location:
         values = location.split("/", len(entry.dsn_location) - 1) if len(entry.dsn_location) > 1 else [location]
-        options.update({keyword: value for keyword, value in zip(entry.dsn_location, values) if value})
+        options.update({keyword: value for keyword, value in zip(entry.dsn_location, values, strict=False) if value})
     query = dict(parse_qsl(query_string))
     accepted = [option.keyword for option in entry.options if option.keyword not in entry.dsn_location] + list(COMMON_PARAMS)
     for key in query:
         if key not in accepted:
             raise ConfigError(f"dsn for {entry.name}: unknown query parameter {key!r}; accepted: {', '.join(accepted)}.")
-    options.update({key: parse_store_option(entry, key, value, name=f"dsn {key}") for key, value in query.items() if key not in COMMON_PARAMS})
+    options.update(
+        {key: parse_store_option(entry, key, value, name=f"dsn {key}") for key, value in query.items() if key not in COMMON_PARAMS}
+    )
     missing = [option.keyword for option in entry.options if option.required and not options.get(option.keyword)]
     if missing:
         raise ConfigError(f"dsn={dsn!r}: names no {missing[0]}; expected {entry.name}://{'/'.join(entry.dsn_location).upper()}.")
@@ -373,7 +378,9 @@ def all_variables() -> dict[str, str]:
     for entry in registry.STORES:
         for option in entry.options:
             if option.variable:
-                variables[option.variable] = option.meaning + (f" (default {option.default})" if option.default else f" (required with {entry.name})")
+                variables[option.variable] = option.meaning + (
+                    f" (default {option.default})" if option.default else f" (required with {entry.name})"
+                )
     return variables
 
 

@@ -18,9 +18,9 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 from websockets.typing import Subprotocol
 
-from asgi_lambda.websocket import broadcast, send
-from asgi_lambda.connections.management_api import Gone
 from asgi_lambda.connections.hub import current
+from asgi_lambda.connections.management_api import Gone
+from asgi_lambda.websocket import broadcast, send
 
 from .conftest import Served
 
@@ -312,7 +312,11 @@ def test_websocket_events_have_api_gateway_shapes(served: Served) -> None:
     assert connect_event["headers"]["Sec-WebSocket-Protocol"] == "chat.v1"
     assert connect_event["multiValueQueryStringParameters"] == {"name": ["Ada L"]}
     assert connect_event["requestContext"]["identity"]["sourceIp"] == "127.0.0.1"
-    assert (message_event["body"], message_event["isBase64Encoded"], message_event["requestContext"]["routeKey"]) == ("whoami", False, "$default")
+    assert (message_event["body"], message_event["isBase64Encoded"], message_event["requestContext"]["routeKey"]) == (
+        "whoami",
+        False,
+        "$default",
+    )
     assert disconnect_event["requestContext"]["disconnectStatusCode"] == 1000
     for event in EVENTS:
         context = event["requestContext"]
@@ -390,7 +394,9 @@ def test_websocket_events_log_one_line_each(served: Served) -> None:
 # --- the function ---------------------------------------------------------------------------------
 
 
-def test_without_ws_backend_connections_go_to_a_sqlite_file_of_this_server(serve: Callable[..., Served], function_env: pytest.MonkeyPatch, tmp_path: Any) -> None:
+def test_without_ws_backend_connections_go_to_a_sqlite_file_of_this_server(
+    serve: Callable[..., Served], function_env: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
     function_env.delenv("WS_BACKEND")
     served = serve(APP)
     with connect(served.ws_url) as ws:

@@ -40,7 +40,7 @@ def is_pythonpath_set():
 
 
 def get_opt_site_packages_directory():
-    return _OPT + "/python/lib/python{}.{}/site-packages".format(sys.version_info.major, sys.version_info.minor)
+    return _OPT + f"/python/lib/python{sys.version_info.major}.{sys.version_info.minor}/site-packages"
 
 
 def get_var_lang_site_package_directory():

@@ -16,8 +16,9 @@ import sys
 import sysconfig
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 from asgi_lambda.local.runtime_api import Invocation, RuntimeAPI
 
@@ -35,9 +36,11 @@ def _interpreter_facts(python: str) -> tuple[str, str]:
     if python == sys.executable:
         return f"{sys.version_info.major}.{sys.version_info.minor}", sysconfig.get_paths()["purelib"]
     out = subprocess.run(
-        [python, "-c", "import sys, sysconfig; print('%d.%d' % sys.version_info[:2]); "
-                       "print(sysconfig.get_paths()['purelib'])"],
-        check=True, capture_output=True, text=True, timeout=30,
+        [python, "-c", "import sys, sysconfig; print('%d.%d' % sys.version_info[:2]); print(sysconfig.get_paths()['purelib'])"],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=30,
     ).stdout.split("\n")
     return out[0], out[1]
 
@@ -45,9 +48,16 @@ def _interpreter_facts(python: str) -> tuple[str, str]:
 class FunctionProcess:
     """A Lambda function in its own process, with its own emulator. Starts on construction."""
 
-    def __init__(self, task_root: Path | str, opt_dir: Path | str, handler: str, *,
-                 env: dict[str, str] | None = None, python: str | None = None,
-                 function_name: str = "test-function") -> None:
+    def __init__(
+        self,
+        task_root: Path | str,
+        opt_dir: Path | str,
+        handler: str,
+        *,
+        env: dict[str, str] | None = None,
+        python: str | None = None,
+        function_name: str = "test-function",
+    ) -> None:
         self.task_root = Path(task_root)
         self.opt_dir = Path(opt_dir)
         self.python = python or sys.executable
@@ -89,8 +99,13 @@ class FunctionProcess:
         self._err = open(self._log_dir / "stderr", "wb")
         try:
             self.proc = subprocess.Popen(
-                [str(LAUNCHER)], cwd=self.task_root, env=self.env, stdin=subprocess.DEVNULL,
-                stdout=self._out, stderr=self._err, start_new_session=True,
+                [str(LAUNCHER)],
+                cwd=self.task_root,
+                env=self.env,
+                stdin=subprocess.DEVNULL,
+                stdout=self._out,
+                stderr=self._err,
+                start_new_session=True,
             )
         except BaseException:
             self.close()
@@ -169,8 +184,7 @@ class FunctionProcess:
     def _read(self) -> tuple[str, str]:
         if self._logs is not None:
             return self._logs
-        return ((self._log_dir / "stdout").read_text(errors="replace"),
-                (self._log_dir / "stderr").read_text(errors="replace"))
+        return ((self._log_dir / "stdout").read_text(errors="replace"), (self._log_dir / "stderr").read_text(errors="replace"))
 
     def close(self) -> None:
         """Kill the process (and anything it started in its session) if alive, stop the emulator, drop logs."""

@@ -163,7 +163,13 @@ def test_a_fastapi_app_is_served_with_no_handler_code(tmp_path: Path, layer_zip:
 
 
 INIT_ERRORS = [
-    pytest.param({"ASGI_APP": ""}, APP, "ConfigError", "ASGI_APP is not set: set it to your ASGI app as module:attribute, for example main:app.", id="asgi-app-missing"),
+    pytest.param(
+        {"ASGI_APP": ""},
+        APP,
+        "ConfigError",
+        "ASGI_APP is not set: set it to your ASGI app as module:attribute, for example main:app.",
+        id="asgi-app-missing",
+    ),
     pytest.param(
         {"ASGI_APP": "main.app"},
         APP,
@@ -201,7 +207,9 @@ INIT_ERRORS = [
         "Unable to import module 'asgi_lambda.bootstrap': No module named 'not_installed_anywhere'",
         id="missing-dependency-of-the-app",
     ),
-    pytest.param({"ASGI_LIFESPAN": "maybe"}, APP, "ConfigError", "ASGI_LIFESPAN='maybe': expected one of auto, on, off.", id="lifespan-value"),
+    pytest.param(
+        {"ASGI_LIFESPAN": "maybe"}, APP, "ConfigError", "ASGI_LIFESPAN='maybe': expected one of auto, on, off.", id="lifespan-value"
+    ),
     pytest.param(
         {"ASGI_LIFESPAN": "on"},
         """
@@ -251,7 +259,10 @@ def test_websocket_events_through_the_layer_reach_the_example_app(tmp_path: Path
 @pytest.mark.parametrize(
     ("env", "message"),
     [
-        ({"WS_BACKEND": "mongodb"}, "WS_BACKEND='mongodb': expected one of dynamodb, s3, postgresql, redis, sqlite, memory (or postgres, sqlite3)."),
+        (
+            {"WS_BACKEND": "mongodb"},
+            "WS_BACKEND='mongodb': expected one of dynamodb, s3, postgresql, redis, sqlite, memory (or postgres, sqlite3).",
+        ),
         ({"WS_BACKEND": "redis"}, "WS_BACKEND=redis needs WS_REDIS_URL: the redis store's URL."),
     ],
     ids=["unknown-backend", "missing-url"],

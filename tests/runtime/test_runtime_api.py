@@ -248,8 +248,7 @@ def test_emulator_answers_unknown_paths_with_404_json() -> None:
 
 def test_emulator_rejects_a_response_for_an_unknown_request_id() -> None:
     with RuntimeAPI() as api:
-        request = urllib.request.Request(
-            f"http://{api.address}/2018-06-01/runtime/invocation/no-such-id/response", data=b"{}")
+        request = urllib.request.Request(f"http://{api.address}/2018-06-01/runtime/invocation/no-such-id/response", data=b"{}")
         with pytest.raises(urllib.error.HTTPError) as caught:
             urllib.request.urlopen(request, timeout=5)
         assert caught.value.code == 400

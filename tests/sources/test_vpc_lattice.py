@@ -85,7 +85,13 @@ def test_a_version_2_base64_body_is_decoded(app: RecordingApp) -> None:
 def test_the_answer_has_one_string_per_header(app: RecordingApp) -> None:
     app = RecordingApp(
         status=201,
-        headers=[(b"content-type", b"application/json"), (b"vary", b"accept"), (b"vary", b"origin"), (b"set-cookie", b"a=1"), (b"set-cookie", b"b=2")],
+        headers=[
+            (b"content-type", b"application/json"),
+            (b"vary", b"accept"),
+            (b"vary", b"origin"),
+            (b"set-cookie", b"a=1"),
+            (b"set-cookie", b"b=2"),
+        ],
         body=b'{"id":"ord-1"}',
     )
 

@@ -15,7 +15,6 @@ from asgi_lambda.connections.hub import ConnectionHub
 from asgi_lambda.stores import Store
 
 from ..conftest import websocket_runtime
-
 from .fixtures_aws import store_dynamodb, store_s3, unreachable_dynamodb, unreachable_s3  # noqa: F401
 from .fixtures_local import store_memory, store_sqlite, unreachable_sqlite  # noqa: F401
 from .fixtures_services import store_postgresql, store_redis, unreachable_postgresql, unreachable_redis  # noqa: F401

@@ -25,9 +25,7 @@ if TYPE_CHECKING:  # imported in the fixtures, so a missing asyncpg or redis fai
 
 POSTGRES_PORT = 5432
 POSTGRES_DSN = f"postgresql://postgres@127.0.0.1:{POSTGRES_PORT}/test"
-POSTGRES_HINT = (
-    "start one with: docker run -d -p 5432:5432 -e POSTGRES_HOST_AUTH_METHOD=trust -e POSTGRES_DB=test postgres:16"
-)
+POSTGRES_HINT = "start one with: docker run -d -p 5432:5432 -e POSTGRES_HOST_AUTH_METHOD=trust -e POSTGRES_DB=test postgres:16"
 REDIS_PORT = 6379
 REDIS_URL = f"redis://127.0.0.1:{REDIS_PORT}/0"
 REDIS_HINT = "start one with: docker run -d -p 6379:6379 redis:7"

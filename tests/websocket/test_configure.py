@@ -50,7 +50,12 @@ def store_of(**kwargs: Any) -> Any:
 
 
 def test_mangums_dynamodb_params() -> None:
-    store = store_of(ws_config={"backend": "dynamodb", "params": {"table_name": "connections", "region_name": "eu-west-1", "endpoint_url": "http://127.0.0.1:8000"}})
+    store = store_of(
+        ws_config={
+            "backend": "dynamodb",
+            "params": {"table_name": "connections", "region_name": "eu-west-1", "endpoint_url": "http://127.0.0.1:8000"},
+        }
+    )
 
     assert isinstance(store, DynamoDBStore)
     assert (store.table, store.region, store.endpoint_url) == ("connections", "eu-west-1", "http://127.0.0.1:8000")
@@ -96,7 +101,11 @@ def test_our_params_ttl_and_management_endpoint() -> None:
 @pytest.mark.parametrize(
     ("dsn", "store_type", "attributes"),
     [
-        ("dynamodb://connections?region=eu-west-1&endpoint_url=http://127.0.0.1:8000", DynamoDBStore, {"table": "connections", "region": "eu-west-1", "endpoint_url": "http://127.0.0.1:8000"}),
+        (
+            "dynamodb://connections?region=eu-west-1&endpoint_url=http://127.0.0.1:8000",
+            DynamoDBStore,
+            {"table": "connections", "region": "eu-west-1", "endpoint_url": "http://127.0.0.1:8000"},
+        ),
         ("s3://bucket/chat/connections/", S3Store, {"bucket": "bucket", "prefix": "chat/connections/"}),
         ("postgresql://app@db/chat", PostgresStore, {"dsn": "postgresql://app@db/chat"}),
         ("postgres://app@db/chat", PostgresStore, {"dsn": "postgres://app@db/chat"}),
@@ -115,7 +124,10 @@ def test_the_dsn_form_names_the_store(dsn: str, store_type: type, attributes: di
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"ws_config": {"backend": "mongodb"}}, "ws_config['backend']='mongodb': expected one of dynamodb, s3, postgresql, redis, sqlite, memory (or postgres, sqlite3)."),
+        (
+            {"ws_config": {"backend": "mongodb"}},
+            "ws_config['backend']='mongodb': expected one of dynamodb, s3, postgresql, redis, sqlite, memory (or postgres, sqlite3).",
+        ),
         (
             {"ws_config": {"backend": "dynamodb", "params": {"table": "x"}}},
             "ws_config params for dynamodb: unknown key 'table'; accepted: table_name, region_name, endpoint_url, ttl_seconds, management_endpoint_url.",
@@ -135,8 +147,14 @@ def test_the_dsn_form_names_the_store(dsn: str, store_type: type, attributes: di
             "dsn='mongodb://x/y': expected a URI such as dynamodb://table?region=eu-west-1, s3://bucket/prefix/, "
             "postgresql://user@host/db, redis://host:6379/0, sqlite://connections.db or memory://.",
         ),
-        ({"dsn": "dynamodb://t?regoin=x"}, "dsn for dynamodb: unknown query parameter 'regoin'; accepted: region, endpoint_url, ttl_seconds, management_endpoint_url."),
-        ({"ws_config": {"backend": "memory"}, "dsn": "memory://"}, "ws_config and dsn both configure the WebSocket store: give one of them."),
+        (
+            {"dsn": "dynamodb://t?regoin=x"},
+            "dsn for dynamodb: unknown query parameter 'regoin'; accepted: region, endpoint_url, ttl_seconds, management_endpoint_url.",
+        ),
+        (
+            {"ws_config": {"backend": "memory"}, "dsn": "memory://"},
+            "ws_config and dsn both configure the WebSocket store: give one of them.",
+        ),
     ],
     ids=["unknown-backend", "unknown-key", "missing-key", "missing-parts", "wrong-shape", "unknown-scheme", "unknown-query", "both"],
 )

@@ -14,12 +14,12 @@ from typing import Any
 import pytest
 
 from asgi_lambda import Adapter, loop
-from asgi_lambda.settings import WebSocketSettings
-from asgi_lambda.exceptions import ConfigError
-from asgi_lambda.websocket import broadcast, send
 from asgi_lambda.connections.hub import ConnectionHub, install_default
+from asgi_lambda.exceptions import ConfigError
+from asgi_lambda.settings import WebSocketSettings
 from asgi_lambda.stores import Store
 from asgi_lambda.stores.record import ConnectionRecord
+from asgi_lambda.websocket import broadcast, send
 
 from ..conftest import load_event
 from .management_api import ManagementAPIStub
@@ -90,7 +90,9 @@ def test_connect_gives_the_app_the_clients_path_query_headers_and_subprotocols(a
     handle(app, "ws_connect")
 
     scope = app.scopes[0]
-    assert {key: scope[key] for key in ("type", "scheme", "path", "raw_path", "root_path", "query_string", "client", "server", "subprotocols")} == {
+    assert {
+        key: scope[key] for key in ("type", "scheme", "path", "raw_path", "root_path", "query_string", "client", "server", "subprotocols")
+    } == {
         "type": "websocket",
         "scheme": "wss",
         "path": "/ws",
@@ -187,7 +189,9 @@ def test_the_app_is_not_told_the_client_left_on_ordinary_messages(app: ChatApp, 
     assert app.disconnects == []
 
 
-def test_messages_sent_during_connect_are_delivered_once_the_connection_is_open(app: ChatApp, ws: ConnectionHub, stub: ManagementAPIStub) -> None:
+def test_messages_sent_during_connect_are_delivered_once_the_connection_is_open(
+    app: ChatApp, ws: ConnectionHub, stub: ManagementAPIStub
+) -> None:
     app.on_connect = "welcome"
     connected(app)
     assert stub.posts() == []  # the connection is not open while $connect runs
@@ -220,7 +224,9 @@ def test_a_gone_connection_is_removed_from_the_store(app: ChatApp, ws: Connectio
     assert loop.run(ws.store.load(CONNECTION_ID)) is None
 
 
-def test_a_message_for_an_unknown_connection_is_logged_and_dropped(app: ChatApp, ws: ConnectionHub, caplog: pytest.LogCaptureFixture) -> None:
+def test_a_message_for_an_unknown_connection_is_logged_and_dropped(
+    app: ChatApp, ws: ConnectionHub, caplog: pytest.LogCaptureFixture
+) -> None:
     with caplog.at_level(logging.WARNING, logger="asgi_lambda"):
         assert handle(app, "ws_message") == {"statusCode": 200}
 
@@ -230,7 +236,9 @@ def test_a_message_for_an_unknown_connection_is_logged_and_dropped(app: ChatApp,
     ]
 
 
-def test_a_message_over_128_kb_is_refused_with_a_clear_logged_error(ws: ConnectionHub, stub: ManagementAPIStub, caplog: pytest.LogCaptureFixture) -> None:
+def test_a_message_over_128_kb_is_refused_with_a_clear_logged_error(
+    ws: ConnectionHub, stub: ManagementAPIStub, caplog: pytest.LogCaptureFixture
+) -> None:
     async def app(scope: Any, receive: Any, send: Any) -> None:
         await receive()
         await send({"type": "websocket.accept"})
@@ -259,7 +267,9 @@ def test_disconnect_reaches_the_app_with_the_close_code_and_removes_the_connecti
     assert loop.run(ws.store.load(CONNECTION_ID)) is None
 
 
-def test_a_disconnect_for_an_unknown_connection_is_logged_and_answered_200(app: ChatApp, ws: ConnectionHub, caplog: pytest.LogCaptureFixture) -> None:
+def test_a_disconnect_for_an_unknown_connection_is_logged_and_answered_200(
+    app: ChatApp, ws: ConnectionHub, caplog: pytest.LogCaptureFixture
+) -> None:
     with caplog.at_level(logging.INFO, logger="asgi_lambda"):
         assert handle(app, "ws_disconnect") == {"statusCode": 200}
 
@@ -342,7 +352,11 @@ def test_the_binary_pending_frame_is_base64_in_the_record(ws: ConnectionHub, app
 
 @pytest.fixture
 def unreachable(unreachable_store: Store, stub: ManagementAPIStub) -> Iterator[Store]:
-    install_default(ConnectionHub(WebSocketSettings(backend=unreachable_store.name, store_options={}, endpoint_url=stub.endpoint), store=unreachable_store))
+    install_default(
+        ConnectionHub(
+            WebSocketSettings(backend=unreachable_store.name, store_options={}, endpoint_url=stub.endpoint), store=unreachable_store
+        )
+    )
     yield unreachable_store
     install_default(None)
 
@@ -364,4 +378,7 @@ def test_a_message_the_store_cannot_load_is_logged_and_dropped(app: ChatApp, unr
         assert handle(app, "ws_message") == {"statusCode": 500}
 
     assert app.scopes == []
-    assert all(record.getMessage().startswith(f"WebSocket message on {CONNECTION_ID} dropped: {unreachable.name} store") for record in caplog.records)
+    assert all(
+        record.getMessage().startswith(f"WebSocket message on {CONNECTION_ID} dropped: {unreachable.name} store")
+        for record in caplog.records
+    )

@@ -99,9 +99,7 @@ def test_scan_filters_expired_items_in_dynamodb(store_dynamodb: DynamoDBStore) -
     loop.run(store_dynamodb.save(connection("live=")))
     loop.run(store_dynamodb.save(connection("expired=", expires_in=-60)))
     returned: list[int] = []
-    store_dynamodb.client.meta.events.register(
-        "after-call.dynamodb.Scan", lambda parsed, **kwargs: returned.append(len(parsed["Items"]))
-    )
+    store_dynamodb.client.meta.events.register("after-call.dynamodb.Scan", lambda parsed, **kwargs: returned.append(len(parsed["Items"])))
 
     assert [record.connection_id for record in loop.run(store_dynamodb.scan())] == ["live="]
     assert returned == [1]  # the expired item never left the table
@@ -116,9 +114,7 @@ def test_scan_follows_every_page(store_dynamodb: DynamoDBStore) -> None:
     made = requests(store_dynamodb)
     # Pages of 4 items read: 28 items take at least 7 pages. Limit counts items read, before
     # the filter, so some pages come back empty yet not last.
-    store_dynamodb.client.meta.events.register(
-        "provide-client-params.dynamodb.Scan", lambda params, **kwargs: params.update(Limit=4)
-    )
+    store_dynamodb.client.meta.events.register("provide-client-params.dynamodb.Scan", lambda params, **kwargs: params.update(Limit=4))
 
     scanned = loop.run(store_dynamodb.scan())
 

@@ -11,7 +11,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 from asgi_lambda import loop
-from asgi_lambda.connections.management_api import ManagementAPI, MessageTooLarge, Gone, sign
+from asgi_lambda.connections.management_api import Gone, ManagementAPI, MessageTooLarge, sign
 
 from .management_api import ManagementAPIStub
 
@@ -33,18 +33,26 @@ def stub() -> Iterator[ManagementAPIStub]:
 def test_signature_matches_botocores(credentials: None) -> None:
     now = time.gmtime(1795600800)
     path = "/prod/%40connections/L0SM9cOFvHcCIhw%3D"
-    headers = {"host": "a1b2c3d4e5.execute-api.us-east-1.amazonaws.com", "x-amz-date": "20261125T080000Z", "x-amz-security-token": "session-token"}
+    headers = {
+        "host": "a1b2c3d4e5.execute-api.us-east-1.amazonaws.com",
+        "x-amz-date": "20261125T080000Z",
+        "x-amz-security-token": "session-token",
+    }
 
     ours = sign("POST", path, headers, b"hello", region="us-east-1", service="execute-api", now=now)
 
-    request = AWSRequest(method="POST", url=f"https://{headers['host']}{path}", data=b"hello", headers={"X-Amz-Date": headers["x-amz-date"]})
+    request = AWSRequest(
+        method="POST", url=f"https://{headers['host']}{path}", data=b"hello", headers={"X-Amz-Date": headers["x-amz-date"]}
+    )
     request.context["timestamp"] = headers["x-amz-date"]
     signer = SigV4Auth(Credentials("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "session-token"), "execute-api", "us-east-1")
     request.headers["X-Amz-Security-Token"] = "session-token"
     canonical = signer.canonical_request(request)
     expected = signer.signature(signer.string_to_sign(request, canonical), request)
     assert ours.endswith(f"Signature={expected}")
-    assert ours.startswith("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261125/us-east-1/execute-api/aws4_request, SignedHeaders=host;x-amz-date;x-amz-security-token,")
+    assert ours.startswith(
+        "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261125/us-east-1/execute-api/aws4_request, SignedHeaders=host;x-amz-date;x-amz-security-token,"
+    )
 
 
 def test_post_sends_the_message_to_the_connection_signed(credentials: None, stub: ManagementAPIStub) -> None:

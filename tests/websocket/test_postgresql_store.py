@@ -74,9 +74,7 @@ def test_each_operation_is_one_statement(store_postgresql: PostgresStore, statem
     assert "ON CONFLICT" in statements[0] and "RETURNING data" in statements[2]
 
 
-def test_overlapping_first_calls_make_one_pool_and_create_the_table_once(
-    store_postgresql: PostgresStore, statements: list[str]
-) -> None:
+def test_overlapping_first_calls_make_one_pool_and_create_the_table_once(store_postgresql: PostgresStore, statements: list[str]) -> None:
     async def overlapping() -> None:
         await asyncio.gather(*(store_postgresql.load(f"conn-{index}=") for index in range(8)))
 
@@ -125,9 +123,7 @@ def test_a_statement_whose_connection_the_server_closes_is_sent_once_more(store_
     assert loop.run(terminate_then_load()) == saved
 
 
-def test_a_second_store_on_the_same_table_shares_its_records(
-    store_postgresql: PostgresStore, second_store: PostgresStore
-) -> None:
+def test_a_second_store_on_the_same_table_shares_its_records(store_postgresql: PostgresStore, second_store: PostgresStore) -> None:
     saved = connection()
     loop.run(store_postgresql.save(saved))
 

@@ -114,9 +114,7 @@ def test_scan_follows_every_page_of_the_listing(store_s3: S3Store) -> None:
     for connection_id in live:
         loop.run(store_s3.save(connection(connection_id)))
     made = requests(store_s3)
-    store_s3.client.meta.events.register(
-        "provide-client-params.s3.ListObjectsV2", lambda params, **kwargs: params.update(MaxKeys=10)
-    )
+    store_s3.client.meta.events.register("provide-client-params.s3.ListObjectsV2", lambda params, **kwargs: params.update(MaxKeys=10))
 
     scanned = loop.run(store_s3.scan())
 

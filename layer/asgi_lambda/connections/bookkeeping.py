@@ -144,7 +144,9 @@ def frame(data: bytes | str) -> dict[str, Any]:
     return {"text": data} if isinstance(data, str) else {"bytes": base64.b64encode(data).decode()}
 
 
-async def flush(record: ConnectionRecord, *, deliver: Callable[[bytes | str], Awaitable[None]], close: Callable[[str], Awaitable[None]]) -> None:
+async def flush(
+    record: ConnectionRecord, *, deliver: Callable[[bytes | str], Awaitable[None]], close: Callable[[str], Awaitable[None]]
+) -> None:
     for item in record.pending:
         if "close" in item:
             await close(record.connection_id)

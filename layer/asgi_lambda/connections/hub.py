@@ -10,8 +10,8 @@ from collections.abc import Awaitable
 from contextvars import ContextVar
 from typing import TypeVar
 
-from ..settings import WebSocketSettings, websocket_from_environ
 from ..exceptions import ConfigError
+from ..settings import WebSocketSettings, websocket_from_environ
 from ..stores import Store, registry
 from .management_api import ManagementAPI
 

@@ -79,7 +79,7 @@ class ManagementAPI:
         async with self.slots:
             try:
                 status, headers, payload = await asyncio.wait_for(self.exchange(request), TIMEOUT_SECONDS)
-            except (OSError, asyncio.IncompleteReadError, asyncio.TimeoutError) as exc:
+            except (TimeoutError, OSError, asyncio.IncompleteReadError) as exc:
                 raise GatewayError(f"{method} {self.endpoint}/@connections/{connection_id}: {exc!r}") from exc
         if status == 410:
             raise Gone(f"connection {connection_id} is gone")

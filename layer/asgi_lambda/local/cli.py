@@ -1,5 +1,6 @@
 """`asgi-lambda serve APP` (or `python -m asgi_lambda serve APP`): the app on 127.0.0.1:8000 behind
 emulated API Gateway HTTP and WebSocket APIs, through the handler the layer uses on Lambda.
+`asgi-lambda event KIND` prints a sample event; `asgi-lambda invoke EVENT` runs one through that handler.
 
 Bad input ends with one line on stderr naming the fault and a non-zero exit; Ctrl-C (or SIGTERM)
 stops the server, runs the app's lifespan shutdown and exits 0.
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import errno
+import json
 import logging
 import os
 import signal
@@ -25,6 +27,7 @@ from .events import MANAGEMENT_PREFIX, WS_STAGE
 from .function import FunctionError, InProcessFunction
 from .gateway import Gateway
 from .runtime_function import RuntimeFunction, function_environ
+from .samples import KINDS, SampleRequest
 
 if TYPE_CHECKING:
     import uvicorn
@@ -65,6 +68,26 @@ def build_parser() -> argparse.ArgumentParser:
         help="run the function as Lambda does: the built layer's exec wrapper and awslambdaric in a child process, "
         "against a Runtime API emulator (needs a checkout of asgi-lambda and awslambdaric)",
     )
+    event = commands.add_parser(
+        "event",
+        help="print a sample Lambda event of one kind, for `asgi-lambda invoke -`",
+        description="Print a valid sample event of KIND, shaped as AWS documents it. HTTP kinds take the request "
+        "from the options; non-HTTP kinds put --body where that service puts its message (and --path is S3's key).",
+    )
+    event.add_argument("kind", metavar="KIND", choices=list(KINDS), help=", ".join(KINDS))
+    event.add_argument("--method", default="GET", help="the HTTP method (default: GET)")
+    event.add_argument("--path", default="/", help="the path, with any query string (default: /)")
+    event.add_argument("--header", action="append", default=[], metavar="NAME:VALUE", help="a request header (repeatable)")
+    event.add_argument("--body", default="", help="the request body, or the message of a non-HTTP event")
+    invoke = commands.add_parser(
+        "invoke",
+        help="run one event through the handler the layer installs and print the Lambda response",
+        description="Run EVENT (a JSON file, or - for standard input) through the handler the layer makes "
+        "from ASGI_* and WS_* (the app from --app or ASGI_APP), and print what Lambda would return.",
+    )
+    invoke.add_argument("event", metavar="EVENT", help="a JSON file with the event, or - to read it from standard input")
+    invoke.add_argument("--app", default=None, help="the ASGI app as module:attribute (default: $ASGI_APP)")
+    invoke.add_argument("--app-dir", default=".", help="directory the app is imported from, put first on sys.path (default: .)")
     return parser
 
 
@@ -73,7 +96,63 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
     except SystemExit as exc:  # argparse has printed its message (or the help)
         return exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 2
+    if args.command == "event":
+        return print_event(args)
+    if args.command == "invoke":
+        return invoke_event(args)
     return serve(args)
+
+
+def print_event(args: argparse.Namespace) -> int:
+    headers = []
+    for header in args.header:
+        name, colon, value = header.partition(":")
+        if not colon or not name.strip():
+            return fail(f"--header {header!r}: expected NAME:VALUE, such as 'content-type: application/json'")
+        headers.append((name, value))
+    sample = SampleRequest(method=args.method, path=args.path, headers=headers, body=args.body)
+    if not sample.path.startswith("/"):
+        return fail(f"--path {args.path!r}: expected a path starting with /, such as /items?page=2")
+    try:
+        event = KINDS[args.kind](sample)
+    except ValueError as exc:  # eventbridge's --body is the detail, as JSON
+        return fail(f"--body {args.body!r}: {args.kind} takes a JSON object: {exc}")
+    sys.stdout.write(json.dumps(event, indent=2) + "\n")
+    return 0
+
+
+def invoke_event(args: argparse.Namespace) -> int:
+    """One event through Adapter.from_environ, as bootstrap.py makes the handler on Lambda."""
+    try:
+        text = sys.stdin.read() if args.event == "-" else Path(args.event).read_text()
+    except OSError as exc:
+        return fail(f"EVENT {args.event!r}: {exc.strerror or exc}")
+    try:
+        event = json.loads(text)
+    except ValueError as exc:
+        return fail(f"EVENT {args.event!r} is not JSON: {exc}")
+    app = args.app or os.environ.get("ASGI_APP", "")
+    if not app:
+        return fail("no app: give --app module:attribute, or set ASGI_APP")
+    sys.path.insert(0, str(Path(args.app_dir).resolve()))
+    configure_logging()
+    os.environ["ASGI_APP"] = app
+    from ..adapter import Adapter
+    from .function import LocalContext
+
+    try:
+        handler = Adapter.from_environ(os.environ, app_variable="--app" if args.app else "ASGI_APP")
+    except (AppImportError, ConfigError, LifespanFailure) as exc:
+        return fail(str(exc))
+    try:
+        response = handler(event, LocalContext("asgi-lambda-invoke"))
+    except Exception as exc:  # what the runtime would report as the invocation's error
+        sys.stdout.write(json.dumps({"errorMessage": str(exc), "errorType": type(exc).__name__}, indent=2) + "\n")
+        return 1
+    finally:
+        handler.close()
+    sys.stdout.write(json.dumps(response, indent=2) + "\n")
+    return 0
 
 
 def fail(message: str) -> int:
@@ -107,7 +186,9 @@ def serve(args: argparse.Namespace) -> int:
         sys.path.insert(0, app_dir)
         configure_logging()
         os.environ.update(
-            function_environ(os.environ, app=args.app, endpoint_url=endpoint_url, ws_path=args.ws_path, state_dir=Path(".asgi-lambda"), port=port)
+            function_environ(
+                os.environ, app=args.app, endpoint_url=endpoint_url, ws_path=args.ws_path, state_dir=Path(".asgi-lambda"), port=port
+            )
         )
         function: Function = RuntimeFunction(app=args.app, app_dir=app_dir) if args.runtime else InProcessFunction(app_variable="APP")
         try:
@@ -188,7 +269,11 @@ def configure_logging() -> None:
 
 
 def print_banner(args: argparse.Namespace, *, base: str, endpoint_url: str) -> None:
-    source = "Application Load Balancer (multi-value headers)" if args.alb else {"v2": "HTTP API, payload 2.0", "v1": "REST API, payload 1.0"}[args.payload]
+    source = (
+        "Application Load Balancer (multi-value headers)"
+        if args.alb
+        else {"v2": "HTTP API, payload 2.0", "v1": "REST API, payload 1.0"}[args.payload]
+    )
     store = os.environ.get("WS_BACKEND", "")
     if store == "sqlite":
         store += f" ({os.environ.get('WS_SQLITE_PATH', '')})"

@@ -163,7 +163,9 @@ def alb_event(request: Request) -> dict[str, Any]:
         params.setdefault(key, []).append(value)
     body, is_base64 = event_body(request)
     return {
-        "requestContext": {"elb": {"targetGroupArn": f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT_ID}:targetgroup/local/0123456789abcdef"}},
+        "requestContext": {
+            "elb": {"targetGroupArn": f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT_ID}:targetgroup/local/0123456789abcdef"}
+        },
         "httpMethod": request.method,
         "path": request.raw_path,
         "headers": None,

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 from ..adapter import Adapter
 from .events import ACCOUNT_ID, REGION, TIMEOUT_SECONDS
 
+
 class FunctionError(RuntimeError):
     """The function failed: its init (the message names the fault) or an invocation."""
 

@@ -306,7 +306,10 @@ class Gateway:
 
 def subprotocol(answer: dict[str, Any]) -> str | None:
     """The subprotocol the $connect answer chose (its Sec-WebSocket-Protocol header)."""
-    for headers in (answer.get("headers") or {}, {name: values[-1] for name, values in (answer.get("multiValueHeaders") or {}).items() if values}):
+    for headers in (
+        answer.get("headers") or {},
+        {name: values[-1] for name, values in (answer.get("multiValueHeaders") or {}).items() if values},
+    ):
         for name, value in headers.items():
             if name.lower() == "sec-websocket-protocol":
                 return str(value)

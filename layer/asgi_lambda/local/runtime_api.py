@@ -61,8 +61,7 @@ class RuntimeAPI:
         self._server = _Server(("127.0.0.1", port), _handler_class(self))
         self._server.errors = self.server_errors
         # a short poll interval: shutdown() waits up to one interval, and tests open and close many emulators
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), name="runtime-api",
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), name="runtime-api", daemon=True)
         self._thread.start()
 
     @property
@@ -86,8 +85,7 @@ class RuntimeAPI:
 
     # -- the test side -------------------------------------------------------------------------------------
 
-    def submit(self, event: Any, *, timeout: float = 30, function_arn: str = DEFAULT_ARN,
-               deadline_ms: int | None = None) -> str:
+    def submit(self, event: Any, *, timeout: float = 30, function_arn: str = DEFAULT_ARN, deadline_ms: int | None = None) -> str:
         """Queue one invocation (event JSON-serialised unless bytes); returns its request id."""
         request_id = str(uuid.uuid4())
         body = event if isinstance(event, bytes) else json.dumps(event).encode()
@@ -111,8 +109,7 @@ class RuntimeAPI:
             self._cond.wait_for(lambda: request_id in self._results, timeout)
             return self._results.get(request_id)
 
-    def invoke(self, event: Any, *, timeout: float = 30, function_arn: str = DEFAULT_ARN,
-               deadline_ms: int | None = None) -> Invocation:
+    def invoke(self, event: Any, *, timeout: float = 30, function_arn: str = DEFAULT_ARN, deadline_ms: int | None = None) -> Invocation:
         """Queue one invocation and block until the function posts /response or /error for it."""
         request_id = self.submit(event, timeout=timeout, function_arn=function_arn, deadline_ms=deadline_ms)
         found = self.result(request_id, timeout)
@@ -187,8 +184,7 @@ def _handler_class(api: RuntimeAPI) -> type[BaseHTTPRequestHandler]:
         def log_message(self, format: str, *args: Any) -> None:  # quiet: no access log on stderr
             pass
 
-        def _send(self, status: int, payload: Any = None, headers: dict[str, str] | None = None,
-                  body: bytes | None = None) -> None:
+        def _send(self, status: int, payload: Any = None, headers: dict[str, str] | None = None, body: bytes | None = None) -> None:
             if body is None:
                 body = json.dumps(payload if payload is not None else {"status": "OK"}).encode()
             self.send_response(status)
@@ -200,6 +196,7 @@ def _handler_class(api: RuntimeAPI) -> type[BaseHTTPRequestHandler]:
 
         def _not_found(self) -> None:
             self._send(404, {"errorMessage": f"unknown path {self.path}", "errorType": "NotFound"})
+
         def do_GET(self) -> None:
             api.requests.append(("GET", self.path))
             if self.path != f"{PREFIX}/invocation/next":
@@ -219,7 +216,7 @@ def _handler_class(api: RuntimeAPI) -> type[BaseHTTPRequestHandler]:
                 body = self.rfile.read(length)
             except (ValueError, OSError) as exc:
                 return self._send(400, {"errorMessage": f"bad request body: {exc}", "errorType": "BadRequest"})
-            parts = self.path[len(PREFIX):].strip("/").split("/") if self.path.startswith(PREFIX + "/") else []
+            parts = self.path[len(PREFIX) :].strip("/").split("/") if self.path.startswith(PREFIX + "/") else []
             if parts == ["init", "error"]:
                 parsed = _parse(body)
                 api._init_failed(parsed if isinstance(parsed, dict) else {"body": parsed})
@@ -232,8 +229,7 @@ def _handler_class(api: RuntimeAPI) -> type[BaseHTTPRequestHandler]:
                     error_type = payload.get("errorType")
                 invocation = Invocation(parts[1], ok, payload, error_type, body, self.headers.get("Content-Type"))
                 if not api._answer(parts[1], invocation):
-                    return self._send(400, {"errorMessage": f"unknown request id {parts[1]}",
-                                            "errorType": "InvalidRequestID"})
+                    return self._send(400, {"errorMessage": f"unknown request id {parts[1]}", "errorType": "InvalidRequestID"})
                 return self._send(202)
             self._not_found()
 

@@ -20,6 +20,7 @@ from .function import FunctionError
 if TYPE_CHECKING:
     from .runtime_api import RuntimeAPI
 
+
 class RuntimeFunction:
     """`--runtime`: the function as Lambda runs it. The layer is built (./build_layer.sh) and
     unpacked in a directory standing for /opt; a child process runs the layer's exec wrapper,
@@ -132,7 +133,9 @@ def build_layer(workdir: Path) -> Path:
 
     script = Path(__file__).resolve().parents[3] / "build_layer.sh"
     if not script.is_file():
-        raise FunctionError(f"--runtime builds the layer with build_layer.sh, which is not at {script}: run it from a checkout of asgi-lambda")
+        raise FunctionError(
+            f"--runtime builds the layer with build_layer.sh, which is not at {script}: run it from a checkout of asgi-lambda"
+        )
     built = subprocess.run([str(script), "--output", str(workdir)], capture_output=True, text=True)
     if built.returncode != 0:
         message = (built.stderr or built.stdout).strip().splitlines()

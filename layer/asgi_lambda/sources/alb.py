@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING, Any, Final
 
 from .common import (
     decode_body,
+    forwarded_client,
     header_pairs,
     http_scope,
-    forwarded_client,
     lowercase_lookup,
     multi_value_headers,
     percent_decode,
@@ -56,9 +56,7 @@ class AlbEvent:
         # ALB passes query keys and values as the client sent them, still encoded.
         params = event.get("multiValueQueryStringParameters") or event.get("queryStringParameters") or {}
         query_string = "&".join(
-            f"{key}={value}"
-            for key, values in params.items()
-            for value in (values if isinstance(values, list) else [values])
+            f"{key}={value}" for key, values in params.items() for value in (values if isinstance(values, list) else [values])
         )
         self.settings = settings
         self.method: str = require(event, "httpMethod", where="ALB").upper()

@@ -37,12 +37,7 @@ class RestApiEvent:
     @classmethod
     def matches(cls, event: LambdaEvent) -> bool:
         context = event.get("requestContext")
-        return (
-            "httpMethod" in event
-            and isinstance(context, dict)
-            and "elb" not in context
-            and event.get("version", "1.0") == "1.0"
-        )
+        return "httpMethod" in event and isinstance(context, dict) and "elb" not in context and event.get("version", "1.0") == "1.0"
 
     def __init__(self, event: LambdaEvent, context: Any, settings: Settings) -> None:
         request_context = event["requestContext"]

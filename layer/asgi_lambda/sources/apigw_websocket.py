@@ -54,7 +54,11 @@ class WebSocketEvent:
     def disconnect(self) -> dict[str, Any]:
         """ASGI's websocket.disconnect with the close code and reason API Gateway reports."""
         code = self.request_context.get("disconnectStatusCode")
-        return {"type": "websocket.disconnect", "code": code if isinstance(code, int) else 1005, "reason": self.request_context.get("disconnectReason") or ""}
+        return {
+            "type": "websocket.disconnect",
+            "code": code if isinstance(code, int) else 1005,
+            "reason": self.request_context.get("disconnectReason") or "",
+        }
 
     def request(self, *, path: str) -> dict[str, Any]:
         """The $connect request, JSON-safe, as the store keeps it."""

@@ -35,7 +35,7 @@ _HEX_DIGITS = frozenset("0123456789ABCDEFabcdef")
 _UNRESERVED = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~"
 
 
-_ESCAPED = ["%%%02X" % byte for byte in range(256)]
+_ESCAPED = [f"%{byte:02X}" for byte in range(256)]
 
 
 def _escapes(safe: str) -> dict[int, str]:

@@ -127,6 +127,5 @@ class DynamoDBStore:
             client.close()
 
 
-
 def _data(item: dict[str, Any] | None) -> ConnectionRecord | None:
     return live(item["data"]["S"] if item else None)

@@ -124,7 +124,9 @@ class PostgresStore:
                             raise
             raise AssertionError("unreachable")
         except _ERRORS as exc:
-            raise StoreUnavailable(f"{self._where}: {describe_failure(exc, self.dsn, timeouts=(TimeoutError,), connect_timeout=CONNECT_TIMEOUT)}") from exc
+            raise StoreUnavailable(
+                f"{self._where}: {describe_failure(exc, self.dsn, timeouts=(TimeoutError,), connect_timeout=CONNECT_TIMEOUT)}"
+            ) from exc
 
     async def save(self, record: ConnectionRecord) -> None:
         await self._run("execute", self._save_sql, record.connection_id, record.to_json(), record.expires_at)

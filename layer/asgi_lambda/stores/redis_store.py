@@ -69,7 +69,9 @@ class RedisStore:
         return self.prefix + connection_id
 
     def _unavailable(self, exc: BaseException) -> StoreUnavailable:
-        return StoreUnavailable(f"{self._where}: {describe_failure(exc, self.url, timeouts=(RedisTimeoutError, TimeoutError), connect_timeout=CONNECT_TIMEOUT)}")
+        return StoreUnavailable(
+            f"{self._where}: {describe_failure(exc, self.url, timeouts=(RedisTimeoutError, TimeoutError), connect_timeout=CONNECT_TIMEOUT)}"
+        )
 
     async def save(self, record: ConnectionRecord) -> None:
         # Already expired: still written, so it replaces any live record, and gone within a second.
@@ -118,4 +120,3 @@ class RedisStore:
         client, self._client = self._client, None
         if client is not None:
             await client.aclose()
-

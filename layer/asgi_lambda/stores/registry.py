@@ -107,7 +107,12 @@ STORES: tuple[StoreEntry, ...] = (
         "One row per connection in a table made on first use.",
         options=(
             StoreOption(
-                "dsn", "the postgresql store's DSN", "WS_POSTGRES_DSN", ("uri", "dsn"), required=True, schemes=("postgresql://", "postgres://")
+                "dsn",
+                "the postgresql store's DSN",
+                "WS_POSTGRES_DSN",
+                ("uri", "dsn"),
+                required=True,
+                schemes=("postgresql://", "postgres://"),
             ),
         ),
         aliases=("postgres",),
@@ -124,7 +129,9 @@ STORES: tuple[StoreEntry, ...] = (
         "redis_store:RedisStore",
         "One key per connection, expiring with it.",
         options=(
-            StoreOption("url", "the redis store's URL", "WS_REDIS_URL", ("url",), required=True, schemes=("redis://", "rediss://", "unix://")),
+            StoreOption(
+                "url", "the redis store's URL", "WS_REDIS_URL", ("url",), required=True, schemes=("redis://", "rediss://", "unix://")
+            ),
             StoreOption("prefix", "the redis store's key prefix", params=("prefix",)),
         ),
         dsn_schemes=("rediss",),
@@ -141,7 +148,9 @@ STORES: tuple[StoreEntry, ...] = (
         "sqlite:SqliteStore",
         "A file: local development.",
         options=(
-            StoreOption("path", "the sqlite store's file", "WS_SQLITE_PATH", ("file_path",), default="/tmp/asgi-lambda-connections.sqlite3"),
+            StoreOption(
+                "path", "the sqlite store's file", "WS_SQLITE_PATH", ("file_path",), default="/tmp/asgi-lambda-connections.sqlite3"
+            ),
         ),
         aliases=("sqlite3",),
         dsn_location=("path",),

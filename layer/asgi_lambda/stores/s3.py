@@ -171,4 +171,3 @@ class S3Store:
             executor.shutdown(wait=False)
         if client is not None:
             client.close()
-

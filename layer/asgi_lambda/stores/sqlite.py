@@ -28,8 +28,7 @@ class SqliteStore:
                 db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
                 db.execute("PRAGMA journal_mode=WAL")  # the local gateway's processes share the file
                 db.execute(
-                    f"CREATE TABLE IF NOT EXISTS {TABLE} "
-                    "(connection_id TEXT PRIMARY KEY, data TEXT NOT NULL, expires_at INTEGER NOT NULL)"
+                    f"CREATE TABLE IF NOT EXISTS {TABLE} (connection_id TEXT PRIMARY KEY, data TEXT NOT NULL, expires_at INTEGER NOT NULL)"
                 )
             except sqlite3.Error as exc:
                 raise StoreUnavailable(f"sqlite store at WS_SQLITE_PATH={self.path!r}: {exc}") from exc
