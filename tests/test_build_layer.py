@@ -92,7 +92,7 @@ def test_every_source_and_store_the_registries_name_is_shipped() -> None:
     from asgi_lambda.stores import registry
 
     listed = set(manifest())
-    targets = [f"asgi_lambda.sources.{target.partition(':')[0]}" for target in sources.EVENT_SOURCES]
+    targets = [f"asgi_lambda.sources.{target.partition(':')[0]}" for target in sources.OTHER_SOURCES + sources.EVENT_SOURCES]
     targets += [f"asgi_lambda.stores.{entry.target.partition(':')[0]}" for entry in registry.STORES]
     assert [target for target in targets if module_file(target) not in listed] == []
 

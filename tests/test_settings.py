@@ -72,7 +72,7 @@ def test_the_environment_and_the_arguments_give_the_same_settings() -> None:
         events_path="/events",
     )
 
-    assert from_environ == from_arguments._replace(app="main:app")
+    assert from_environ == from_arguments.replace(app="main:app")
 
 
 @pytest.mark.parametrize(

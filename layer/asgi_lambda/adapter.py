@@ -67,7 +67,7 @@ class Adapter:
             raise ConfigError(f"settings= and {', '.join(given)} both configure the adapter: give the settings, or the keyword arguments.")
         self.app = app
         self.settings = settings
-        self.sources = sources.enabled(settings)
+        self.sources = sources.SourceOrder(settings)
         # Mangum-style handler classes, tried before the built-in sources.
         self.custom_handlers = tuple(custom_handlers or ())
         if self.custom_handlers:
@@ -106,11 +106,10 @@ class Adapter:
             custom = mangum_custom.infer(self.custom_handlers, event, context, self.mangum_config)
             if custom is not None:
                 return custom
-        if isinstance(event, dict):
-            for source in self.sources:
-                if source.matches(event):
-                    return source(event, context, self.settings)
-        raise UnknownEventError(sources.unknown_event_message(event, self.sources))
+        source = self.sources.find(event) if isinstance(event, dict) else None
+        if source is None:
+            raise UnknownEventError(self.sources.unknown_event_message(event))
+        return source(event, context, self.settings)
 
     def http(self, request: HTTPRequest) -> LambdaResponse:
         if self.lifespan.state is not None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from .exceptions import ConfigError
 
@@ -94,25 +94,74 @@ class TextTypes:
 DEFAULT_TEXT_TYPES = TextTypes(DEFAULT_TEXT_MIME_TYPES)
 
 
-class WebSocketSettings(NamedTuple):
+class Frozen:
+    """Set once, in __init__; equal when every field is. (Plain slots rather than a dataclass or
+    NamedTuple: building those classes at import would cost a cold start about half a millisecond.)"""
+
+    __slots__: tuple[str, ...] = ()
+
+    def __setattr__(self, name: str, value: object) -> None:
+        if hasattr(self, name):
+            raise AttributeError(f"{type(self).__name__} is frozen: {name} cannot be changed; make another with replace().")
+        object.__setattr__(self, name, value)
+
+    def fields(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.__slots__}
+
+    def replace(self, **changes: Any) -> Any:
+        return type(self)(**{**self.fields(), **changes})
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Frozen) and type(other) is type(self) and self.fields() == other.fields()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({', '.join(f'{name}={value!r}' for name, value in self.fields().items())})"
+
+
+class WebSocketSettings(Frozen):
     """The store and its options, the scope's path, the record's lifetime and where replies go."""
 
-    backend: str
-    store_options: Mapping[str, str]
-    path: str = "/"
-    ttl_seconds: int = DEFAULT_TTL_SECONDS
-    endpoint_url: str | None = None
-    region: str = "us-east-1"
+    __slots__ = ("backend", "store_options", "path", "ttl_seconds", "endpoint_url", "region")
+
+    def __init__(
+        self,
+        backend: str,
+        store_options: Mapping[str, str],
+        *,
+        path: str = "/",
+        ttl_seconds: int = DEFAULT_TTL_SECONDS,
+        endpoint_url: str | None = None,
+        region: str = "us-east-1",
+    ) -> None:
+        self.backend = backend
+        self.store_options = store_options
+        self.path = path
+        self.ttl_seconds = ttl_seconds
+        self.endpoint_url = endpoint_url
+        self.region = region
 
 
-class Settings(NamedTuple):
-    app: str | None = None  # the zero-code layer's ASGI_APP
-    lifespan: LifespanMode = "auto"
-    base_path: str = ""  # "" or "/segment[/segment...]"
-    text_mime_types: TextTypes = DEFAULT_TEXT_TYPES
-    exclude_headers: frozenset[str] = frozenset()
-    events_path: str | None = None  # None: non-HTTP events are refused
-    websocket: WebSocketSettings | None = None
+class Settings(Frozen):
+    __slots__ = ("app", "lifespan", "base_path", "text_mime_types", "exclude_headers", "events_path", "websocket")
+
+    def __init__(
+        self,
+        *,
+        app: str | None = None,  # the zero-code layer's ASGI_APP
+        lifespan: LifespanMode = "auto",
+        base_path: str = "",  # "" or "/segment[/segment...]"
+        text_mime_types: TextTypes = DEFAULT_TEXT_TYPES,
+        exclude_headers: frozenset[str] = frozenset(),
+        events_path: str | None = None,  # None: non-HTTP events are refused
+        websocket: WebSocketSettings | None = None,
+    ) -> None:
+        self.app = app
+        self.lifespan = lifespan
+        self.base_path = base_path
+        self.text_mime_types = text_mime_types
+        self.exclude_headers = exclude_headers
+        self.events_path = events_path
+        self.websocket = websocket
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:

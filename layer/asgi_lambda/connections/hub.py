@@ -6,6 +6,7 @@ variables on first use. The send API finds the hub of the invocation it runs in.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Awaitable
 from contextvars import ContextVar
 from typing import TypeVar
@@ -57,8 +58,6 @@ def default() -> ConnectionHub:
     """The environment's hub, made from the WS_* variables the first time it is needed."""
     global _default
     if _default is None:
-        import os
-
         if not os.environ.get("WS_BACKEND", "").strip():
             raise ConfigError(
                 f"A WebSocket event arrived but WS_BACKEND is not set: set it to one of {registry.names()} "

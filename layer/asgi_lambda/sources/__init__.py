@@ -2,7 +2,8 @@
 receives and shapes what the app sent into the answer that kind of event expects (the
 `EventSource` protocol in types.py); `common.py` holds what several of them share.
 
-This module is the list the adapter tries. Adding a source: its module here, one entry below.
+This module is the order the adapter tries them in. Adding a source: its module here, one entry
+below.
 """
 
 from __future__ import annotations
@@ -14,27 +15,21 @@ from .alb import AlbEvent
 from .apigw_http import HttpApiEvent
 from .apigw_rest import RestApiEvent
 from .apigw_websocket import WebSocketEvent
-from .lambda_edge import LambdaEdgeEvent
-from .vpc_lattice import VpcLatticeEvent, VpcLatticeV1Event
 
 if TYPE_CHECKING:
     from ..settings import Settings
-    from ..types import EventSource
+    from ..types import EventSource, LambdaEvent
 
-# Tried in this order; the first whose `matches` accepts the event maps it. HTTP API payload 2.0
-# first, the commonest; WebSocket before REST, since a $connect event may carry `httpMethod`.
-HTTP_SOURCES: tuple[EventSource, ...] = (
-    HttpApiEvent,
-    WebSocketEvent,
-    RestApiEvent,
-    AlbEvent,
-    VpcLatticeEvent,
-    VpcLatticeV1Event,
-    LambdaEdgeEvent,
-)
+# Tried first, in this order, and imported with the package: HTTP API payload 2.0 first, the
+# commonest; WebSocket before REST, since a $connect event may carry `httpMethod`.
+COMMON_SOURCES: tuple[EventSource, ...] = (HttpApiEvent, WebSocketEvent, RestApiEvent, AlbEvent)
 
-# Non-HTTP events, POSTed to the app under `events_path` (ASGI_EVENTS_PATH): "module:Class",
-# imported only when that is set. Off, these events get UnknownEventError, as any unknown event.
+# Tried next, as "module:Class", imported on the first event none of the above takes, so that
+# an API Gateway function's cold start never pays for them. No event of theirs matches a source above.
+OTHER_SOURCES = ("vpc_lattice:VpcLatticeEvent", "vpc_lattice:VpcLatticeV1Event", "lambda_edge:LambdaEdgeEvent")
+
+# Non-HTTP events, POSTed to the app under `events_path` (ASGI_EVENTS_PATH): tried only when that
+# is set. Off, these events get UnknownEventError, as any unknown event.
 EVENT_SOURCES = (
     "sqs:SqsEvent",
     "sns:SnsEvent",
@@ -45,23 +40,41 @@ EVENT_SOURCES = (
 )
 
 
-def enabled(settings: Settings) -> tuple[EventSource, ...]:
-    """The sources an adapter with these settings tries, in order."""
-    if settings.events_path is None:
-        return HTTP_SOURCES
-    event_sources = []
-    for target in EVENT_SOURCES:
-        module_name, _, class_name = target.partition(":")
-        event_sources.append(getattr(importlib.import_module(f"{__name__}.{module_name}"), class_name))
-    return HTTP_SOURCES + tuple(event_sources)
+class SourceOrder:
+    """The sources one adapter tries, in order."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.later = OTHER_SOURCES + (EVENT_SOURCES if settings.events_path is not None else ())
+        self.loaded: tuple[EventSource, ...] | None = None
+
+    def find(self, event: LambdaEvent) -> EventSource | None:
+        """The source whose event this is, None when none."""
+        for source in COMMON_SOURCES:
+            if source.matches(event):
+                return source
+        for source in self.all()[len(COMMON_SOURCES) :]:
+            if source.matches(event):
+                return source
+        return None
+
+    def all(self) -> tuple[EventSource, ...]:
+        if self.loaded is None:
+            self.loaded = COMMON_SOURCES + tuple(load(target) for target in self.later)
+        return self.loaded
+
+    def unknown_event_message(self, event: Any) -> str:
+        tried = self.all()
+        names = "; ".join(dict.fromkeys(source.name for source in tried))
+        hint = ""
+        if len(self.later) == len(OTHER_SOURCES) and isinstance(event, dict) and ("Records" in event or "detail-type" in event):
+            hint = " Non-HTTP events (SQS, SNS, EventBridge, S3, DynamoDB and Kinesis) are delivered only when ASGI_EVENTS_PATH (events_path=) is set."
+        return f"The event is not one asgi_lambda handles. Supported sources: {names}.{hint} Got {describe(event)}."
 
 
-def unknown_event_message(event: Any, tried: tuple[EventSource, ...]) -> str:
-    names = "; ".join(source.name for source in tried)
-    hint = ""
-    if len(tried) == len(HTTP_SOURCES) and isinstance(event, dict) and ("Records" in event or "detail-type" in event):
-        hint = " Non-HTTP events (SQS, SNS, EventBridge, S3, DynamoDB and Kinesis) are delivered only when ASGI_EVENTS_PATH (events_path=) is set."
-    return f"The event is not one asgi_lambda handles. Supported sources: {names}.{hint} Got {describe(event)}."
+def load(target: str) -> EventSource:
+    module_name, _, class_name = target.partition(":")
+    source: EventSource = getattr(importlib.import_module(f"{__name__}.{module_name}"), class_name)
+    return source
 
 
 def describe(event: Any) -> str:
