@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup test bench serve
+.PHONY: setup test bench fuzz serve
 
 $(VENV)/.installed: pyproject.toml requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,10 @@ test: setup
 
 bench: setup
 	$(BIN)/python -m benchmarks $(ARGS)
+
+# 10,000 mutated events through the adapter (tests/test_fuzz.py), with the count of each outcome.
+fuzz: setup
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-10000} $(BIN)/python -m pytest -q -p no:cacheprovider tests/test_fuzz.py $(ARGS)
 
 serve: setup
 	$(BIN)/python -m asgi_lambda serve main:app --app-dir examples/chat $(ARGS)

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from asgi_lambda import Adapter, ConfigError, UnknownEventError
+from asgi_lambda.exceptions import MalformedEvent
 
 from .conftest import RecordingApp, load_event
 
@@ -94,20 +95,21 @@ def test_known_event_missing_a_required_field_names_the_field(app: RecordingApp)
     event = load_event("apigw_rest_get")
     del event["path"]
 
-    with pytest.raises(UnknownEventError) as error:
+    with pytest.raises(MalformedEvent) as error:
         Adapter(app, lifespan="off")(event, None)
 
-    assert str(error.value) == "The API Gateway payload 1.0 event has no 'path' field; it does not match the documented format."
+    assert str(error.value) == "API Gateway REST API (payload 1.0) event: path is missing; expected a string."
 
 
 def test_invalid_base64_request_body_is_a_clear_error(app: RecordingApp) -> None:
     event = load_event("http_api_v2_post_base64")
     event["body"] = "not base64!"
 
-    with pytest.raises(UnknownEventError) as error:
+    with pytest.raises(MalformedEvent) as error:
         Adapter(app, lifespan="off")(event, None)
 
-    assert str(error.value).startswith("The event's 'body' is marked isBase64Encoded but is not valid base64")
+    assert str(error.value).startswith("API Gateway HTTP API (payload 2.0) and Lambda Function URL event: body is not valid base64 ")
+    assert str(error.value).endswith("; expected base64, since the event is marked isBase64Encoded.")
 
 
 # --- response bodies: text or base64 --------------------------------------------------

@@ -13,10 +13,11 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from . import loop, sources
-from .exceptions import ConfigError, UnknownEventError
+from .exceptions import ConfigError, MalformedEvent, UnknownEventError
 from .http_cycle import HTTPCycle, internal_error
 from .lifespan import Lifespan, NoLifespan
 from .settings import Settings
+from .sources.fields import FieldError, explain
 
 if TYPE_CHECKING:
     from .connections.hub import ConnectionHub
@@ -109,7 +110,15 @@ class Adapter:
         source = self.sources.find(event) if isinstance(event, dict) else None
         if source is None:
             raise UnknownEventError(self.sources.unknown_event_message(event))
-        return source(event, context, self.settings)
+        try:
+            source.fields.check(event)
+            return source(event, context, self.settings)
+        except UnknownEventError:
+            raise  # the source's own refusal (an authorizer event), as it worded it
+        except FieldError as fault:
+            raise MalformedEvent(f"{source.name} event: {fault}.") from None
+        except (TypeError, AttributeError, KeyError, IndexError, ValueError) as exc:  # UnicodeError is a ValueError
+            raise MalformedEvent(f"{source.name} event: {explain(source.fields, event, exc)}.") from exc
 
     def http(self, request: HTTPRequest) -> LambdaResponse:
         if self.lifespan.state is not None:

@@ -1,27 +1,47 @@
-"""Exceptions raised to users. Their class names show as `errorType` in Lambda's logs."""
+"""Exceptions raised to users. Their class names show as `errorType` in Lambda's logs.
+
+Every one is an `AsgiLambdaError`, and also the built-in exception it has always been (a
+ConfigError is a ValueError), so code that catches either keeps working.
+"""
 
 
-class ConfigError(ValueError):
+class AsgiLambdaError(Exception):
+    """The base of every exception asgi_lambda raises on purpose."""
+
+
+class ConfigError(AsgiLambdaError, ValueError):
     """An argument or environment variable has a value asgi_lambda cannot use."""
 
 
-class UnknownEventError(ValueError):
+class UnknownEventError(AsgiLambdaError, ValueError):
     """The Lambda event does not have the shape of any event source asgi_lambda handles."""
 
 
-class LifespanFailure(RuntimeError):
+class MalformedEvent(UnknownEventError):
+    """An event of a known source breaks that source's documented format: the message names the
+    source, the field (`cookies[2]`, `multiValueHeaders['accept'][0]`), what was expected and what
+    came. The event is refused; the next one is served as usual."""
+
+
+class LifespanFailure(AsgiLambdaError, RuntimeError):
     """The app's lifespan startup or shutdown failed."""
 
 
-class UnexpectedMessage(RuntimeError):
+class UnexpectedMessage(AsgiLambdaError, RuntimeError):
     """The app sent an ASGI message that is not valid in the current protocol state."""
 
 
-class AppImportError(ImportError):
+class InvalidMessage(UnexpectedMessage):
+    """The app sent an ASGI message with a field the protocol does not allow: a header name as
+    str, status 999, a header value with a line break. The message names the field, what came
+    and what was expected. An UnexpectedMessage, so code that catches that catches this too."""
+
+
+class AppImportError(AsgiLambdaError, ImportError):
     """The app named by ASGI_APP cannot be imported. An ImportError, so Lambda's runtime
     reports it as Runtime.ImportModuleError."""
 
 
-class EventNotHandled(RuntimeError):
+class EventNotHandled(AsgiLambdaError, RuntimeError):
     """The app answered a non-HTTP event (SQS, SNS, ...) with a status outside 2xx; the
     invocation fails, so that the platform retries the event as its configuration says."""

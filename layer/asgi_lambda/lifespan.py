@@ -3,7 +3,8 @@
 Startup runs on the shared loop (`loop.py`) when the adapter is made, which on Lambda is
 the init phase, and its task stays suspended on that loop across invocations, so what the
 app opened at startup stays usable. Shutdown runs when the process is told to stop:
-SIGTERM (Lambda sends it when an extension is registered) or interpreter exit.
+SIGTERM (Lambda sends it when an extension is registered) or interpreter exit. A SIGTERM that
+arrives during an invocation waits for it: the response completes, then shutdown runs.
 """
 
 from __future__ import annotations
@@ -94,7 +95,7 @@ class Lifespan:
         if self.phase is not LifespanPhase.RUNNING:
             return
         if loop.get_loop().is_running():
-            logger.warning("Lifespan shutdown skipped: asked for while an invocation was running.")
+            logger.warning("Lifespan shutdown skipped: asked for from inside an invocation.")
             return
         if loop.run(self._shutdown()) is LifespanPhase.FAILED:
             logger.error("Application shutdown failed: %s", self.failure_message)
@@ -188,6 +189,14 @@ def shutdown_all() -> None:
 
 
 def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    if loop.get_loop().is_running():
+        # The signal interrupted an invocation (Lambda sends SIGTERM while one runs when an
+        # extension is registered). Its response completes first; the runtime still has to send
+        # it, so the process does not end here: the next SIGTERM, or Lambda, ends it.
+        logger.info("SIGTERM during an invocation: lifespan shutdown runs once its response is complete.")
+        signal.signal(signal.SIGTERM, _previous_sigterm if _previous_sigterm is not None else signal.SIG_DFL)
+        loop.after_current_run(shutdown_all)
+        return
     shutdown_all()
     if callable(_previous_sigterm):
         _previous_sigterm(signum, frame)

@@ -9,12 +9,13 @@ strand them.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
 T = TypeVar("T")
 
 _loop: asyncio.AbstractEventLoop | None = None
+_after_run: list[Callable[[], None]] = []
 
 
 def get_loop() -> asyncio.AbstractEventLoop:
@@ -44,8 +45,18 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
         )
     running_loop = get_loop()
     task = running_loop.create_task(coro)
-    running_loop.stop()
-    running_loop.run_forever()
-    if not task.done():
-        running_loop.run_until_complete(task)
-    return task.result()
+    try:
+        running_loop.stop()
+        running_loop.run_forever()
+        if not task.done():
+            running_loop.run_until_complete(task)
+        return task.result()
+    finally:
+        while _after_run:
+            _after_run.pop(0)()
+
+
+def after_current_run(callback: Callable[[], None]) -> None:
+    """Call `callback` once the run in progress has finished (a signal handler's way to wait for
+    the invocation it interrupted)."""
+    _after_run.append(callback)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, TypedDict
 
 if TYPE_CHECKING:
     from .settings import Settings
+    from .sources.fields import Fields
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -100,9 +101,11 @@ MappedEvent = HTTPRequest | WebSocketRequest
 
 
 class EventSource(Protocol):
-    """One kind of Lambda event: a class whose instances are its events, mapped."""
+    """One kind of Lambda event: a class whose instances are its events, mapped. `fields` declares
+    the fields its mapping reads and the types it accepts (sources/fields.py)."""
 
     name: str
+    fields: Fields
 
     @classmethod
     def matches(cls, event: LambdaEvent) -> bool: ...

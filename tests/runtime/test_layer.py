@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import textwrap
+import time
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -305,3 +307,43 @@ def test_container_image_launch_style_replaces_the_handler_argument(tmp_path: Pa
 
     body = json.loads(invocation.payload["body"])
     assert (body["handler"], body["original_handler"], body["path"]) == ("asgi_lambda.bootstrap.handler", DECOY, "/items/42")
+
+
+SLOW_APP = """
+    import asyncio, pathlib, sys
+
+    async def app(scope, receive, send):
+        if scope["type"] == "lifespan":
+            await receive()
+            await send({"type": "lifespan.startup.complete"})
+            await receive()
+            print("shutdown ran", flush=True)
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+        await receive()
+        pathlib.Path("started").touch()  # the test sends SIGTERM now, while this request runs
+        await asyncio.sleep(1)
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
+        await send({"type": "http.response.body", "body": b"finished"})
+        print("response complete", flush=True)
+"""
+
+
+def test_sigterm_with_a_request_in_flight_lets_the_response_complete_then_runs_shutdown(tmp_path: Path, layer_zip: Path) -> None:
+    with function(tmp_path, layer_zip, source=SLOW_APP) as fn:
+        assert fn.wait_ready(timeout=20), fn.logs()
+        request_id = fn.api.submit(load_event("http_api_v2_get"), timeout=30, function_arn=fn.function_arn)
+        started = tmp_path / "task" / "started"
+        deadline = time.monotonic() + 20
+        while not started.exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        fn.proc.send_signal(signal.SIGTERM)
+        invocation = None
+        while invocation is None and time.monotonic() < deadline + 10:
+            invocation = fn.api.result(request_id, 0.1)
+        fn.terminate()
+        lines = [line for line in fn.stdout().splitlines() if line in ("response complete", "shutdown ran")]
+
+    assert invocation is not None and invocation.ok, fn.logs()
+    assert (invocation.payload["statusCode"], invocation.payload["body"]) == (200, "finished")
+    assert lines == ["response complete", "shutdown ran"]

@@ -15,14 +15,16 @@ from .alb import AlbEvent
 from .apigw_http import HttpApiEvent
 from .apigw_rest import RestApiEvent
 from .apigw_websocket import WebSocketEvent
+from .authorizer import AuthorizerEvent
 
 if TYPE_CHECKING:
     from ..settings import Settings
     from ..types import EventSource, LambdaEvent
 
-# Tried first, in this order, and imported with the package: HTTP API payload 2.0 first, the
-# commonest; WebSocket before REST, since a $connect event may carry `httpMethod`.
-COMMON_SOURCES: tuple[EventSource, ...] = (HttpApiEvent, WebSocketEvent, RestApiEvent, AlbEvent)
+# Tried first, in this order, and imported with the package. Authorizer events, which look like
+# proxy requests, are refused before anything else; then HTTP API payload 2.0, the commonest;
+# WebSocket before REST, since a $connect event may carry `httpMethod`.
+COMMON_SOURCES: tuple[EventSource, ...] = (AuthorizerEvent, HttpApiEvent, WebSocketEvent, RestApiEvent, AlbEvent)
 
 # Tried next, as "module:Class", imported on the first event none of the above takes, so that
 # an API Gateway function's cold start never pays for them. No event of theirs matches a source above.
@@ -64,7 +66,7 @@ class SourceOrder:
 
     def unknown_event_message(self, event: Any) -> str:
         tried = self.all()
-        names = "; ".join(dict.fromkeys(source.name for source in tried))
+        names = "; ".join(dict.fromkeys(source.name for source in tried[1:]))  # the authorizer is refused, not served
         hint = ""
         if len(self.later) == len(OTHER_SOURCES) and isinstance(event, dict) and ("Records" in event or "detail-type" in event):
             hint = " Non-HTTP events (SQS, SNS, EventBridge, S3, DynamoDB and Kinesis) are delivered only when ASGI_EVENTS_PATH (events_path=) is set."

@@ -16,12 +16,12 @@ from .common import (
     lowercase_lookup,
     multi_value_headers,
     percent_decode,
-    require,
     response_body,
     root_path_for,
     single_value_headers,
     status_description,
 )
+from .fields import FLAG, TEXT, Fields, ListOf, MapOf, Nullable
 
 if TYPE_CHECKING:
     from ..settings import Settings
@@ -38,6 +38,19 @@ class AlbEvent:
     kind: Final = "http"
     name = "Application Load Balancer"
     max_response_bytes = ALB_RESPONSE_LIMIT
+    fields = Fields(
+        {
+            "httpMethod": TEXT,
+            "path": TEXT,
+            "headers": Nullable(MapOf(TEXT)),
+            "multiValueHeaders": Nullable(MapOf(ListOf(TEXT))),
+            "queryStringParameters": Nullable(MapOf(TEXT)),
+            "multiValueQueryStringParameters": Nullable(MapOf(ListOf(TEXT))),
+            "body": Nullable(TEXT),
+            "isBase64Encoded": Nullable(FLAG),
+        },
+        required=("httpMethod", "path"),
+    )
     warned_single_value = False  # class-wide: the warning is logged once per environment
 
     @classmethod
@@ -51,7 +64,7 @@ class AlbEvent:
         self.multi_value = event.get("multiValueHeaders") is not None
         single_value, multi_value = event.get("headers"), event.get("multiValueHeaders")
         headers = header_pairs(single_value, multi_value)
-        raw_path = require(event, "path", where="ALB") or "/"
+        raw_path = event["path"] or "/"
         path = percent_decode(raw_path)
         # ALB passes query keys and values as the client sent them, still encoded.
         params = event.get("multiValueQueryStringParameters") or event.get("queryStringParameters") or {}
@@ -59,7 +72,7 @@ class AlbEvent:
             f"{key}={value}" for key, values in params.items() for value in (values if isinstance(values, list) else [values])
         )
         self.settings = settings
-        self.method: str = require(event, "httpMethod", where="ALB").upper()
+        self.method: str = event["httpMethod"].upper()
         self.body = decode_body(event.get("body"), is_base64=bool(event.get("isBase64Encoded")))
         self.scope = http_scope(
             event=event,

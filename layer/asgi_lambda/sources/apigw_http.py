@@ -17,10 +17,10 @@ from .common import (
     joined_headers_and_cookies,
     percent_decode,
     percent_encode,
-    require,
     response_body,
     root_path_for,
 )
+from .fields import FLAG, TEXT, Fields, ListOf, MapOf, Nullable
 
 if TYPE_CHECKING:
     from ..settings import Settings
@@ -31,6 +31,28 @@ class HttpApiEvent:
     kind: Final = "http"
     name = "API Gateway HTTP API (payload 2.0) and Lambda Function URL"
     max_response_bytes = LAMBDA_RESPONSE_LIMIT
+    fields = Fields(
+        {
+            "rawPath": Nullable(TEXT),
+            "rawQueryString": Nullable(TEXT),
+            "headers": Nullable(MapOf(TEXT)),
+            "cookies": Nullable(ListOf(TEXT)),
+            "body": Nullable(TEXT),
+            "isBase64Encoded": Nullable(FLAG),
+            "requestContext": Fields(
+                {
+                    "domainName": Nullable(TEXT),
+                    "stage": Nullable(TEXT),
+                    "http": Fields(
+                        {"method": TEXT, "path": Nullable(TEXT), "sourceIp": Nullable(TEXT), "protocol": Nullable(TEXT)},
+                        required=("method",),
+                    ),
+                },
+                required=("http",),
+            ),
+        },
+        required=("requestContext",),
+    )
 
     @classmethod
     def matches(cls, event: LambdaEvent) -> bool:
@@ -55,7 +77,7 @@ class HttpApiEvent:
             headers = [pair for pair in headers if pair[0] != b"cookie"]
             headers.append((b"cookie", "; ".join(event["cookies"]).encode()))
         self.settings = settings
-        self.method: str = require(http, "method", where="payload 2.0 requestContext.http").upper()
+        self.method: str = http["method"].upper()
         self.body = decode_body(event.get("body"), is_base64=bool(event.get("isBase64Encoded")))
         self.scope = http_scope(
             event=event,

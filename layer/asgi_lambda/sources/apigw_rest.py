@@ -19,10 +19,10 @@ from .common import (
     multi_value_headers,
     percent_decode,
     percent_encode,
-    require,
     response_body,
     root_path_for,
 )
+from .fields import FLAG, TEXT, Fields, ListOf, MapOf, Nullable
 
 if TYPE_CHECKING:
     from ..settings import Settings
@@ -33,6 +33,29 @@ class RestApiEvent:
     kind: Final = "http"
     name = "API Gateway REST API (payload 1.0)"
     max_response_bytes = LAMBDA_RESPONSE_LIMIT
+    fields = Fields(
+        {
+            "httpMethod": TEXT,
+            "path": TEXT,
+            "version": Nullable(TEXT),
+            "headers": Nullable(MapOf(TEXT)),
+            "multiValueHeaders": Nullable(MapOf(ListOf(TEXT))),
+            "queryStringParameters": Nullable(MapOf(TEXT)),
+            "multiValueQueryStringParameters": Nullable(MapOf(ListOf(TEXT))),
+            "body": Nullable(TEXT),
+            "isBase64Encoded": Nullable(FLAG),
+            "requestContext": Fields(
+                {
+                    "path": Nullable(TEXT),
+                    "stage": Nullable(TEXT),
+                    "protocol": Nullable(TEXT),
+                    "domainName": Nullable(TEXT),
+                    "identity": Nullable(Fields({"sourceIp": Nullable(TEXT)})),
+                }
+            ),
+        },
+        required=("httpMethod", "path", "requestContext"),
+    )
 
     @classmethod
     def matches(cls, event: LambdaEvent) -> bool:
@@ -41,7 +64,7 @@ class RestApiEvent:
 
     def __init__(self, event: LambdaEvent, context: Any, settings: Settings) -> None:
         request_context = event["requestContext"]
-        path = require(event, "path", where="API Gateway payload 1.0")
+        path = event["path"]
         if "version" in event:
             # HTTP APIs send "version": "1.0" and deliver the path decoded, stage included.
             raw_path = percent_encode(path, PATH_ESCAPES)
@@ -56,7 +79,7 @@ class RestApiEvent:
         identity = request_context.get("identity") or {}
         headers, multi_value = event.get("headers"), event.get("multiValueHeaders")
         self.settings = settings
-        self.method: str = require(event, "httpMethod", where="API Gateway payload 1.0").upper()
+        self.method: str = event["httpMethod"].upper()
         self.body = decode_body(event.get("body"), is_base64=bool(event.get("isBase64Encoded")))
         self.scope = http_scope(
             event=event,

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Final
 
-from .common import decode_body, encoded_query, header_pairs, require
+from .common import decode_body, encoded_query, header_pairs
+from .fields import FLAG, NUMBER, TEXT, Fields, ListOf, MapOf, Nullable
 
 if TYPE_CHECKING:
     from ..settings import Settings
@@ -28,6 +29,30 @@ class WebSocketEvent:
 
     kind: Final = "websocket"
     name = "API Gateway WebSocket API"
+    fields = Fields(
+        {
+            "headers": Nullable(MapOf(TEXT)),
+            "multiValueHeaders": Nullable(MapOf(ListOf(TEXT))),
+            "queryStringParameters": Nullable(MapOf(TEXT)),
+            "multiValueQueryStringParameters": Nullable(MapOf(ListOf(TEXT))),
+            "body": Nullable(TEXT),
+            "isBase64Encoded": Nullable(FLAG),
+            "requestContext": Fields(
+                {
+                    "eventType": TEXT,
+                    "connectionId": TEXT,
+                    "apiId": TEXT,
+                    "stage": TEXT,
+                    "domainName": Nullable(TEXT),
+                    "identity": Nullable(Fields({"sourceIp": Nullable(TEXT)})),
+                    "disconnectStatusCode": Nullable(NUMBER),
+                    "disconnectReason": Nullable(TEXT),
+                },
+                required=("eventType", "connectionId", "apiId", "stage"),
+            ),
+        },
+        required=("requestContext",),
+    )
 
     @classmethod
     def matches(cls, event: LambdaEvent) -> bool:
@@ -40,15 +65,24 @@ class WebSocketEvent:
         self.context = context
         self.event_type = request_context["eventType"]
         self.connection_id: str = request_context["connectionId"]
-        self.api_id: str = require(request_context, "apiId", where="WebSocket requestContext")
-        self.stage: str = require(request_context, "stage", where="WebSocket requestContext")
+        self.api_id: str = request_context["apiId"]
+        self.stage: str = request_context["stage"]
         self.request_context = request_context
+        # What the event carries is read now, with the rest of it, so that a field that is not what
+        # the format says fails the mapping rather than the app's run.
+        self.connect_request = self.read_request() if self.event_type == "CONNECT" else {}
+        self.received = self.read_message() if self.event_type == "MESSAGE" else {}
 
     def message(self) -> dict[str, Any]:
-        """The client's message as ASGI's websocket.receive: bytes when API Gateway marks it base64."""
+        """The client's message as ASGI's websocket.receive."""
+        return self.received
+
+    def read_message(self) -> dict[str, Any]:
+        """websocket.receive: bytes when API Gateway marks the body base64, else text."""
         body = self.event.get("body") or ""
         if self.event.get("isBase64Encoded"):
             return {"type": "websocket.receive", "bytes": decode_body(body, is_base64=True), "text": None}
+        body.encode()  # text the app can send on: a lone surrogate fails here, naming the body
         return {"type": "websocket.receive", "bytes": None, "text": body}
 
     def disconnect(self) -> dict[str, Any]:
@@ -61,14 +95,16 @@ class WebSocketEvent:
         }
 
     def request(self, *, path: str) -> dict[str, Any]:
-        """The $connect request, JSON-safe, as the store keeps it."""
+        """The $connect request, JSON-safe, as the store keeps it, with the path WS_PATH gives."""
+        return {"path": path, **self.connect_request}
+
+    def read_request(self) -> dict[str, Any]:
         headers = header_pairs(self.event.get("headers"), self.event.get("multiValueHeaders"))
         params = self.event.get("multiValueQueryStringParameters") or self.event.get("queryStringParameters") or {}
         protocols = [value.decode() for name, value in headers if name == b"sec-websocket-protocol"]
         identity = self.request_context.get("identity") or {}
         host = self.request_context.get("domainName") or next((value.decode() for name, value in headers if name == b"host"), None)
         return {
-            "path": path,
             "query_string": encoded_query(params).decode(),
             "headers": [[name.decode(), value.decode()] for name, value in headers],
             "subprotocols": [protocol.strip() for value in protocols for protocol in value.split(",") if protocol.strip()],

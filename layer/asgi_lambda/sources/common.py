@@ -16,7 +16,7 @@ import binascii
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from ..exceptions import UnknownEventError
+from .fields import FieldError
 
 if TYPE_CHECKING:
     from ..settings import Settings
@@ -90,7 +90,7 @@ def decode_body(body: str | None, *, is_base64: bool) -> bytes:
         try:
             return binascii.a2b_base64(body, strict_mode=True)
         except binascii.Error as exc:
-            raise UnknownEventError(f"The event's 'body' is marked isBase64Encoded but is not valid base64: {exc}") from None
+            raise FieldError("body", "base64, since the event is marked isBase64Encoded", f"not valid base64 ({exc})") from None
     return body.encode()
 
 
@@ -131,19 +131,28 @@ def lowercase_lookup(headers: Mapping[str, str] | None, multi_value_headers: Map
 
 
 def server_and_scheme(headers: Mapping[str, str], *, domain_name: str | None) -> tuple[tuple[str, int] | None, str]:
-    """`server` and `scheme` from Host and the X-Forwarded-* headers the AWS front end sets
-    (`headers` keyed by lowercase name)."""
-    scheme = headers.get("x-forwarded-proto", "https").lower()
-    host = headers.get("host") or domain_name
+    """`server` and `scheme` from Host and the X-Forwarded-* headers the AWS front end sets.
+    `headers` is keyed by lowercase name as AWS sends them; a name in other case (as `sam local`
+    sends them) is found too."""
+    scheme = (header(headers, "x-forwarded-proto") or "https").lower()
+    host = header(headers, "host") or domain_name
     if not host:
         return None, scheme
     name, colon, port = host.rpartition(":")
     if colon and port.isdigit():  # "[::1]:8080" splits right; "[::1]" has no digits after ":"
         return (name, int(port)), scheme
-    forwarded_port = headers.get("x-forwarded-port", "")
+    forwarded_port = header(headers, "x-forwarded-port") or ""
     if forwarded_port.isdigit():
         return (host, int(forwarded_port)), scheme
     return (host, 443 if scheme == "https" else 80), scheme
+
+
+def header(headers: Mapping[str, str], name: str) -> str | None:
+    """A header's value by its lowercase name, whatever case the event gave the name in."""
+    value = headers.get(name)
+    if value is None:
+        value = next((value for key, value in headers.items() if key.lower() == name), None)
+    return value
 
 
 def http_version(protocol: str | None) -> str:
@@ -152,14 +161,6 @@ def http_version(protocol: str | None) -> str:
         return "1.1"
     version = protocol.rpartition("/")[2]
     return "2" if version.startswith("2") else version or "1.1"
-
-
-def require(mapping: Mapping[str, Any], key: str, *, where: str) -> Any:
-    """A field the event format requires; its absence is a malformed event, named as such."""
-    try:
-        return mapping[key]
-    except (KeyError, TypeError):
-        raise UnknownEventError(f"The {where} event has no '{key}' field; it does not match the documented format.") from None
 
 
 def http_scope(

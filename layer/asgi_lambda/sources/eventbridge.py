@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from .fields import TEXT, Anything, Fields
 from .passthrough import PassThroughEvent
 
 if TYPE_CHECKING:
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
 class EventBridgeEvent(PassThroughEvent):
     name = "Amazon EventBridge"
     route = "eventbridge"
+    fields = Fields({"detail-type": TEXT, "source": TEXT, "detail": Anything()}, required=("detail-type", "source"))
 
     @classmethod
     def matches(cls, event: LambdaEvent) -> bool:

@@ -24,10 +24,10 @@ from .common import (
     http_scope,
     percent_decode,
     reason_phrase,
-    require,
     response_body,
     root_path_for,
 )
+from .fields import FLAG, TEXT, Fields, ListOf, MapOf, Nullable
 
 if TYPE_CHECKING:
     from ..settings import Settings
@@ -75,6 +75,39 @@ REFUSED_PREFIXES = ("x-amz-cf-", "x-edge-")
 class LambdaEdgeEvent:
     kind: Final = "http"
     name = "CloudFront Lambda@Edge (viewer-request, origin-request)"
+    fields = Fields(
+        {
+            "Records": ListOf(
+                Fields(
+                    {
+                        "cf": Fields(
+                            {
+                                "config": Fields({"eventType": TEXT}, required=("eventType",)),
+                                "request": Fields(
+                                    {
+                                        "clientIp": Nullable(TEXT),
+                                        "method": TEXT,
+                                        "uri": TEXT,
+                                        "querystring": Nullable(TEXT),
+                                        "headers": Nullable(
+                                            MapOf(ListOf(Fields({"key": Nullable(TEXT), "value": TEXT}, required=("value",))))
+                                        ),
+                                        "body": Nullable(
+                                            Fields({"inputTruncated": Nullable(FLAG), "encoding": Nullable(TEXT), "data": Nullable(TEXT)})
+                                        ),
+                                    },
+                                    required=("method", "uri"),
+                                ),
+                            },
+                            required=("config", "request"),
+                        )
+                    },
+                    required=("cf",),
+                )
+            )
+        },
+        required=("Records",),
+    )
 
     @classmethod
     def matches(cls, event: LambdaEvent) -> bool:
@@ -92,7 +125,6 @@ class LambdaEdgeEvent:
     def __init__(self, event: LambdaEvent, context: Any, settings: Settings) -> None:
         cf = event["Records"][0]["cf"]
         request = cf["request"]
-        where = "Lambda@Edge cf.request"
         headers: Headers = []
         cookies: list[str] = []
         for name, entries in (request.get("headers") or {}).items():
@@ -108,11 +140,11 @@ class LambdaEdgeEvent:
         if "cloudfront-forwarded-proto" in lookup:
             lookup["x-forwarded-proto"] = lookup["cloudfront-forwarded-proto"]
         body = request.get("body") or {}
-        raw_path = require(request, "uri", where=where) or "/"
+        raw_path = request["uri"] or "/"
         path = percent_decode(raw_path)
         self.settings = settings
         self.max_response_bytes = RESPONSE_LIMITS[cf["config"]["eventType"]]
-        self.method: str = require(request, "method", where=where).upper()
+        self.method: str = request["method"].upper()
         self.body = decode_body(body.get("data"), is_base64=body.get("encoding", "base64") == "base64")
         self.scope = http_scope(
             event=event,

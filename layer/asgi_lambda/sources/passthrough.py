@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from ..exceptions import EventNotHandled
 from .common import LAMBDA_RESPONSE_LIMIT, http_scope
+from .fields import Anything, Fields, ListOf
 
 if TYPE_CHECKING:
     from ..settings import Settings
@@ -28,6 +29,8 @@ class PassThroughEvent:
     name: str  # each source's own
     route: str  # the last path segment: sqs, sns, eventbridge, s3, dynamodb, kinesis
     max_response_bytes = LAMBDA_RESPONSE_LIMIT
+    # The event goes to the app as it came; only its records' place is read.
+    fields = Fields({"Records": ListOf(Anything())}, required=("Records",))
 
     def __init__(self, event: LambdaEvent, context: Any, settings: Settings) -> None:
         prefix = (settings.events_path or "").rstrip("/")

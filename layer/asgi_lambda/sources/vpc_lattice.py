@@ -24,11 +24,11 @@ from .common import (
     http_scope,
     lowercase_lookup,
     percent_decode,
-    require,
     response_body,
     root_path_for,
     single_value_headers,
 )
+from .fields import FLAG, TEXT, Either, Fields, ListOf, MapOf, Nullable
 
 if TYPE_CHECKING:
     from ..settings import Settings
@@ -39,6 +39,18 @@ class VpcLatticeEvent:
     kind: Final = "http"
     name = "Amazon VPC Lattice (event structure version 2)"
     max_response_bytes = LAMBDA_RESPONSE_LIMIT
+    fields = Fields(
+        {
+            "path": TEXT,
+            "method": TEXT,
+            # AWS documents lists; client libraries disagree, so one string is taken too.
+            "headers": Nullable(MapOf(Either(ListOf(TEXT), TEXT))),
+            "queryStringParameters": Nullable(MapOf(Either(ListOf(TEXT), TEXT))),
+            "body": Nullable(TEXT),
+            "isBase64Encoded": Nullable(FLAG),
+        },
+        required=("path", "method"),
+    )
 
     @classmethod
     def matches(cls, event: LambdaEvent) -> bool:
@@ -46,17 +58,16 @@ class VpcLatticeEvent:
         return event.get("version") == "2.0" and isinstance(context, dict) and "serviceNetworkArn" in context
 
     def __init__(self, event: LambdaEvent, context: Any, settings: Settings) -> None:
-        where = "VPC Lattice version 2"
         multi_value = {name: values if isinstance(values, list) else [values] for name, values in (event.get("headers") or {}).items()}
         self.settings = settings
-        self.method: str = require(event, "method", where=where).upper()
+        self.method: str = event["method"].upper()
         self.body = decode_body(event.get("body"), is_base64=bool(event.get("isBase64Encoded")))
         self.scope = lattice_scope(
             event,
             context,
             settings,
             method=self.method,
-            raw_path=require(event, "path", where=where) or "/",
+            raw_path=event["path"] or "/",
             headers=header_pairs(None, multi_value),
             lookup=lowercase_lookup(None, multi_value),
             params=event.get("queryStringParameters") or {},
@@ -70,23 +81,33 @@ class VpcLatticeV1Event:
     kind: Final = "http"
     name = "Amazon VPC Lattice (event structure version 1)"
     max_response_bytes = LAMBDA_RESPONSE_LIMIT
+    fields = Fields(
+        {
+            "raw_path": TEXT,
+            "method": TEXT,
+            "headers": Nullable(MapOf(TEXT)),
+            "query_string_parameters": Nullable(MapOf(TEXT)),
+            "body": Nullable(TEXT),
+            "is_base64_encoded": Nullable(FLAG),
+        },
+        required=("raw_path", "method"),
+    )
 
     @classmethod
     def matches(cls, event: LambdaEvent) -> bool:
         return "raw_path" in event and "method" in event and "requestContext" not in event
 
     def __init__(self, event: LambdaEvent, context: Any, settings: Settings) -> None:
-        where = "VPC Lattice version 1"
         headers = event.get("headers") or {}
         self.settings = settings
-        self.method: str = require(event, "method", where=where).upper()
+        self.method: str = event["method"].upper()
         self.body = decode_body(event.get("body"), is_base64=bool(event.get("is_base64_encoded")))
         self.scope = lattice_scope(
             event,
             context,
             settings,
             method=self.method,
-            raw_path=require(event, "raw_path", where=where) or "/",
+            raw_path=event["raw_path"] or "/",
             headers=header_pairs(headers, None),
             lookup=lowercase_lookup(headers, None),
             params=event.get("query_string_parameters") or {},
