@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import gzip
+import json
 import logging
 from typing import Any
 
@@ -351,3 +352,27 @@ def test_mangum_custom_handlers_take_events_the_built_in_sources_do_not() -> Non
         "body": "edge",
         "isBase64Encoded": False,
     }
+
+
+@pytest.mark.parametrize(
+    ("body", "is_base64"),
+    [
+        (base64.b64encode(bytes(range(256)) * 2000).decode(), True),
+        ('ascii with "quotes", back\\slashes\nand lines\r\n\tand\x01controls ' * 30000, False),
+        ("non-ASCII: café ünïcödé 日本語 😀 " * 30000, False),
+    ],
+    ids=["base64", "ascii-with-escapes", "non-ascii"],
+)
+def test_the_size_guard_measures_large_bodies_without_serialising_and_never_under(body: str, is_base64: bool) -> None:
+    from asgi_lambda.adapter import response_size
+
+    response = {"statusCode": 200, "headers": {"content-type": "x"}, "body": body, "isBase64Encoded": is_base64}
+    exact = len(json.dumps(response))
+
+    measured = response_size(response, limit=6 * 1024 * 1024)
+
+    assert exact <= measured <= exact * 1.25
+    if is_base64:
+        assert measured == exact
+    # Where the bound would reach the limit, the figure is exact.
+    assert response_size(response, limit=exact) == exact
