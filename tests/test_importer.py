@@ -16,7 +16,23 @@ from asgi_lambda.importer import import_app
 @pytest.fixture
 def code(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """A function's code directory on sys.path, with a few modules in it."""
-    (tmp_path / "main.py").write_text("async def app(scope, receive, send): pass\nsettings = {'debug': False}\n")
+    (tmp_path / "main.py").write_text(
+        textwrap.dedent(
+            """
+            async def app(scope, receive, send): pass
+            settings = {'debug': False}
+            async def item(): pass
+            def helper(request): pass
+            class Settings:
+                def __init__(self): pass
+            class Legacy:  # ASGI 2: made with the scope, then called with receive and send
+                def __init__(self, scope):
+                    self.scope = scope
+                async def __call__(self, receive, send):
+                    await send({"type": "from-asgi2", "path": self.scope["path"]})
+            """
+        )
+    )
     (tmp_path / "pkg").mkdir()
     (tmp_path / "pkg" / "__init__.py").write_text("")
     (tmp_path / "pkg" / "web.py").write_text(
@@ -114,3 +130,49 @@ def test_a_missing_dependency_inside_the_module_is_re_raised_unchanged(code: Pat
 
 def test_app_import_error_is_an_import_error_so_lambda_reports_import_module_error() -> None:
     assert issubclass(AppImportError, ImportError)
+
+
+@pytest.mark.parametrize(
+    ("spec", "found"),
+    [
+        ("main:item", "a coroutine function taking 0 arguments"),
+        ("main:helper", "a function taking 1 argument"),
+        ("main:Settings", "a class whose constructor takes 0 arguments"),
+    ],
+)
+def test_a_callable_that_is_not_an_asgi_app_is_named_with_what_it_is(code: Path, spec: str, found: str) -> None:
+    with pytest.raises(AppImportError) as error:
+        import_app(spec)
+
+    module, attribute = spec.split(":")
+    assert str(error.value) == (
+        f"ASGI_APP={spec!r}: {module}.{attribute} is {found}, not an ASGI app (an async callable taking scope, receive "
+        "and send); ASGI_APP must name the app itself, e.g. main:app."
+    )
+
+
+def test_an_asgi2_class_is_served_as_asgi3(code: Path) -> None:
+    from asgi_lambda import loop
+
+    app = import_app("main:Legacy")
+    sent: list[dict[str, str]] = []
+
+    async def send(message: dict[str, str]) -> None:
+        sent.append(message)
+
+    loop.run(app({"path": "/x"}, None, send))
+
+    assert sent == [{"type": "from-asgi2", "path": "/x"}]
+
+
+@pytest.mark.parametrize("framework_app", ["fastapi:FastAPI", "starlette.applications:Starlette", "quart:Quart"])
+def test_framework_apps_are_asgi_apps(framework_app: str) -> None:
+    module_name, _, class_name = framework_app.partition(":")
+    app_class = getattr(__import__(module_name, fromlist=[class_name]), class_name)
+    app = app_class(__name__) if class_name == "Quart" else app_class()
+    sys.modules["framework_under_test"] = type(sys)("framework_under_test")
+    sys.modules["framework_under_test"].app = app  # type: ignore[attr-defined]
+    try:
+        assert import_app("framework_under_test:app") is app
+    finally:
+        del sys.modules["framework_under_test"]
