@@ -99,7 +99,7 @@ class MapOf:
         self.lists = isinstance(value, ListOf)
 
     def fits(self, value: Any) -> bool:
-        return type(value) is dict and (not self.lists or all(type(item) is list for item in value.values()))
+        return type(value) is dict and (not self.lists or set(map(type, value.values())) <= ONLY_LISTS)
 
     def problem(self, value: Any, path: str) -> FieldError | None:
         if type(value) is not dict:
@@ -111,6 +111,9 @@ class MapOf:
             if fault is not None:
                 return fault
         return None
+
+
+ONLY_LISTS = frozenset({list})
 
 
 class Fields:
