@@ -1,7 +1,8 @@
 """`python -m benchmarks [--quick] [--profile] [--strict]`: asgi_lambda's Adapter against Mangum 0.22.
 
 Prints per-call latency (interleaved, one process), import cost (fresh interpreters) and
-peak memory, then the WebSocket store round trips per event and a timed broadcast, with
+peak memory, then the WebSocket store round trips per event, a timed broadcast, WebSocket
+clients under load through the local gateway and what a long run leaves behind (soak), with
 PASS/FAIL against the targets. See benchmarks/README.md.
 """
 
@@ -25,7 +26,9 @@ from .events import FakeContext, http_api_v2_event, rest_v1_event
 from .imports import HEAVY_PACKAGES, ImportCost, installed, measure_import
 from .latency import Case, Timing, loop_floor_us, peak_kib, profile_top, time_case
 from .report import table, verdict
+from .soak import TOP, HttpSoak, SoakScale, WebSocketSoak, measure_http, measure_websocket, where
 from .ws_broadcast import DELAY_S, GONE, BroadcastResult, BroadcastScale, floors, measure_broadcast
+from .ws_load import LoadResult, LoadScale, measure_load
 from .ws_stores import StoreCounts, expected, measure_stores, note, rw, wire
 
 V2_RATIO_TARGET = 0.6
@@ -40,9 +43,11 @@ class Scale:
     import_runs: int
     memory_calls: int
     broadcast: BroadcastScale
+    load: LoadScale
+    soak: SoakScale
 
 
-# Full: about 25 s in all on 2 cores. Quick: a smoke test, its numbers are noise.
+# Full: about a minute in all on 2 cores. Quick: a smoke test, its numbers are noise.
 FULL = Scale(
     fast_calls=3000,
     slow_calls=1000,
@@ -50,6 +55,8 @@ FULL = Scale(
     import_runs=7,
     memory_calls=1000,
     broadcast=BroadcastScale(connections=1000, runs=7, gone_runs=5),
+    load=LoadScale(clients=200, messages=10),
+    soak=SoakScale(http_calls=100_000, http_warmup=10_000, traced_calls=20_000, ws_events=10_000),
 )
 QUICK = Scale(
     fast_calls=200,
@@ -58,6 +65,8 @@ QUICK = Scale(
     import_runs=2,
     memory_calls=100,
     broadcast=BroadcastScale(connections=200, runs=2, gone_runs=2),
+    load=LoadScale(clients=20, messages=10),
+    soak=SoakScale(http_calls=10_000, http_warmup=1_000, traced_calls=1_000, ws_events=500),
 )
 
 
@@ -175,6 +184,69 @@ def broadcast_table(result: BroadcastResult) -> str:
     return table(["case", "runs", "seconds", "posts/s", "target s", "result"], rows)
 
 
+def load_table(results: list[LoadResult]) -> str:
+    rows = []
+    for result in results:
+        if result.unavailable or not result.seconds:
+            cells = ["unavailable" if result.unavailable else "error", *["-"] * 7]
+        else:
+            cells = [
+                f"{result.sent:,}",
+                str(result.lost),
+                str(result.duplicated),
+                str(result.out_of_order),
+                str(result.records_left),
+                f"{result.percentile_ms(50):.1f}",
+                f"{result.percentile_ms(99):.1f}",
+                f"{len(result.seconds) / result.wall_s:.0f}",
+            ]
+        rows.append([result.name, *cells, verdict(result.passed)])
+    header = ["store", "messages", "lost", "duplicated", "clients out of order", "records left", "p50 ms", "p99 ms", "msg/s", "result"]
+    return table(header, rows)
+
+
+def http_soak_table(result: HttpSoak) -> str:
+    from tests.test_soak import GROWTH_LIMIT
+
+    row = [
+        f"{result.calls:,} calls, HTTP API v2 GET",
+        f"{result.growth_bytes / 1024:+.0f}",
+        f"<= {GROWTH_LIMIT // 1024}",
+        verdict(result.passed),
+    ]
+    return table(["case", "RSS growth KiB", "target KiB", "result"], [row])
+
+
+def traced_table(result: HttpSoak) -> str:
+    if not result.top:
+        return "   none: no line's traced allocations changed"
+    rows = [[where(line), f"{line.size_diff:+,}", f"{line.count_diff:+,}", f"{line.size:,}"] for line in result.top]
+    return table(["file:line", "size diff B", "count diff", "size B"], rows)
+
+
+def ws_soak_table(results: list[WebSocketSoak]) -> str:
+    rows = []
+    for result in results:
+        if result.before is None or result.after is None:
+            rows.append([result.name, "unavailable" if result.unavailable else "error", *["-"] * 4, verdict(result.passed)])
+            continue
+        pairs = [
+            (result.before.fds, result.after.fds),
+            (result.before.tasks, result.after.tasks),
+            (result.before.store_connections, result.after.store_connections),
+            (result.before.gateway_connections, result.after.gateway_connections),
+        ]
+        rows.append([result.name, f"{result.events:,}", *(f"{before} -> {after}" for before, after in pairs), verdict(result.passed)])
+    header = ["store", "events", "open fds", "asyncio tasks", "store pool conns", "Mgmt API conns", "result"]
+    return table(header, rows)
+
+
+def unavailable_notes(results: list[LoadResult] | list[WebSocketSoak]) -> None:
+    for result in results:
+        if result.unavailable or result.error:
+            print(f"   {result.name}: {'unavailable' if result.unavailable else 'error'}: {result.unavailable or result.error}")
+
+
 def quiet_logging() -> None:
     """WARNING and up only: Mangum logs every request and lifespan step at INFO, and neither
     adapter should spend the measured time formatting log lines."""
@@ -279,16 +351,55 @@ def main(argv: list[str] | None = None) -> int:
         f"{(sent.gone_median_s - sent.warm_median_s) * 1000:+.1f} ms on the warm median."
     )
 
+    load_scale = scale.load
+    print(
+        f"\n6. WebSocket load: {load_scale.clients} clients x {load_scale.messages} messages at once through the local gateway "
+        "(asgi-lambda serve, in this process),\n   raw echo app, store chosen by WS_* variables; per message, send to echo"
+    )
+    load_results = measure_load(load_scale)
+    print(load_table(load_results))
+    print(
+        "   Each client sends its next message once the last one's echo is in; the function takes one event at a time,\n"
+        "   so a message's time includes its wait behind the other clients' events. result: nothing lost, duplicated or\n"
+        "   out of order, and no record left in the store once the clients have gone."
+    )
+    unavailable_notes(load_results)
+
+    soak_scale = scale.soak
+    print("\n7. Soak: what many invocations leave behind in this process")
+    http_soak = measure_http(soak_scale)
+    print(
+        f"   a. HTTP: resident set growth over {soak_scale.http_calls:,} calls of the Adapter after {soak_scale.http_warmup:,} of warm-up"
+    )
+    print(http_soak_table(http_soak))
+    print(f"   tracemalloc: the {TOP} lines whose allocations changed most over {soak_scale.traced_calls:,} more calls")
+    print(traced_table(http_soak))
+    from tests.websocket.test_soak import MESSAGES  # tests.* only after the latency and memory sections
+
+    print(
+        f"   b. WebSocket: {soak_scale.ws_events:,} events ($connect, {MESSAGES} messages, $disconnect per connection) through the Adapter,\n"
+        "   replies to the loopback Management API stub; after warm-up -> at the end"
+    )
+    ws_soak = measure_websocket(soak_scale.ws_events)
+    print(ws_soak_table(ws_soak))
+    for soaked in ws_soak:
+        if soaked.after is not None:
+            print(f"   {soaked.name}: the tasks on the adapter's loop at the end run {', '.join(soaked.tasks) or 'nothing'}.")
+    unavailable_notes(ws_soak)
+
     if args.profile:
-        print(f"\n6. cProfile of {scale.fast_calls} calls of case a, asgi_lambda, top 15 by tottime")
+        print(f"\n8. cProfile of {scale.fast_calls} calls of case a, asgi_lambda, top 15 by tottime")
         print(profile_top(memory_case.ours, memory_case.event, context, scale.fast_calls).rstrip())
-        print(f"\n7. cProfile of one warm broadcast to {broadcast_scale.connections:,} connections, this thread only, top 15 by tottime")
+        print(f"\n9. cProfile of one warm broadcast to {broadcast_scale.connections:,} connections, this thread only, top 15 by tottime")
         print((sent.profile or "").rstrip())
 
     checks = [timing.passed for timing in timings if timing.passed is not None]
     checks += [cost.cumulative_us <= IMPORT_TARGET_US for cost in costs if cost.package == "asgi_lambda"]
     checks += [result.passed for result in store_results if result.passed is not None]
     checks.append(sent.passed)
+    checks += [result.passed for result in load_results if result.passed is not None]
+    checks += [soaked.passed for soaked in ws_soak if soaked.passed is not None]
+    checks.append(http_soak.passed)
     met = sum(checks)
     print(f"\nTargets met: {met} of {len(checks)}")
     return 1 if args.strict and met < len(checks) else 0

@@ -1,13 +1,25 @@
 """A loopback stand-in for the API Gateway Management API: records every call, answers 410
-GoneException for connections marked gone, and can answer after a delay like the real one."""
+GoneException for connections marked gone, can answer after a delay like the real one, and can
+answer the next calls with given statuses (429, 5xx, ...) before answering as usual."""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import unquote
+
+# The error types API Gateway names in x-amzn-ErrorType for a scripted answer's status.
+ERROR_TYPES = {
+    400: "BadRequestException",
+    403: "ForbiddenException",
+    429: "LimitExceededException",
+    500: "InternalServerErrorException",
+    503: "ServiceUnavailableException",
+}
 
 
 class Call:
@@ -26,6 +38,8 @@ class ManagementAPIStub:
         self.delay = delay
         self.calls: list[Call] = []
         self.gone: set[str] = set()
+        # The answers to the next calls, in order, each (status, extra headers); then the usual ones.
+        self.answers: list[tuple[int, dict[str, str]]] = []
         self.lock = threading.Lock()
         stub = self
 
@@ -44,16 +58,23 @@ class ManagementAPIStub:
                 connection_id = unquote(self.path[len(prefix) :])
                 with stub.lock:
                     stub.calls.append(Call(self.command, connection_id, body, {k.lower(): v for k, v in self.headers.items()}))
+                    scripted = stub.answers.pop(0) if stub.answers else None
+                if scripted is not None:
+                    status, headers = scripted
+                    message = json.dumps({"message": HTTPStatus(status).phrase}).encode()
+                    return self.answer(status, message, error_type=ERROR_TYPES.get(status), headers=headers)
                 if stub.delay:
                     time.sleep(stub.delay)
                 if connection_id in stub.gone:
                     return self.answer(410, b'{"message":null}', error_type="GoneException")
                 self.answer(200, b"")
 
-            def answer(self, status: int, body: bytes, error_type: str | None = None) -> None:
+            def answer(self, status: int, body: bytes, error_type: str | None = None, headers: dict[str, str] | None = None) -> None:
                 self.send_response(status)
                 if error_type:
                     self.send_header("x-amzn-ErrorType", error_type)
+                for name, value in (headers or {}).items():
+                    self.send_header(name, value)
                 self.send_header("content-length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)

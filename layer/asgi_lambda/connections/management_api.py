@@ -8,6 +8,12 @@ A small client on asyncio streams rather than boto3: importing boto3 would cost 
 function its import at every cold start, and botocore spends about a millisecond of CPU per
 call, which caps how fast a broadcast can go. This one keeps connections alive, runs posts
 concurrently under a bound, and signs a request in microseconds.
+
+A 429 (throttled) or a 5xx is tried again, ATTEMPTS times in all, after a wait drawn at random
+between 0 and a ceiling that starts at BACKOFF_BASE and doubles each time (exponential backoff
+with full jitter, so throttled callers spread out); a Retry-After of at most BACKOFF_CAP seconds
+is waited as given, a longer one ends the tries at once. So a call waits 2 s at most besides its
+attempts, well inside an invocation. A 410 is Gone, any other 4xx a GatewayError, both at once.
 """
 
 from __future__ import annotations
@@ -16,13 +22,17 @@ import asyncio
 import hashlib
 import hmac
 import os
+import random
 import ssl
 import time
 from urllib.parse import quote, urlsplit
 
 # API Gateway refuses a message over 128 KB.
 MAX_MESSAGE_BYTES = 128 * 1024
-TIMEOUT_SECONDS = 10.0
+TIMEOUT_SECONDS = 10.0  # per attempt
+ATTEMPTS = 3  # in all, for an answer of 429 or 5xx
+BACKOFF_BASE = 0.05  # seconds: the ceiling of the first wait, doubled for each one after
+BACKOFF_CAP = 1.0  # seconds: no wait is longer, whether drawn or asked for with Retry-After
 
 
 class GatewayError(ConnectionError):
@@ -75,19 +85,30 @@ class ManagementAPI:
 
     async def call(self, method: str, connection_id: str, body: bytes) -> None:
         path = f"{self.base_path}/%40connections/{quote(connection_id, safe='')}"
-        request = self.request(method, path, body)
-        async with self.slots:
-            try:
-                status, headers, payload = await asyncio.wait_for(self.exchange(request), TIMEOUT_SECONDS)
-            except (TimeoutError, OSError, asyncio.IncompleteReadError) as exc:
-                raise GatewayError(f"{method} {self.endpoint}/@connections/{connection_id}: {exc!r}") from exc
-        if status == 410:
-            raise Gone(f"connection {connection_id} is gone")
-        if status >= 300:
+        where = f"{method} {self.endpoint}/@connections/{connection_id}"
+        for attempt in range(1, ATTEMPTS + 1):
+            request = self.request(method, path, body)  # signed anew: its date stays current
+            async with self.slots:
+                try:
+                    status, headers, payload = await asyncio.wait_for(self.exchange(request), TIMEOUT_SECONDS)
+                except (TimeoutError, OSError, asyncio.IncompleteReadError) as exc:
+                    raise GatewayError(f"{where}: {exc!r}") from exc
+            if status < 300:
+                return
+            if status == 410:
+                raise Gone(f"connection {connection_id} is gone")
             error_type = headers.get("x-amzn-errortype", "").partition(":")[0]
-            raise GatewayError(
-                f"{method} {self.endpoint}/@connections/{connection_id}: {status} {error_type} {payload[:200].decode(errors='replace')}".strip()
-            )
+            failure = " ".join(part for part in (f"{where}: {status}", error_type, payload[:200].decode(errors="replace")) if part)
+            if not (status == 429 or status >= 500):
+                raise GatewayError(failure)
+            if attempt == ATTEMPTS:
+                raise GatewayError(f"{failure} (after {ATTEMPTS} attempts)")
+            wait = backoff(attempt, headers.get("retry-after"))
+            if wait is None:
+                raise GatewayError(
+                    f"{failure} (Retry-After {headers['retry-after']} s: longer than the {BACKOFF_CAP:g} s this client waits)"
+                )
+            await pause(wait)  # holding no connection slot
 
     async def exchange(self, request: bytes) -> tuple[int, dict[str, str], bytes]:
         """Send a request on a kept-alive connection (or a new one) and read the whole response.
@@ -124,6 +145,33 @@ class ManagementAPI:
         lines += [f"{name}: {value}" for name, value in headers.items()]
         lines += [f"content-length: {len(body)}", "connection: keep-alive", "", ""]
         return "\r\n".join(lines).encode() + body
+
+
+def backoff(retry: int, retry_after: str | None) -> float | None:
+    """Seconds to wait before retry number `retry` (1, 2, ...): what Retry-After asks, if that is
+    within BACKOFF_CAP (None if it asks for longer), else a draw under the exponential ceiling."""
+    asked = seconds(retry_after)
+    if asked is not None:
+        return asked if asked <= BACKOFF_CAP else None
+    return jitter(min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (retry - 1)))
+
+
+def seconds(retry_after: str | None) -> float | None:
+    """Retry-After as a number of seconds; None when absent, or an HTTP date (not worth parsing for waits this short)."""
+    try:
+        return max(float(retry_after), 0.0) if retry_after is not None else None
+    except ValueError:
+        return None
+
+
+def jitter(ceiling: float) -> float:
+    """A wait drawn evenly between 0 and the ceiling (tests replace it to know the draw)."""
+    return random.uniform(0.0, ceiling)
+
+
+async def pause(seconds: float) -> None:
+    """Wait between attempts (tests replace it, so that they never wait)."""
+    await asyncio.sleep(seconds)
 
 
 def sign(method: str, path: str, headers: dict[str, str], body: bytes, *, region: str, service: str, now: time.struct_time) -> str:

@@ -10,7 +10,8 @@ $connect finds the record), DeleteItem returning the old item, and Scan (eventua
 filtered on expires_at server side, every page followed). The low-level client is made on first
 use and reused for the life of the execution environment; its calls block, so they run in a
 worker thread (`asyncio.to_thread`) and the shared loop stays free. Short timeouts and one retry
-make an unreachable endpoint fail within seconds rather than hold the invocation.
+make an unreachable endpoint fail within seconds rather than hold the invocation; any other
+failure of boto3's is tried once more on a new client (aws.py), then refused as StoreUnavailable.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ import time
 from typing import Any
 
 from botocore.config import Config  # type: ignore[import-untyped]
-from botocore.exceptions import BotoCoreError, ClientError  # type: ignore[import-untyped]
 
 from . import StoreUnavailable
 from .aws import LazyClient, cause, error_code
@@ -40,7 +40,7 @@ class DynamoDBStore:
         self.table = table
         self.region = region
         self.endpoint_url = endpoint_url
-        self._aws = LazyClient("dynamodb", region=region, endpoint_url=endpoint_url, config=CONFIG)
+        self._aws = LazyClient("dynamodb", region=region, endpoint_url=endpoint_url, config=CONFIG, unavailable=self._unavailable)
 
     @property
     def client(self) -> Any:
@@ -58,16 +58,8 @@ class DynamoDBStore:
             )
         return StoreUnavailable(f"dynamodb store (table {self.table!r} {self._where()}): {cause(exc)}")
 
-    def _request(self, method: str, /, **parameters: Any) -> dict[str, Any]:
-        """One blocking request; boto3's errors, the client's own making included, become StoreUnavailable."""
-        try:
-            response: dict[str, Any] = getattr(self.client, method)(**parameters)
-        except (BotoCoreError, ClientError) as exc:
-            raise self._unavailable(exc) from exc
-        return response
-
     async def _run(self, method: str, /, **parameters: Any) -> dict[str, Any]:
-        return await asyncio.to_thread(self._request, method, **parameters)
+        return await asyncio.to_thread(self._aws.request, method, **parameters)
 
     async def save(self, record: ConnectionRecord) -> None:
         await self._run(
@@ -111,7 +103,7 @@ class DynamoDBStore:
             }
             records: list[ConnectionRecord] = []
             while True:
-                page = self._request("scan", **parameters)
+                page = self._aws.request("scan", **parameters)
                 # A page may hold nothing (the filter applies after the read) and still not be the last.
                 records.extend(record for item in page.get("Items", ()) if (record := live(item["data"]["S"])) is not None)
                 if "LastEvaluatedKey" not in page:

@@ -6,9 +6,15 @@ Lambda runs one event at a time, but a broadcast and the Management API calls ma
 
 The table is created on first use, once per store, idempotently. After that each operation is
 one statement: save an upsert, load and scan a SELECT of live rows, pop a DELETE ... RETURNING.
-Expiry is judged against this process's clock, as `ConnectionRecord.expired` judges it. A statement
-that fails because its connection was lost is sent once more on a new connection: safe, as
-save is an upsert, load and scan only read, and pop's record is gone either way.
+Expiry is judged against this process's clock, as `ConnectionRecord.expired` judges it.
+
+A statement that fails, whatever asyncpg raised (a lost connection, an error it does not
+document, such as asyncio's on a transport the server reset), is sent once more on a new
+connection: the one it failed on is ended first, unless it is already gone. That is safe, as save
+is an upsert, load and scan only read, and pop's record is gone either way. A timeout is not
+sent again (a second wait would double the delay). What fails twice, or times out, is a
+StoreUnavailable naming the server (no password) and the cause; our own code runs outside
+the catch, so its errors are never disguised as the store's.
 
 asyncpg prepares each statement once per connection (its statement cache): behind PgBouncer
 in transaction mode, that needs PgBouncer 1.21 or later with max_prepared_statements set.
@@ -36,10 +42,6 @@ CONNECT_TIMEOUT = 5.0  # seconds; an unreachable server fails the invocation fas
 # Letters, digits and underscores, not starting with a digit; at most 52 characters, so the
 # index name "<table>_expires_at" stays within PostgreSQL's 63-character identifier limit.
 _TABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,51}")
-
-# Errors meaning the server could not be reached or refused the statement; ValueError is a
-# DSN asyncpg cannot parse (only asyncpg's calls run where these are caught).
-_ERRORS = (OSError, TimeoutError, ValueError, asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError)
 
 
 async def _keep_session(connection: Any) -> None:
@@ -112,21 +114,29 @@ class PostgresStore:
 
     async def _run(self, method: str, sql: str, *arguments: object) -> Any:
         try:
-            pool = await self._get_pool()
-            for retry in (True, False):
-                async with pool.acquire() as connection:
-                    try:
-                        return await getattr(connection, method)(sql, *arguments)
-                    except _ERRORS as exc:
-                        # The server ended the session (restart, failover, idle timeout) before or
-                        # while the statement went out on it: once more, on a new connection.
-                        if not (retry and _lost(connection, exc)):
-                            raise
-            raise AssertionError("unreachable")
-        except _ERRORS as exc:
+            try:
+                return await self._statement(method, sql, arguments)
+            except TimeoutError:
+                raise
+            except Exception:  # anything asyncpg raises: only its calls run in _statement
+                return await self._statement(method, sql, arguments)
+        except Exception as exc:
             raise StoreUnavailable(
                 f"{self._where}: {describe_failure(exc, self.dsn, timeouts=(TimeoutError,), connect_timeout=CONNECT_TIMEOUT)}"
             ) from exc
+
+    async def _statement(self, method: str, sql: str, arguments: tuple[object, ...]) -> Any:
+        """One try: the pool (made on first use), one of its connections, the statement."""
+        pool = await self._get_pool()
+        async with pool.acquire() as connection:
+            try:
+                return await getattr(connection, method)(sql, *arguments)
+            except Exception:
+                # The server ended the session (restart, failover, idle timeout), or the connection
+                # is in a state we cannot know: either way, the next try must not get it back.
+                if not _closed(connection):
+                    connection.terminate()
+                raise
 
     async def save(self, record: ConnectionRecord) -> None:
         await self._run("execute", self._save_sql, record.connection_id, record.to_json(), record.expires_at)
@@ -147,10 +157,8 @@ class PostgresStore:
             await pool.close()
 
 
-def _lost(connection: Any, exc: BaseException) -> bool:
-    """Whether the statement failed because the connection was gone, so another one may succeed."""
-    if isinstance(exc, (asyncpg.ConnectionDoesNotExistError, ConnectionResetError, BrokenPipeError)):
-        return True
+def _closed(connection: Any) -> bool:
+    """Whether the connection is closed already, so the pool opens a new one in its place."""
     try:
         return bool(connection.is_closed())
     except asyncpg.InterfaceError:  # the pool has already taken the closed connection back

@@ -1,8 +1,16 @@
 """Redis store (WS_BACKEND=redis): redis-py's asyncio client, one per execution environment.
 
 The client is made on first use and kept; its pool opens a connection when a command needs
-one and reuses it afterwards. A command whose connection turns out lost (the server closed
-it while the environment was frozen) is sent once more, at once, on a new connection.
+one and reuses it afterwards. A command whose connection turns out lost (the server closed it
+while the environment was frozen) is sent once more, at once, on a new connection: redis-py's
+Retry does that. Any failure of the client library, whatever it raises, then gets one more try,
+after the pool's idle connections are closed so that it goes out on a fresh one. That covers
+what redis-py does not see as a lost connection: on Python 3.12, a connection the server reset
+while the environment sat idle fails the next command with asyncio's AttributeError ("'NoneType'
+object has no attribute '_add_writer'", a CPython bug fixed in 3.13). Timeouts are not retried:
+the command may have run, and a second wait doubles the delay. What still fails is a
+StoreUnavailable naming the server (no password) and the cause; our own code runs outside the
+catch, so its errors are never disguised as the store's.
 
 Each record is one key, `<prefix><connection_id>`, holding the record's JSON and expiring
 with it (EX, whole seconds, rounded up): save is one SET, load one GET, pop one GETDEL (Redis
@@ -12,7 +20,6 @@ expiry that Redis has not removed yet is never returned.
 scan walks the keyspace with SCAN MATCH <prefix>* and fetches each page with one MGET: O(keys
 in the database), fine for a database that holds connections, slow for one shared with
 millions of other keys. MGET needs every key on one node: not for Redis Cluster.
-
 """
 
 from __future__ import annotations
@@ -20,12 +27,13 @@ from __future__ import annotations
 import math
 import re
 import time
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 import redis.asyncio
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from . import StoreUnavailable
@@ -36,7 +44,10 @@ PREFIX = "asgi-lambda:connection:"
 CONNECT_TIMEOUT = 5.0  # seconds; an unreachable server fails the invocation fast, not at Lambda's timeout
 SCAN_COUNT = 1000  # keys SCAN looks at per call, and so at most per MGET
 
-_ERRORS = (RedisError, OSError, TimeoutError)
+T = TypeVar("T")
+
+# Not tried again: the command may have run, and a second wait doubles the delay.
+_TIMEOUTS = (RedisTimeoutError, TimeoutError)
 
 
 class RedisStore:
@@ -69,52 +80,53 @@ class RedisStore:
         return self.prefix + connection_id
 
     def _unavailable(self, exc: BaseException) -> StoreUnavailable:
-        return StoreUnavailable(
-            f"{self._where}: {describe_failure(exc, self.url, timeouts=(RedisTimeoutError, TimeoutError), connect_timeout=CONNECT_TIMEOUT)}"
-        )
+        return StoreUnavailable(f"{self._where}: {describe_failure(exc, self.url, timeouts=_TIMEOUTS, connect_timeout=CONNECT_TIMEOUT)}")
+
+    async def _command(self, call: Callable[[redis.asyncio.Redis], Awaitable[T]]) -> T:
+        """Run `call` (redis-py's calls only) on the client, once more on a fresh connection if it fails."""
+        client = self._get_client()
+        try:
+            try:
+                return await call(client)
+            except _TIMEOUTS:
+                raise
+            except Exception:  # anything redis-py raises, asyncio's own errors included
+                await client.connection_pool.disconnect(inuse_connections=False)
+                return await call(client)
+        except Exception as exc:
+            raise self._unavailable(exc) from exc
 
     async def save(self, record: ConnectionRecord) -> None:
         # Already expired: still written, so it replaces any live record, and gone within a second.
         seconds = max(1, math.ceil(record.expires_at - time.time()))
-        client = self._get_client()
-        try:
-            await client.set(self._key(record.connection_id), record.to_json(), ex=seconds)
-        except _ERRORS as exc:
-            raise self._unavailable(exc) from exc
+        key, data = self._key(record.connection_id), record.to_json()
+        await self._command(lambda client: client.set(key, data, ex=seconds))
 
     async def load(self, connection_id: str) -> ConnectionRecord | None:
-        client = self._get_client()
-        try:
-            data: bytes | str | None = await client.get(self._key(connection_id))
-        except _ERRORS as exc:
-            raise self._unavailable(exc) from exc
-        return live(data)
+        key = self._key(connection_id)
+        return live(await self._command(lambda client: client.get(key)))
 
     async def pop(self, connection_id: str) -> ConnectionRecord | None:
-        client = self._get_client()
-        try:
-            data: bytes | str | None = await client.getdel(self._key(connection_id))
-        except _ERRORS as exc:
-            raise self._unavailable(exc) from exc
-        return live(data)
+        key = self._key(connection_id)
+        return live(await self._command(lambda client: client.getdel(key)))
 
     async def scan(self) -> list[ConnectionRecord]:
-        client = self._get_client()
+        values = await self._command(self._values)
+        return [record for record in map(live, values) if record is not None]
+
+    async def _values(self, client: redis.asyncio.Redis) -> list[bytes | str | None]:
+        """The value of every key under the prefix: SCAN MATCH page by page, one MGET per page."""
         seen: set[bytes | str] = set()  # SCAN may return a key more than once
-        records: list[ConnectionRecord] = []
+        values: list[bytes | str | None] = []
         cursor = 0
-        try:
-            while True:
-                cursor, keys = await client.scan(cursor, match=self._match, count=SCAN_COUNT)
-                new = [key for key in keys if key not in seen]
-                if new:
-                    seen.update(new)
-                    values: list[bytes | str | None] = await client.mget(new)
-                    records.extend(record for record in map(live, values) if record is not None)
-                if cursor == 0:
-                    return records
-        except _ERRORS as exc:
-            raise self._unavailable(exc) from exc
+        while True:
+            cursor, keys = await client.scan(cursor, match=self._match, count=SCAN_COUNT)
+            new = [key for key in keys if key not in seen]
+            if new:
+                seen.update(new)
+                values.extend(await client.mget(new))
+            if cursor == 0:
+                return values
 
     async def close(self) -> None:
         client, self._client = self._client, None

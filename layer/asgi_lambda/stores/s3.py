@@ -16,7 +16,8 @@ connections costs one GET per connection; at that scale DynamoDB or Redis are th
 
 The low-level client is made on first use and reused; its blocking calls run in worker threads so
 the shared loop stays free. Short timeouts and one retry make an unreachable endpoint fail within
-seconds.
+seconds; any other failure of boto3's, reading a body included, is tried once more on a new client
+(aws.py), then refused as StoreUnavailable.
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from botocore.config import Config  # type: ignore[import-untyped]
-from botocore.exceptions import BotoCoreError, ClientError  # type: ignore[import-untyped]
 
 from . import StoreUnavailable
 from .aws import LazyClient, cause, error_code
@@ -59,7 +59,7 @@ class S3Store:
         self.prefix = prefix
         self.region = region
         self.endpoint_url = endpoint_url
-        self._aws = LazyClient("s3", region=region, endpoint_url=endpoint_url, config=CONFIG)
+        self._aws = LazyClient("s3", region=region, endpoint_url=endpoint_url, config=CONFIG, unavailable=self._unavailable)
         self._executor: ThreadPoolExecutor | None = None
 
     @property
@@ -89,13 +89,10 @@ class S3Store:
     def _read(self, key: str) -> bytes | None:
         """The object's body, None when there is no such object (blocking)."""
         try:
-            response = self.client.get_object(Bucket=self.bucket, Key=key)
-            data: bytes = response["Body"].read()
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "NoSuchKey":
+            data: bytes = self._aws.call(lambda client: client.get_object(Bucket=self.bucket, Key=key)["Body"].read())
+        except Exception as exc:
+            if error_code(exc) == "NoSuchKey":
                 return None
-            raise self._unavailable(exc) from exc
-        except BotoCoreError as exc:
             raise self._unavailable(exc) from exc
         return data
 
@@ -103,26 +100,21 @@ class S3Store:
         return live(self._read(key))
 
     def _put(self, record: ConnectionRecord) -> None:
-        try:
-            self.client.put_object(
-                Bucket=self.bucket,
-                Key=self._key(record.connection_id),
-                Body=record.to_json().encode(),
-                ContentType="application/json",
-                Metadata={"expires-at": str(record.expires_at)},
-            )
-        except (BotoCoreError, ClientError) as exc:
-            raise self._unavailable(exc) from exc
+        self._aws.request(
+            "put_object",
+            Bucket=self.bucket,
+            Key=self._key(record.connection_id),
+            Body=record.to_json().encode(),
+            ContentType="application/json",
+            Metadata={"expires-at": str(record.expires_at)},
+        )
 
     def _pop(self, connection_id: str) -> ConnectionRecord | None:
         key = self._key(connection_id)
         data = self._read(key)
         if data is None:
             return None
-        try:
-            self.client.delete_object(Bucket=self.bucket, Key=key)
-        except (BotoCoreError, ClientError) as exc:
-            raise self._unavailable(exc) from exc
+        self._aws.request("delete_object", Bucket=self.bucket, Key=key)
         return live(data)
 
     def _list(self) -> list[str]:
@@ -130,10 +122,7 @@ class S3Store:
         parameters: dict[str, Any] = {"Bucket": self.bucket, "Prefix": self.prefix}
         keys: list[str] = []
         while True:
-            try:
-                page = self.client.list_objects_v2(**parameters)
-            except (BotoCoreError, ClientError) as exc:
-                raise self._unavailable(exc) from exc
+            page = self._aws.request("list_objects_v2", **parameters)
             # The prefix itself may exist as an empty "folder" object made in the console.
             keys.extend(item["Key"] for item in page.get("Contents", ()) if item["Key"] != self.prefix)
             if not page.get("IsTruncated"):
