@@ -5,14 +5,27 @@ from __future__ import annotations
 from typing import Any
 
 from .adapter import Adapter
-from .exceptions import AppImportError, ConfigError, EventNotHandled, LifespanFailure, UnexpectedMessage, UnknownEventError
+from .exceptions import (
+    AppImportError,
+    AsgiLambdaError,
+    ConfigError,
+    EventNotHandled,
+    InvalidMessage,
+    LifespanFailure,
+    MalformedEvent,
+    UnexpectedMessage,
+    UnknownEventError,
+)
 
 __all__ = [
     "Adapter",
     "AppImportError",
+    "AsgiLambdaError",
     "ConfigError",
     "EventNotHandled",
+    "InvalidMessage",
     "LifespanFailure",
+    "MalformedEvent",
     "UnexpectedMessage",
     "UnknownEventError",
     "broadcast",
