@@ -22,10 +22,10 @@ from typing import Any
 from asgi_lambda import loop
 from asgi_lambda.connections.hub import ConnectionHub, install_default
 from asgi_lambda.connections.management_api import ManagementAPI
-from asgi_lambda.settings import WebSocketSettings
 from asgi_lambda.stores.memory import MemoryStore
 from asgi_lambda.stores.record import ConnectionRecord
 from asgi_lambda.websocket import broadcast
+from asgi_lambda.websocket_settings import WebSocketSettings
 
 from .ws_stores import aws_environment
 

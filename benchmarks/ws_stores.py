@@ -31,8 +31,8 @@ from typing import Any
 
 from asgi_lambda import Adapter, loop
 from asgi_lambda.connections.hub import ConnectionHub, install_default
-from asgi_lambda.settings import WebSocketSettings
 from asgi_lambda.stores import Store
+from asgi_lambda.websocket_settings import WebSocketSettings
 
 from .relay import RoundTripRelay
 

@@ -13,8 +13,8 @@ import pytest
 
 from asgi_lambda import loop
 from asgi_lambda.connections.hub import ConnectionHub, install_default
-from asgi_lambda.settings import WebSocketSettings
 from asgi_lambda.stores import Store
+from asgi_lambda.websocket_settings import WebSocketSettings
 
 from .websocket.management_api import ManagementAPIStub
 

@@ -18,8 +18,8 @@ from .conftest import RecordingApp, load_event
 ONE_EVENT_PER_SOURCE = ["apigw_rest_get", "http_api_v1_get", "http_api_v2_get", "function_url_get", "alb_single_value", "alb_multi_value"]
 
 SUPPORTED = (
-    "Supported sources: API Gateway HTTP API (payload 2.0) and Lambda Function URL; API Gateway WebSocket API; "
-    "API Gateway REST API (payload 1.0); Application Load Balancer; Amazon VPC Lattice (event structure version 2); "
+    "Supported sources: API Gateway HTTP API (payload 2.0) and Lambda Function URL; API Gateway REST API (payload 1.0); "
+    "Application Load Balancer; API Gateway WebSocket API; Amazon VPC Lattice (event structure version 2); "
     "Amazon VPC Lattice (event structure version 1); CloudFront Lambda@Edge (viewer-request, origin-request)."
 )
 

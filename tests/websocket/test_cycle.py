@@ -16,10 +16,10 @@ import pytest
 from asgi_lambda import Adapter, loop
 from asgi_lambda.connections.hub import ConnectionHub, install_default
 from asgi_lambda.exceptions import ConfigError
-from asgi_lambda.settings import WebSocketSettings
 from asgi_lambda.stores import Store
 from asgi_lambda.stores.record import ConnectionRecord
 from asgi_lambda.websocket import broadcast, send
+from asgi_lambda.websocket_settings import WebSocketSettings
 
 from ..conftest import load_event
 from .management_api import ManagementAPIStub

@@ -44,7 +44,8 @@ LIBRARY_CALL = {
 RESET = errno.ECONNRESET
 OUTAGE_CAUSE = {
     "postgresql": rf"ConnectionResetError: \[Errno {RESET}\] .+",
-    "redis": rf"ConnectionError: Error .*\b{RESET}\b.*",
+    # redis-py words a reset by its errno, or (when the reset meets a write) "Error UNKNOWN while writing".
+    "redis": rf"ConnectionError: Error (.*\b{RESET}\b.*|UNKNOWN while writing to socket\. Connection lost\.)",
     "dynamodb": r"(ConnectionClosedError|EndpointConnectionError): .+",
     "s3": r"(ConnectionClosedError|EndpointConnectionError): .+",
 }

@@ -12,8 +12,8 @@ from contextvars import ContextVar
 from typing import TypeVar
 
 from ..exceptions import ConfigError
-from ..settings import WebSocketSettings, websocket_from_environ
 from ..stores import Store, registry
+from ..websocket_settings import WebSocketSettings, websocket_from_environ
 from .management_api import ManagementAPI
 
 T = TypeVar("T")

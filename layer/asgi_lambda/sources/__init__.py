@@ -14,21 +14,25 @@ from typing import TYPE_CHECKING, Any
 from .alb import AlbEvent
 from .apigw_http import HttpApiEvent
 from .apigw_rest import RestApiEvent
-from .apigw_websocket import WebSocketEvent
-from .authorizer import AuthorizerEvent
 
 if TYPE_CHECKING:
     from ..settings import Settings
     from ..types import EventSource, LambdaEvent
 
-# Tried first, in this order, and imported with the package. Authorizer events, which look like
-# proxy requests, are refused before anything else; then HTTP API payload 2.0, the commonest;
-# WebSocket before REST, since a $connect event may carry `httpMethod`.
-COMMON_SOURCES: tuple[EventSource, ...] = (AuthorizerEvent, HttpApiEvent, WebSocketEvent, RestApiEvent, AlbEvent)
+# Tried first, in this order, and imported with the package: HTTP API payload 2.0, the commonest,
+# then REST and ALB.
+COMMON_SOURCES: tuple[EventSource, ...] = (HttpApiEvent, RestApiEvent, AlbEvent)
 
-# Tried next, as "module:Class", imported on the first event none of the above takes, so that
-# an API Gateway function's cold start never pays for them. No event of theirs matches a source above.
-OTHER_SOURCES = ("vpc_lattice:VpcLatticeEvent", "vpc_lattice:VpcLatticeV1Event", "lambda_edge:LambdaEdgeEvent")
+# Tried next, as "module:Class", imported on the first event none of the above takes, so that an
+# HTTP function's cold start never pays for them. The sources above refuse their events (a
+# WebSocket $connect may carry httpMethod, an authorizer's REQUEST event looks like a request).
+OTHER_SOURCES = (
+    "apigw_websocket:WebSocketEvent",
+    "authorizer:AuthorizerEvent",
+    "vpc_lattice:VpcLatticeEvent",
+    "vpc_lattice:VpcLatticeV1Event",
+    "lambda_edge:LambdaEdgeEvent",
+)
 
 # Non-HTTP events, POSTed to the app under `events_path` (ASGI_EVENTS_PATH): tried only when that
 # is set. Off, these events get UnknownEventError, as any unknown event.
@@ -66,7 +70,7 @@ class SourceOrder:
 
     def unknown_event_message(self, event: Any) -> str:
         tried = self.all()
-        names = "; ".join(dict.fromkeys(source.name for source in tried[1:]))  # the authorizer is refused, not served
+        names = "; ".join(dict.fromkeys(source.name for source in tried if not getattr(source, "refuses", False)))
         hint = ""
         if len(self.later) == len(OTHER_SOURCES) and isinstance(event, dict) and ("Records" in event or "detail-type" in event):
             hint = " Non-HTTP events (SQS, SNS, EventBridge, S3, DynamoDB and Kinesis) are delivered only when ASGI_EVENTS_PATH (events_path=) is set."

@@ -57,7 +57,12 @@ class HttpApiEvent:
     @classmethod
     def matches(cls, event: LambdaEvent) -> bool:
         context = event.get("requestContext")
-        return event.get("version") == "2.0" and isinstance(context, dict) and isinstance(context.get("http"), dict)
+        return (
+            event.get("version") == "2.0"
+            and isinstance(context, dict)
+            and isinstance(context.get("http"), dict)
+            and "routeArn" not in event  # an authorizer's event is refused, not served
+        )
 
     def __init__(self, event: LambdaEvent, context: Any, settings: Settings) -> None:
         request_context = event["requestContext"]

@@ -60,7 +60,14 @@ class RestApiEvent:
     @classmethod
     def matches(cls, event: LambdaEvent) -> bool:
         context = event.get("requestContext")
-        return "httpMethod" in event and isinstance(context, dict) and "elb" not in context and event.get("version", "1.0") == "1.0"
+        return (
+            "httpMethod" in event
+            and isinstance(context, dict)
+            and "elb" not in context
+            and "eventType" not in context  # a WebSocket event may carry httpMethod too
+            and "methodArn" not in event  # an authorizer's event is refused, not served
+            and event.get("version", "1.0") == "1.0"
+        )
 
     def __init__(self, event: LambdaEvent, context: Any, settings: Settings) -> None:
         request_context = event["requestContext"]

@@ -1,0 +1,201 @@
+"""The WebSocket settings: the store and its options, from WS_* variables, Mangum's `ws_config` or
+a `dsn`, checked by the same functions whatever the spelling; the scope's path, the record's
+lifetime and where replies go. Part of the settings (settings.py), imported only when a store is
+configured, so that an HTTP function's cold start never pays for it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from .exceptions import ConfigError
+from .settings import DEFAULT_TTL_SECONDS, VARIABLES, Frozen
+
+if TYPE_CHECKING:
+    from .stores.registry import StoreEntry
+
+# Options every store takes in code, beside its own (WS_TTL_SECONDS and WS_ENDPOINT_URL in the environment).
+COMMON_PARAMS = ("ttl_seconds", "management_endpoint_url")
+
+
+class WebSocketSettings(Frozen):
+    """The store and its options, the scope's path, the record's lifetime and where replies go."""
+
+    __slots__ = ("backend", "store_options", "path", "ttl_seconds", "endpoint_url", "region")
+
+    def __init__(
+        self,
+        backend: str,
+        store_options: Mapping[str, str],
+        *,
+        path: str = "/",
+        ttl_seconds: int = DEFAULT_TTL_SECONDS,
+        endpoint_url: str | None = None,
+        region: str = "us-east-1",
+    ) -> None:
+        self.backend = backend
+        self.store_options = store_options
+        self.path = path
+        self.ttl_seconds = ttl_seconds
+        self.endpoint_url = endpoint_url
+        self.region = region
+
+
+def parse_ttl_seconds(value: object, *, name: str) -> int:
+    text = str(value).strip()
+    if not text.isdigit() or int(text) == 0:
+        raise ConfigError(f"{name}={value!r}: expected a whole number of seconds above 0, such as {DEFAULT_TTL_SECONDS}.")
+    return int(text)
+
+
+def parse_endpoint_url(value: object, *, name: str) -> str:
+    text = str(value).strip()
+    if not text.startswith(("http://", "https://")):
+        raise ConfigError(f"{name}={value!r}: expected an http(s) URL, such as http://127.0.0.1:8001/prod.")
+    return text
+
+
+def parse_store_name(value: object, *, name: str) -> StoreEntry:
+    from .stores import registry
+
+    entry = registry.entry_for(str(value))
+    if entry is None:
+        raise ConfigError(f"{name}={value!r}: expected one of {registry.names()}.")
+    return entry
+
+
+def parse_store_option(entry: StoreEntry, keyword: str, value: object, *, name: str) -> str:
+    text = str(value).strip()
+    option = next(option for option in entry.options if option.keyword == keyword)
+    if option.schemes and not text.startswith(option.schemes):
+        from .stores.failures import mask_password  # only on this error: it imports urllib.parse
+
+        raise ConfigError(f"{name}={mask_password(text)!r}: expected a URL starting with {' or '.join(option.schemes)}.")
+    return text
+
+
+# --- the WebSocket store: WS_* variables, ws_config or dsn --------------------------------------
+
+
+def websocket_settings(entry: StoreEntry, options: dict[str, str], environ: Mapping[str, str], **chosen: Any) -> WebSocketSettings:
+    """The store chosen, the rest from WS_* variables unless the code chose them (`chosen`)."""
+    path = environ.get("WS_PATH", "/").strip() or "/"
+    if not path.startswith("/"):
+        raise ConfigError(f"WS_PATH={path!r}: expected a path starting with /, such as /ws.")
+    ttl = chosen.get("ttl_seconds") or parse_ttl_seconds(
+        environ.get("WS_TTL_SECONDS", "").strip() or DEFAULT_TTL_SECONDS, name="WS_TTL_SECONDS"
+    )
+    endpoint = chosen.get("endpoint_url")
+    if endpoint is None and environ.get("WS_ENDPOINT_URL", "").strip():
+        endpoint = parse_endpoint_url(environ["WS_ENDPOINT_URL"], name="WS_ENDPOINT_URL")
+    region = environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+    return WebSocketSettings(entry.name, options, path=path, ttl_seconds=ttl, endpoint_url=endpoint, region=region)
+
+
+def websocket_from_environ(environ: Mapping[str, str]) -> WebSocketSettings:
+    entry = parse_store_name(environ.get("WS_BACKEND", ""), name="WS_BACKEND")
+    options = {}
+    for option in entry.options:
+        if option.variable is None:
+            continue
+        value = environ.get(option.variable, "").strip() or option.default
+        if value is None:
+            if option.required:
+                raise ConfigError(f"WS_BACKEND={entry.name} needs {option.variable}: {option.meaning}.")
+            continue
+        options[option.keyword] = parse_store_option(entry, option.keyword, value, name=option.variable)
+    return websocket_settings(entry, options, environ)
+
+
+def websocket_from_ws_config(ws_config: Mapping[str, Any], environ: Mapping[str, str]) -> WebSocketSettings:
+    """Mangum's `{"backend": NAME, "params": {...}}`, with Mangum's parameter names."""
+    if not isinstance(ws_config, Mapping) or set(ws_config) - {"backend", "params"} or "backend" not in ws_config:
+        raise ConfigError(f"ws_config={ws_config!r}: expected {{'backend': NAME, 'params': {{...}}}}.")
+    entry = parse_store_name(ws_config["backend"], name="ws_config['backend']")
+    params = dict(ws_config.get("params") or {})
+    where = f"ws_config params for {entry.name}"
+    accepted = [*(key for option in entry.options for key in option.params), *entry.parts, *COMMON_PARAMS]
+    for key in params:
+        if key not in accepted:
+            raise ConfigError(f"{where}: unknown key {key!r}; accepted: {', '.join(accepted)}.")
+    options = {}
+    for option in entry.options:
+        given = next((key for key in option.params if params.get(key) is not None), None)
+        if given is not None:
+            options[option.keyword] = parse_store_option(entry, option.keyword, params[given], name=f"ws_config['params'][{given!r}]")
+        elif option.keyword == entry.dsn_whole and entry.from_parts is not None:
+            built = entry.from_parts(params)
+            if built is None:
+                raise ConfigError(
+                    f"{where}: give {option.params[0]} or the parts ({', '.join(entry.parts)}); accepted: {', '.join(accepted)}."
+                )
+            options[option.keyword] = built
+        elif option.required:
+            raise ConfigError(f"{where}: {option.params[0]!r} is required; accepted: {', '.join(accepted)}.")
+        elif option.default is not None:
+            options[option.keyword] = option.default
+    return websocket_settings(entry, options, environ, **common_options(params, name="ws_config['params']"))
+
+
+def websocket_from_dsn(dsn: str, environ: Mapping[str, str]) -> WebSocketSettings:
+    """One URI names the store: dynamodb://table?region=eu-west-1, s3://bucket/prefix/,
+    postgresql://... (the client's own DSN), redis://..., sqlite://file, memory://."""
+    from .stores import registry
+
+    scheme, _, rest = str(dsn).partition("://")
+    entry = next((entry for entry in registry.STORES if scheme.lower() in (entry.name, *entry.aliases, *entry.dsn_schemes)), None)
+    if entry is None or not rest and (entry.dsn_whole or entry.dsn_location):
+        raise ConfigError(
+            f"dsn={dsn!r}: expected a URI such as dynamodb://table?region=eu-west-1, s3://bucket/prefix/, "
+            "postgresql://user@host/db, redis://host:6379/0, sqlite://connections.db or memory://."
+        )
+    if entry.dsn_whole:
+        # The DSN is the client's own: its query string means what asyncpg or redis-py say it does.
+        return websocket_settings(entry, {entry.dsn_whole: dsn}, environ)
+    from urllib.parse import parse_qsl  # only for this spelling: the import costs a cold start 2 ms
+
+    location, _, query_string = rest.partition("?")
+    options = {option.keyword: option.default for option in entry.options if option.default is not None}
+    if entry.dsn_location:
+        values = location.split("/", len(entry.dsn_location) - 1) if len(entry.dsn_location) > 1 else [location]
+        options.update({keyword: value for keyword, value in zip(entry.dsn_location, values, strict=False) if value})
+    query = dict(parse_qsl(query_string))
+    accepted = [option.keyword for option in entry.options if option.keyword not in entry.dsn_location] + list(COMMON_PARAMS)
+    for key in query:
+        if key not in accepted:
+            raise ConfigError(f"dsn for {entry.name}: unknown query parameter {key!r}; accepted: {', '.join(accepted)}.")
+    options.update(
+        {key: parse_store_option(entry, key, value, name=f"dsn {key}") for key, value in query.items() if key not in COMMON_PARAMS}
+    )
+    missing = [option.keyword for option in entry.options if option.required and not options.get(option.keyword)]
+    if missing:
+        raise ConfigError(f"dsn={dsn!r}: names no {missing[0]}; expected {entry.name}://{'/'.join(entry.dsn_location).upper()}.")
+    return websocket_settings(entry, options, environ, **common_options(query, name="dsn"))
+
+
+def common_options(params: Mapping[str, Any], *, name: str) -> dict[str, Any]:
+    chosen: dict[str, Any] = {}
+    if params.get("ttl_seconds") is not None:
+        chosen["ttl_seconds"] = parse_ttl_seconds(params["ttl_seconds"], name=f"{name}['ttl_seconds']")
+    if params.get("management_endpoint_url") is not None:
+        chosen["endpoint_url"] = parse_endpoint_url(params["management_endpoint_url"], name=f"{name}['management_endpoint_url']")
+    return chosen
+
+
+# --- unknown variables --------------------------------------------------------------------------
+
+
+def all_variables() -> dict[str, str]:
+    """VARIABLES and every store's own."""
+    from .stores import registry
+
+    variables = dict(VARIABLES)
+    variables["WS_BACKEND"] += ": " + registry.names()
+    for entry in registry.STORES:
+        for option in entry.options:
+            if option.variable:
+                variables[option.variable] = option.meaning + (
+                    f" (default {option.default})" if option.default else f" (required with {entry.name})"
+                )
+    return variables
