@@ -50,6 +50,7 @@ class AlbEvent:
             "isBase64Encoded": Nullable(FLAG),
         },
         required=("httpMethod", "path"),
+        read=("httpMethod", "path", "body"),
     )
     warned_single_value = False  # class-wide: the warning is logged once per environment
 

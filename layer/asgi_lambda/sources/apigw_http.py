@@ -15,6 +15,7 @@ from .common import (
     header_pairs,
     http_scope,
     joined_headers_and_cookies,
+    lowercase_lookup,
     percent_decode,
     percent_encode,
     response_body,
@@ -46,12 +47,14 @@ class HttpApiEvent:
                     "http": Fields(
                         {"method": TEXT, "path": Nullable(TEXT), "sourceIp": Nullable(TEXT), "protocol": Nullable(TEXT)},
                         required=("method",),
+                        read=("method", "path", "protocol"),
                     ),
                 },
                 required=("http",),
             ),
         },
         required=("requestContext",),
+        read=("rawPath", "rawQueryString", "headers", "body"),
     )
 
     @classmethod
@@ -75,8 +78,12 @@ class HttpApiEvent:
             path = percent_decode(raw_path)
         else:
             path, raw_path = raw_path, percent_encode(raw_path, PATH_ESCAPES)
-        lookup = event.get("headers") or {}  # payload 2.0 header names are lowercase
+        lookup = event.get("headers") or {}
         headers = header_pairs(lookup, None)
+        if lookup and "host" not in lookup:
+            # API Gateway lowercases payload 2.0 header names, and always sends Host; `sam local`
+            # sends them as the client wrote them (Host, X-Forwarded-Proto).
+            lookup = lowercase_lookup(lookup, None)
         if event.get("cookies"):
             # API Gateway moves Cookie headers into `cookies`; Function URLs send both.
             headers = [pair for pair in headers if pair[0] != b"cookie"]

@@ -51,10 +51,12 @@ class RestApiEvent:
                     "protocol": Nullable(TEXT),
                     "domainName": Nullable(TEXT),
                     "identity": Nullable(Fields({"sourceIp": Nullable(TEXT)})),
-                }
+                },
+                read=("path", "protocol"),
             ),
         },
         required=("httpMethod", "path", "requestContext"),
+        read=("httpMethod", "path", "body", "version"),
     )
 
     @classmethod

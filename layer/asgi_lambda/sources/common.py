@@ -131,28 +131,19 @@ def lowercase_lookup(headers: Mapping[str, str] | None, multi_value_headers: Map
 
 
 def server_and_scheme(headers: Mapping[str, str], *, domain_name: str | None) -> tuple[tuple[str, int] | None, str]:
-    """`server` and `scheme` from Host and the X-Forwarded-* headers the AWS front end sets.
-    `headers` is keyed by lowercase name as AWS sends them; a name in other case (as `sam local`
-    sends them) is found too."""
-    scheme = (header(headers, "x-forwarded-proto") or "https").lower()
-    host = header(headers, "host") or domain_name
+    """`server` and `scheme` from Host and the X-Forwarded-* headers the AWS front end sets
+    (`headers` keyed by lowercase name)."""
+    scheme = headers.get("x-forwarded-proto", "https").lower()
+    host = headers.get("host") or domain_name
     if not host:
         return None, scheme
     name, colon, port = host.rpartition(":")
     if colon and port.isdigit():  # "[::1]:8080" splits right; "[::1]" has no digits after ":"
         return (name, int(port)), scheme
-    forwarded_port = header(headers, "x-forwarded-port") or ""
+    forwarded_port = headers.get("x-forwarded-port", "")
     if forwarded_port.isdigit():
         return (host, int(forwarded_port)), scheme
     return (host, 443 if scheme == "https" else 80), scheme
-
-
-def header(headers: Mapping[str, str], name: str) -> str | None:
-    """A header's value by its lowercase name, whatever case the event gave the name in."""
-    value = headers.get(name)
-    if value is None:
-        value = next((value for key, value in headers.items() if key.lower() == name), None)
-    return value
 
 
 def http_version(protocol: str | None) -> str:

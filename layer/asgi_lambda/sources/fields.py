@@ -120,11 +120,14 @@ ONLY_LISTS = frozenset({list})
 
 class Fields:
     """A JSON object with known fields; others are ignored. `required` fields must be present and
-    not null; the rest may be missing or null only where their spec is Nullable."""
+    not null; the rest may be missing or null only where their spec is Nullable. `read` names the
+    fields the mapping reads in a way that fails on any other type (a string's methods, a mapping's
+    items): the cheap check leaves those to that reading, on the per-request path, and `problem`
+    still names them when it fails."""
 
     expected = "an object"
 
-    def __init__(self, fields: Mapping[str, Spec], *, required: tuple[str, ...] = ()) -> None:
+    def __init__(self, fields: Mapping[str, Spec], *, required: tuple[str, ...] = (), read: tuple[str, ...] = ()) -> None:
         self.fields = dict(fields)
         self.required = frozenset(required)
         # For the cheap check: a field whose type alone decides is one set look-up, (name, the
@@ -132,6 +135,8 @@ class Fields:
         self.by_type: list[tuple[str, frozenset[type]]] = []
         self.by_spec: list[tuple[str, Spec]] = []
         for name, spec in self.fields.items():
+            if name in read:
+                continue
             nullable = isinstance(spec, Nullable)
             inner = spec.inner if isinstance(spec, Nullable) else spec
             if (
