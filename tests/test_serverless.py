@@ -29,6 +29,7 @@ HELLO_APP = ROOT / "examples" / "hello" / "main.py"
 
 # The newest osls of the 3.x line (the Serverless Framework v3 fork); osls 4 is a later major.
 OSLS_VERSION = "3.77.1"
+LOCKED = Path(__file__).resolve().parent / "osls"  # osls and its dependencies, pinned
 OSLS_CACHE = ROOT / ".cache" / "osls"
 OSLS_PACKAGE_JSON = OSLS_CACHE / "node_modules" / "osls" / "package.json"
 OSLS = OSLS_CACHE / "node_modules" / ".bin" / "osls"
@@ -90,8 +91,12 @@ def _ensure_osls() -> Path:
     if _installed_osls_version() != OSLS_VERSION or not OSLS.exists():
         npm = shutil.which("npm")
         assert npm is not None
-        install = [npm, "install", "--prefix", str(OSLS_CACHE), f"osls@{OSLS_VERSION}", "--save-exact"]
-        install += ["--no-audit", "--no-fund", "--loglevel=error"]
+        # The whole tree as tests/osls/package-lock.json pins it: a plain install resolves ranges
+        # anew, and a registry caught mid-publish has failed it (ETARGET on an @aws-sdk package).
+        OSLS_CACHE.mkdir(parents=True, exist_ok=True)
+        for name in ("package.json", "package-lock.json"):
+            shutil.copyfile(LOCKED / name, OSLS_CACHE / name)
+        install = [npm, "ci", "--prefix", str(OSLS_CACHE), "--no-audit", "--no-fund", "--loglevel=error"]
         result = subprocess.run(install, capture_output=True, text=True, timeout=600)
         assert result.returncode == 0, f"{' '.join(install)} failed:\n{result.stderr}"
         assert _installed_osls_version() == OSLS_VERSION
