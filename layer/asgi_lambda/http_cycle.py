@@ -34,6 +34,11 @@ TOKEN: Final = bytes(0x61 if byte in TOKEN_CHARACTERS else 0x20 for byte in rang
 
 CR, LF, NUL = 13, 10, 0  # `13 in value` is a memchr; `b"\r" in value` a slower substring search
 
+# (name, value) pairs that passed the checks: a pair sent again is known good in one look-up. Only
+# short values, and a bounded number: apps repeat their content types, not their lengths.
+CHECKED_HEADERS: set[tuple[bytes, bytes]] = set()
+MAX_CHECKED_HEADERS = 1024
+
 
 def internal_error() -> Response:
     return {"status": 500, "headers": list(PLAIN_TEXT), "body": b"Internal Server Error"}
@@ -158,6 +163,13 @@ class HTTPCycle:
             status = self.checked_status(message)
         raw_headers = message.get("headers", ())
         try:
+            # Most apps send the same few headers every time: those already checked pass at once.
+            if type(raw_headers) is list and CHECKED_HEADERS.issuperset(raw_headers):
+                self.finish_start(status, raw_headers[:], message)
+                return
+        except TypeError:  # an item that is not hashable (a list pair, say): checked below
+            pass
+        try:
             pairs = iter(raw_headers)
         except TypeError:
             raise self.fail(headers_fault(raw_headers)) from None
@@ -179,6 +191,11 @@ class HTTPCycle:
             ):
                 raise self.fail(header_fault(name, value))
             headers.append((name, value))
+            if len(CHECKED_HEADERS) < MAX_CHECKED_HEADERS and len(value) <= 256:
+                CHECKED_HEADERS.add((name, value))
+        self.finish_start(status, headers, message)
+
+    def finish_start(self, status: int, headers: Headers, message: Message) -> None:
         if "trailers" in message and message["trailers"] is not False:
             raise self.fail(f"the app sent trailers: {shown(message['trailers'])}; expected False, since the response is sent whole")
         self.status = status
