@@ -52,6 +52,10 @@ class Adapter:
         *,
         events_path: str | None = None,
         settings: Settings | None = None,
+        enable_lifespan: bool | None = None,
+        log_level: str | None = None,
+        api_gateway_endpoint_url: str | None = None,
+        api_gateway_region_name: str | None = None,
     ) -> None:
         options: dict[str, Any] = {
             "lifespan": lifespan,
@@ -61,6 +65,11 @@ class Adapter:
             "events_path": events_path,
             "ws_config": ws_config,
             "dsn": dsn,
+            # Mangum 0.9's keywords, taken with their old meaning and a DeprecationWarning.
+            "enable_lifespan": enable_lifespan,
+            "log_level": log_level,
+            "api_gateway_endpoint_url": api_gateway_endpoint_url,
+            "api_gateway_region_name": api_gateway_region_name,
         }
         if settings is None:
             settings = Settings.from_arguments(**options)
@@ -68,6 +77,8 @@ class Adapter:
             raise ConfigError(f"settings= and {', '.join(given)} both configure the adapter: give the settings, or the keyword arguments.")
         self.app = app
         self.settings = settings
+        if settings.log_level is not None:
+            logging.getLogger("asgi_lambda").setLevel(settings.log_level)
         self.sources = sources.SourceOrder(settings)
         # Mangum-style handler classes, tried before the built-in sources.
         self.custom_handlers = tuple(custom_handlers or ())
@@ -168,6 +179,10 @@ ARGUMENT_DEFAULTS: dict[str, Any] = {
     "events_path": None,
     "ws_config": None,
     "dsn": None,
+    "enable_lifespan": None,
+    "log_level": None,
+    "api_gateway_endpoint_url": None,
+    "api_gateway_region_name": None,
 }
 
 

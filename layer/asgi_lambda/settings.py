@@ -120,7 +120,7 @@ class Frozen:
 
 
 class Settings(Frozen):
-    __slots__ = ("app", "lifespan", "base_path", "text_mime_types", "exclude_headers", "events_path", "websocket")
+    __slots__ = ("app", "lifespan", "base_path", "text_mime_types", "exclude_headers", "events_path", "websocket", "log_level")
 
     def __init__(
         self,
@@ -132,6 +132,7 @@ class Settings(Frozen):
         exclude_headers: frozenset[str] = frozenset(),
         events_path: str | None = None,  # None: non-HTTP events are refused
         websocket: WebSocketSettings | None = None,
+        log_level: str | None = None,  # Mangum 0.9's log_level: the asgi_lambda logger's level
     ) -> None:
         self.app = app
         self.lifespan = lifespan
@@ -140,6 +141,7 @@ class Settings(Frozen):
         self.exclude_headers = exclude_headers
         self.events_path = events_path
         self.websocket = websocket
+        self.log_level = log_level
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:
@@ -182,6 +184,10 @@ class Settings(Frozen):
         events_path: str | None = None,
         ws_config: Mapping[str, Any] | None = None,
         dsn: str | None = None,
+        enable_lifespan: bool | None = None,
+        log_level: str | None = None,
+        api_gateway_endpoint_url: str | None = None,
+        api_gateway_region_name: str | None = None,
         environ: Mapping[str, str] = os.environ,
     ) -> Settings:
         if ws_config is not None and dsn is not None:
@@ -195,8 +201,24 @@ class Settings(Frozen):
             from .websocket_settings import websocket_from_dsn
 
             websocket = websocket_from_dsn(dsn, environ)
+        if enable_lifespan is not None:
+            # Mangum 0.9's switch, kept with its meaning: True is "auto", False is "off".
+            if lifespan != "auto":
+                raise ConfigError(
+                    f"lifespan={lifespan!r} and enable_lifespan={enable_lifespan!r} both set the lifespan: give lifespan only."
+                )
+            deprecated("enable_lifespan", f"lifespan={'auto' if enable_lifespan else 'off'!r}")
+            lifespan = "auto" if enable_lifespan else "off"
+        if log_level is not None:
+            deprecated("log_level", "the 'asgi_lambda' logger's level (logging.getLogger('asgi_lambda').setLevel(...))")
+            log_level = parse_log_level(log_level, name="log_level")
+        if api_gateway_endpoint_url is not None or api_gateway_region_name is not None:
+            from .websocket_settings import management_api_overrides
+
+            websocket = management_api_overrides(websocket, api_gateway_endpoint_url, api_gateway_region_name, environ)
         return cls(
             lifespan=parse_lifespan(lifespan, name="lifespan"),
+            log_level=log_level,
             base_path=parse_base_path(api_gateway_base_path, name="api_gateway_base_path"),
             text_mime_types=parse_text_mime_types(text_mime_types, name="text_mime_types"),
             exclude_headers=parse_header_names(exclude_headers, name="exclude_headers"),
@@ -206,6 +228,25 @@ class Settings(Frozen):
 
 
 # --- one check per option ---------------------------------------------------------------------
+
+
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
+
+
+def parse_log_level(value: object, *, name: str) -> str:
+    level = str(value).strip().lower()
+    if level not in LOG_LEVELS:
+        raise ConfigError(f"{name}={value!r}: expected one of {', '.join(LOG_LEVELS)}.")
+    return level.upper()
+
+
+def deprecated(name: str, instead: str, *, depth: int = 0) -> None:
+    """Warn that a keyword of Mangum's WebSocket-era releases is taken, and what replaces it. The
+    warning points at the user's `Adapter(...)` line (`depth`: calls between here and it, past 3)."""
+    import warnings  # only when such a keyword is given
+
+    message = f"{name} is Mangum 0.9's keyword, taken with its old meaning; use {instead} instead."
+    warnings.warn(message, DeprecationWarning, stacklevel=4 + depth)
 
 
 def parse_lifespan(value: str, *, name: str) -> LifespanMode:

@@ -199,3 +199,29 @@ def all_variables() -> dict[str, str]:
                     f" (default {option.default})" if option.default else f" (required with {entry.name})"
                 )
     return variables
+
+
+def management_api_overrides(
+    websocket: WebSocketSettings | None, endpoint_url: str | None, region: str | None, environ: Mapping[str, str]
+) -> WebSocketSettings:
+    """Mangum 0.9's api_gateway_endpoint_url and api_gateway_region_name, over the store's settings."""
+    from .settings import deprecated
+
+    if websocket is None:
+        if not environ.get("WS_BACKEND", "").strip():
+            raise ConfigError(
+                "api_gateway_endpoint_url and api_gateway_region_name configure WebSocket replies, but no store is "
+                "configured: give ws_config or dsn, or set WS_BACKEND."
+            )
+        websocket = websocket_from_environ(environ)
+    changes: dict[str, Any] = {}
+    if endpoint_url is not None:
+        deprecated("api_gateway_endpoint_url", "ws_config params management_endpoint_url, or WS_ENDPOINT_URL", depth=1)
+        changes["endpoint_url"] = parse_endpoint_url(endpoint_url, name="api_gateway_endpoint_url")
+    if region is not None:
+        deprecated("api_gateway_region_name", "AWS_REGION, which Lambda sets", depth=1)
+        if not str(region).strip():
+            raise ConfigError(f"api_gateway_region_name={region!r}: expected a region name, such as eu-west-1.")
+        changes["region"] = str(region).strip()
+    replaced: WebSocketSettings = websocket.replace(**changes)
+    return replaced
