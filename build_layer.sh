@@ -10,8 +10,9 @@
 #
 # Zip layout: asgi-bootstrap (the exec wrapper, executable) at the root, which Lambda
 # unpacks to /opt/asgi-bootstrap, and python/asgi_lambda/, which lands in /opt/python.
-# The same sources give a byte-identical zip: fixed timestamps, sorted entries, bytecode
-# compiled with unchecked hashes (no source timestamps in it).
+# The same sources give a byte-identical zip, wherever and whenever they are built: fixed
+# timestamps, sorted entries, modes reduced to 644 or 755 (whatever the umask), bytecode compiled
+# with unchecked hashes (no source timestamps in it). tests/test_release.py checks it.
 set -euo pipefail
 
 SUPPORTED_PYTHONS=(3.12 3.13 3.14)
@@ -129,12 +130,13 @@ compile_for() {
 
 if [ -n "$backends" ]; then
     name="asgi-lambda-layer-py$python_version-$arch.zip"
-    stage="$root/build/layer-py$python_version-$arch"
 else
     name="asgi-lambda-layer.zip"
-    stage="$root/build/layer"
 fi
-rm -rf "$stage"
+# A private staging folder: two builds at once (parallel tests, two terminals) never share one,
+# and its path reaches neither the zip nor the bytecode (compile_for strips it).
+stage=$(mktemp -d "${TMPDIR:-/tmp}/asgi-lambda-layer.XXXXXX")
+trap 'rm -rf "$stage"' EXIT
 mkdir -p "$stage/python" "$output"
 cp "$root/wrapper/asgi-bootstrap" "$stage/asgi-bootstrap"
 # Exactly the files layer/manifest.txt lists: the developer tools never reach the layer.

@@ -2,8 +2,9 @@
 
 Prints per-call latency (interleaved, one process), import cost (fresh interpreters) and
 peak memory, then the WebSocket store round trips per event, a timed broadcast, WebSocket
-clients under load through the local gateway and what a long run leaves behind (soak), with
-PASS/FAIL against the targets. See benchmarks/README.md.
+clients under load through the local gateway and what a long run leaves behind (soak), then the
+layer's own Runtime API client against awslambdaric (cold start, per invocation, time to first
+byte streamed and buffered), with PASS/FAIL against the targets. See benchmarks/README.md.
 """
 
 from __future__ import annotations
@@ -21,17 +22,19 @@ from mangum import Mangum
 
 from asgi_lambda import Adapter
 
-from .apps import fastapi_app, lifespan_app, minimal_app
+from .apps import binary_app, fastapi_app, lifespan_app, minimal_app
 from .events import FakeContext, http_api_v2_event, rest_v1_event
 from .imports import HEAVY_PACKAGES, ImportCost, installed, measure_import
 from .latency import Case, Timing, loop_floor_us, peak_kib, profile_top, time_case
 from .report import table, verdict
+from .runtime_clients import FULL_CLIENTS, QUICK_CLIENTS, RATIO_TARGET, ClientResults, ClientScale, Pair, measure_clients
 from .soak import TOP, HttpSoak, SoakScale, WebSocketSoak, measure_http, measure_websocket, where
 from .ws_broadcast import DELAY_S, GONE, BroadcastResult, BroadcastScale, floors, measure_broadcast
 from .ws_load import LoadResult, LoadScale, measure_load
 from .ws_stores import StoreCounts, expected, measure_stores, note, rw, wire
 
 V2_RATIO_TARGET = 0.6
+BINARY_RATIO_TARGET = 0.9  # issue #11: the 6 MB guard must not cost a large binary answer twice Mangum's
 IMPORT_TARGET_US = 3000
 
 
@@ -45,6 +48,7 @@ class Scale:
     broadcast: BroadcastScale
     load: LoadScale
     soak: SoakScale
+    clients: ClientScale
 
 
 # Full: about a minute in all on 2 cores. Quick: a smoke test, its numbers are noise.
@@ -57,6 +61,7 @@ FULL = Scale(
     broadcast=BroadcastScale(connections=1000, runs=7, gone_runs=5),
     load=LoadScale(clients=200, messages=10),
     soak=SoakScale(http_calls=100_000, http_warmup=10_000, traced_calls=20_000, ws_events=10_000),
+    clients=FULL_CLIENTS,
 )
 QUICK = Scale(
     fast_calls=200,
@@ -67,6 +72,7 @@ QUICK = Scale(
     broadcast=BroadcastScale(connections=200, runs=2, gone_runs=2),
     load=LoadScale(clients=20, messages=10),
     soak=SoakScale(http_calls=10_000, http_warmup=1_000, traced_calls=1_000, ws_events=500),
+    clients=QUICK_CLIENTS,
 )
 
 
@@ -106,6 +112,15 @@ def build_cases(scale: Scale) -> list[Case]:
             Mangum(fastapi, lifespan="off"),
             scale.slow_calls,
             scale.rounds,
+        ),
+        Case(
+            "e. REST v1 GET, 200 KB binary answer, lifespan off",
+            rest_v1_event(),
+            Adapter(binary_app, lifespan="off"),
+            Mangum(binary_app, lifespan="off"),
+            scale.slow_calls,
+            scale.rounds,
+            target=BINARY_RATIO_TARGET,
         ),
     ]
 
@@ -241,6 +256,43 @@ def ws_soak_table(results: list[WebSocketSoak]) -> str:
     return table(header, rows)
 
 
+def client_table(pairs: list[Pair], *, unit: str) -> str:
+    rows = [
+        [
+            pair.label,
+            f"{pair.ours_ms:.{1 if unit == 'ms' else 3}f}",
+            f"{pair.theirs_ms:.{1 if unit == 'ms' else 3}f}",
+            f"{pair.ratio:.3f}",
+            f"<= {RATIO_TARGET:g}" if pair.target else "-",
+            verdict(pair.passed),
+        ]
+        for pair in pairs
+    ]
+    return table(["handler", f"ours {unit}", f"awslambdaric {unit}", "ratio", "target", "result"], rows)
+
+
+def print_clients(results: ClientResults, scale: ClientScale) -> None:
+    print(f"   a. Cold start, spawn to the first GET /next: median of {scale.spawns} spawns per client, alternating")
+    print(client_table(results.cold, unit="ms"))
+    print("   The echo handler is plain Python: our client loads neither asyncio nor the adapter for it, as awslambdaric does not.")
+    print(
+        f"   b. Per invocation, event queued to answer: median of {scale.rounds} rounds' means, "
+        f"{scale.calls} invocations per client a round, taking turns"
+    )
+    print(client_table(results.warm, unit="ms/call"))
+    first = results.first_byte
+    print(
+        f"   c. The streaming example (examples/stream, {first.tokens} tokens 50 ms apart), Function URL event; "
+        f"median of {scale.streams} runs each"
+    )
+    rows = [
+        ["streamed: ours, ASGI_INVOKE_MODE=response_stream", f"{first.streamed_first_ms:.1f}", f"{first.streamed_end_ms:.1f}"],
+        ["buffered: awslambdaric (the managed runtime)", f"{first.buffered_first_ms:.1f}", f"{first.buffered_first_ms:.1f}"],
+    ]
+    print(table(["mode", "first byte ms", "last byte ms"], rows))
+    print(f"   Time to first byte, streamed / buffered: {first.streamed_first_ms / first.buffered_first_ms:.4f}.")
+
+
 def unavailable_notes(results: list[LoadResult] | list[WebSocketSoak]) -> None:
     for result in results:
         if result.unavailable or result.error:
@@ -292,7 +344,7 @@ def main(argv: list[str] | None = None) -> int:
     print(import_table(costs))
     present = [name for name in HEAVY_PACKAGES if installed(name)]
     print(
-        "   cumulative = the top-level import line; own self = its own modules' self time summed; "
+        "   cumulative = what `from asgi_lambda import Adapter` (`from mangum import Mangum`) imports at top level; own self = its own modules' self time summed; "
         "no .pyc = cumulative with the package's bytecode removed."
     )
     print(f"   boto3/botocore installed in this venv: {', '.join(present) or 'no'}.\n")
@@ -387,10 +439,17 @@ def main(argv: list[str] | None = None) -> int:
             print(f"   {soaked.name}: the tasks on the adapter's loop at the end run {', '.join(soaked.tasks) or 'nothing'}.")
     unavailable_notes(ws_soak)
 
+    print(
+        "\n8. Runtime API clients: the layer's own (asgi_lambda.runtime_client) against awslambdaric, each in a child "
+        "process,\n   through the Runtime API emulator, on the same handlers"
+    )
+    clients = measure_clients(scale.clients)
+    print_clients(clients, scale.clients)
+
     if args.profile:
-        print(f"\n8. cProfile of {scale.fast_calls} calls of case a, asgi_lambda, top 15 by tottime")
+        print(f"\n9. cProfile of {scale.fast_calls} calls of case a, asgi_lambda, top 15 by tottime")
         print(profile_top(memory_case.ours, memory_case.event, context, scale.fast_calls).rstrip())
-        print(f"\n9. cProfile of one warm broadcast to {broadcast_scale.connections:,} connections, this thread only, top 15 by tottime")
+        print(f"\n10. cProfile of one warm broadcast to {broadcast_scale.connections:,} connections, this thread only, top 15 by tottime")
         print((sent.profile or "").rstrip())
 
     checks = [timing.passed for timing in timings if timing.passed is not None]
@@ -400,6 +459,7 @@ def main(argv: list[str] | None = None) -> int:
     checks += [result.passed for result in load_results if result.passed is not None]
     checks += [soaked.passed for soaked in ws_soak if soaked.passed is not None]
     checks.append(http_soak.passed)
+    checks += [pair.passed for pair in clients.cold + clients.warm if pair.passed is not None]
     met = sum(checks)
     print(f"\nTargets met: {met} of {len(checks)}")
     return 1 if args.strict and met < len(checks) else 0

@@ -37,6 +37,17 @@ async def lifespan_app(scope: Scope, receive: Receive, send: Send) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+# 200 KB of bytes that are not UTF-8 text, so both adapters answer them base64-encoded.
+BINARY_BODY = bytes(range(256)) * 800
+BINARY_HEADERS = [(b"content-type", b"application/octet-stream"), (b"content-length", str(len(BINARY_BODY)).encode())]
+
+
+async def binary_app(scope: Scope, receive: Receive, send: Send) -> None:
+    """200 application/octet-stream, 200 KB: what the response size guard costs. Lifespan off."""
+    await send({"type": "http.response.start", "status": 200, "headers": BINARY_HEADERS})
+    await send({"type": "http.response.body", "body": BINARY_BODY})
+
+
 def fastapi_app() -> Any:
     """GET /items/{item_id} -> JSON. Imported lazily: FastAPI's import is slow and only this
     case needs it."""

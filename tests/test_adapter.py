@@ -25,7 +25,8 @@ SUPPORTED = (
 
 
 def response_headers(response: dict[str, Any]) -> dict[str, Any]:
-    return response.get("headers") or response.get("multiValueHeaders") or {}
+    """Every header name of the answer: payload 1.0 splits them between two keys."""
+    return {**(response.get("headers") or {}), **(response.get("multiValueHeaders") or {})}
 
 
 # --- arguments ----------------------------------------------------------------------

@@ -111,7 +111,9 @@ def answer_fits(source: str, response: Any) -> bool:
     if source == "HttpApiEvent":
         return base and text_map(response["headers"]) and set(response) <= {"statusCode", "headers", "cookies", "body", "isBase64Encoded"}
     if source == "RestApiEvent":
-        return base and text_map(response["multiValueHeaders"], list)
+        # Mangum's shape: names sent once in `headers`, repeated ones only in `multiValueHeaders`.
+        single, multi = response.get("headers"), response.get("multiValueHeaders")
+        return base and text_map(single) and text_map(multi, list) and not set(single) & set(multi)
     if source == "AlbEvent":
         headers = response.get("headers", response.get("multiValueHeaders"))
         return base and isinstance(response.get("statusDescription"), str) and isinstance(headers, dict)

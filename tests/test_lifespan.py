@@ -194,3 +194,31 @@ def test_shutdown_runs_on_sigterm_and_the_process_still_dies_of_it(tmp_path: Pat
     out, _ = process.communicate(timeout=30)
 
     assert (process.returncode, out.splitlines()) == (-signal.SIGTERM, ["shutdown ran"])
+
+
+LOOPING_APP = textwrap.dedent(
+    """
+    from asgi_lambda import Adapter
+
+    async def app(scope, receive, send):
+        # Mangum's own suite has this shape: it asks again after answering shutdown.
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                print("shutdown asked", flush=True)
+                await send({"type": "lifespan.shutdown.failed", "message": "no"})
+
+    handler = Adapter(app)
+    """
+)
+
+
+def test_an_app_that_keeps_receiving_after_shutdown_lets_the_process_exit(tmp_path: Path) -> None:
+    script = tmp_path / "function.py"
+    script.write_text(LOOPING_APP)
+    process = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    out, _ = process.communicate(timeout=30)
+
+    assert (process.returncode, out.splitlines()) == (0, ["shutdown asked"])

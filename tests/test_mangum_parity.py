@@ -57,6 +57,10 @@ def set_cookies(response: dict[str, Any]) -> list[str]:
     return [value for name, value in response["headers"].items() if name.lower() == "set-cookie"]
 
 
+def header_fields(response: dict[str, Any]) -> dict[str, Any]:
+    return {key: response[key] for key in ("headers", "multiValueHeaders", "cookies") if key in response}
+
+
 @pytest.mark.parametrize("fixture", FIXTURES)
 def test_same_answer_as_mangum(fixture: str) -> None:
     ours = Adapter(app, lifespan="off")(load_event(fixture), None)
@@ -66,6 +70,59 @@ def test_same_answer_as_mangum(fixture: str) -> None:
     assert ours["body"] == theirs["body"]
     assert json.loads(ours["body"])["method"] in ("GET", "POST")
     assert sorted(set_cookies(ours)) == sorted(set_cookies(theirs)) == ["a=1; Path=/; SameSite=lax", "b=2; Path=/; SameSite=lax"]
+    # The same header keys and values: payload 1.0's `headers` (names sent once) and
+    # `multiValueHeaders` (repeated ones), ALB's one or the other, payload 2.0's `headers` and `cookies`.
+    assert header_fields(ours) == header_fields(theirs)
+
+
+REPEATS = [
+    (b"Content-Type", b"text/plain"),
+    (b"set-cookie", b"a=1"),
+    (b"Vary", b"Accept"),
+    (b"Set-Cookie", b"b=2"),
+    (b"vary", b"Cookie"),
+    (b"X-Secret", b"s1"),
+    (b"set-cookie", b"c=3"),
+    (b"x-secret", b"s2"),
+    (b"X-Once", b"1"),
+]
+
+
+@pytest.mark.parametrize("fixture", ["apigw_rest_get", "http_api_v1_get", "alb_multi_value"])
+def test_same_header_shape_as_mangum_for_repeats_mixed_case_and_excluded_names(fixture: str) -> None:
+    async def raw_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": REPEATS})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    # Mangum ignores exclude_headers on HTTP API events (README, Differences from Mangum).
+    exclude = [] if fixture.startswith("http_api_") else ["x-secret"]
+    ours = Adapter(raw_app, lifespan="off", exclude_headers=exclude)(load_event(fixture), None)
+    theirs = Mangum(raw_app, lifespan="off", exclude_headers=exclude)(load_event(fixture), None)
+
+    assert header_fields(ours) == header_fields(theirs)
+
+
+def test_single_value_alb_joins_a_repeated_header_where_mangum_sends_each_under_its_own_casing() -> None:
+    async def raw_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": REPEATS})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    ours = Adapter(raw_app, lifespan="off")(load_event("alb_single_value"), None)
+    theirs = Mangum(raw_app, lifespan="off")(load_event("alb_single_value"), None)
+
+    # Cookies alike, each under its own casing of Set-Cookie; other repeats comma-joined (README,
+    # Differences from Mangum), where Mangum cases them apart too.
+    cookies = {"set-cookie": "a=1", "Set-cookie": "b=2", "sEt-cookie": "c=3"}
+    assert ours["headers"] == {"content-type": "text/plain", "vary": "Accept, Cookie", "x-secret": "s1, s2", "x-once": "1", **cookies}
+    assert theirs["headers"] == {
+        "content-type": "text/plain",
+        "vary": "Accept",
+        "Vary": "Cookie",
+        "x-secret": "s1",
+        "X-secret": "s2",
+        "x-once": "1",
+        **cookies,
+    }
 
 
 @pytest.mark.parametrize("fixture", ["apigw_rest_head", "http_api_v2_head"])

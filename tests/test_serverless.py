@@ -1,18 +1,18 @@
-"""examples/serverless: osls (Serverless Framework v3) packages it offline, cfn-lint is clean on
-the CloudFormation template it generates, and that template's security-relevant facts are exactly
-as intended.
+"""examples/serverless: both osls lines package it offline, the 3.x line (the Serverless Framework
+v3 fork) and the 4.x line that `npx osls` installs today; cfn-lint is clean on the CloudFormation
+template each generates, and that template's security-relevant facts are exactly as intended.
 
-osls is installed once, with npm, into .cache/osls/ (gitignored) and reused from there. Packaging
-runs in a copy of the example with fake AWS credentials, an empty HOME (so no ~/.aws profile is
-read) and HTTP(S)_PROXY pointing at a closed local port, so a request to AWS would fail rather than
-leave the machine: `osls package` makes none. Without node and npm the module is skipped, or
-fails when CI is set.
+Each osls is installed once, with `npm ci` from its lockfile (tests/osls/ pins 3.77.1, tests/osls4/
+4.3.1), into .cache/ (tests/npm_tools.py). Packaging runs in a copy of the example with fake AWS
+credentials, an empty HOME (so no ~/.aws profile is read) and HTTP(S)_PROXY pointing at a closed
+local port, so a request to AWS would fail rather than leave the machine: `osls package` makes
+none, and neither line asks for a login. Without node and npm the module is skipped, or fails when
+CI is set.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -23,16 +23,14 @@ from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from .npm_tools import ROOT, ensure_npm_tool, offline_env
+
 EXAMPLE = ROOT / "examples" / "serverless"
 HELLO_APP = ROOT / "examples" / "hello" / "main.py"
 
-# The newest osls of the 3.x line (the Serverless Framework v3 fork); osls 4 is a later major.
-OSLS_VERSION = "3.77.1"
-LOCKED = Path(__file__).resolve().parent / "osls"  # osls and its dependencies, pinned
-OSLS_CACHE = ROOT / ".cache" / "osls"
-OSLS_PACKAGE_JSON = OSLS_CACHE / "node_modules" / "osls" / "package.json"
-OSLS = OSLS_CACHE / "node_modules" / ".bin" / "osls"
+# Each osls line and the lockfile that pins it with its dependencies: the newest 3.x (the
+# Serverless Framework v3 fork), and 4.x, what `npx osls` fetches today.
+LOCKED = {"3.x": ROOT / "tests" / "osls", "4.x": ROOT / "tests" / "osls4"}
 
 DEFAULT_LAYER_ARN = "arn:aws:lambda:us-east-1:123456789012:layer:asgi-lambda:1"
 OTHER_LAYER_ARN = "arn:aws:lambda:us-east-1:111122223333:layer:asgi-lambda:7"
@@ -70,57 +68,6 @@ class Packaged:
         return [st for policy in self.role()["Policies"] for st in policy["PolicyDocument"]["Statement"]]
 
 
-def _unavailable(reason: str) -> None:
-    if os.environ.get("CI"):
-        pytest.fail(reason)
-    pytest.skip(reason)
-
-
-def _installed_osls_version() -> str | None:
-    try:
-        version = json.loads(OSLS_PACKAGE_JSON.read_text())["version"]
-    except (OSError, ValueError, KeyError):
-        return None
-    return version if isinstance(version, str) else None
-
-
-def _ensure_osls() -> Path:
-    for tool in ("node", "npm"):
-        if shutil.which(tool) is None:
-            _unavailable(f"{tool} is not on PATH: examples/serverless is packaged with osls, an npm package")
-    if _installed_osls_version() != OSLS_VERSION or not OSLS.exists():
-        npm = shutil.which("npm")
-        assert npm is not None
-        # The whole tree as tests/osls/package-lock.json pins it: a plain install resolves ranges
-        # anew, and a registry caught mid-publish has failed it (ETARGET on an @aws-sdk package).
-        OSLS_CACHE.mkdir(parents=True, exist_ok=True)
-        for name in ("package.json", "package-lock.json"):
-            shutil.copyfile(LOCKED / name, OSLS_CACHE / name)
-        install = [npm, "ci", "--prefix", str(OSLS_CACHE), "--no-audit", "--no-fund", "--loglevel=error"]
-        result = subprocess.run(install, capture_output=True, text=True, timeout=600)
-        assert result.returncode == 0, f"{' '.join(install)} failed:\n{result.stderr}"
-        assert _installed_osls_version() == OSLS_VERSION
-    return OSLS
-
-
-def _offline_env(home: Path) -> dict[str, str]:
-    closed_port = "http://127.0.0.1:9"
-    return {
-        "PATH": os.environ["PATH"],
-        "HOME": str(home),
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_CONFIG_FILE": str(home / "no-aws-config"),
-        "AWS_SHARED_CREDENTIALS_FILE": str(home / "no-aws-credentials"),
-        "AWS_EC2_METADATA_DISABLED": "true",
-        "HTTPS_PROXY": closed_port,
-        "HTTP_PROXY": closed_port,
-        "SLS_TELEMETRY_DISABLED": "1",
-        "SLS_NOTIFICATIONS_MODE": "off",
-    }
-
-
 def _package(osls: Path, workdir: Path, *args: str) -> Packaged:
     service = workdir / "serverless"
     ignore = shutil.ignore_patterns(".serverless", "node_modules", "__pycache__")
@@ -129,7 +76,7 @@ def _package(osls: Path, workdir: Path, *args: str) -> Packaged:
     result = subprocess.run(
         [str(osls), "package", *args],
         cwd=service,
-        env=_offline_env(workdir / "home"),
+        env={**offline_env(workdir / "home"), "SLS_TELEMETRY_DISABLED": "1", "SLS_NOTIFICATIONS_MODE": "off"},
         capture_output=True,
         text=True,
         timeout=300,
@@ -138,15 +85,25 @@ def _package(osls: Path, workdir: Path, *args: str) -> Packaged:
     return Packaged(service, json.loads((service / GENERATED).read_text()))
 
 
-@pytest.fixture(scope="module")
-def osls() -> Path:
-    return _ensure_osls()
+@pytest.fixture(scope="module", params=sorted(LOCKED))
+def osls(request: pytest.FixtureRequest) -> Path:
+    """The osls command of one line; every test runs on both."""
+    return ensure_npm_tool("osls", locked=LOCKED[request.param], command="osls", why="examples/serverless is packaged with osls")
 
 
 @pytest.fixture(scope="module")
 def packaged(osls: Path, tmp_path_factory: pytest.TempPathFactory) -> Packaged:
     """`osls package` in a copy of examples/serverless, with no flags and no --param."""
     return _package(osls, tmp_path_factory.mktemp("serverless-default"))
+
+
+def test_the_tests_package_with_osls_3_and_with_osls_4() -> None:
+    pinned = {line: json.loads((locked / "package.json").read_text())["dependencies"]["osls"] for line, locked in LOCKED.items()}
+    assert pinned == {"3.x": "3.77.1", "4.x": "4.3.1"}
+
+
+def test_the_example_accepts_both_osls_lines() -> None:
+    assert 'frameworkVersion: "3 || 4"' in (EXAMPLE / "serverless.yml").read_text().splitlines()
 
 
 def as_list(value: Any) -> list[Any]:

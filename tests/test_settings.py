@@ -212,3 +212,56 @@ def test_websocket_settings_are_checked_at_init_when_ws_backend_is_set() -> None
 
 def test_no_websocket_settings_without_ws_backend() -> None:
     assert Settings.from_environ({"ASGI_APP": "main:app"}).websocket is None
+
+
+# --- ASGI_STRIP_ROOT_PATH / strip_root_path ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("1", True),
+        ("true", True),
+        (" Yes ", True),
+        ("ON", True),
+        ("0", False),
+        ("false", False),
+        ("no", False),
+        ("off", False),
+        ("", False),
+    ],
+)
+def test_asgi_strip_root_path_takes_the_usual_switch_words(value: str, expected: bool) -> None:
+    settings = Settings.from_environ({"ASGI_APP": "main:app", "ASGI_STRIP_ROOT_PATH": value})
+
+    assert settings.strip_root_path is expected
+
+
+def test_strip_root_path_is_off_unless_asked_for() -> None:
+    assert (Settings.from_environ({"ASGI_APP": "main:app"}).strip_root_path, Settings.from_arguments().strip_root_path) == (False, False)
+
+
+def test_asgi_strip_root_path_and_strip_root_path_give_the_same_settings() -> None:
+    from_environ = Settings.from_environ({"ASGI_APP": "main:app", "ASGI_STRIP_ROOT_PATH": "1"})
+
+    assert from_environ == Settings.from_arguments(strip_root_path=True).replace(app="main:app")
+
+
+@pytest.mark.parametrize(
+    ("spelling", "value", "message"),
+    [
+        ("ASGI_STRIP_ROOT_PATH", "maybe", "ASGI_STRIP_ROOT_PATH='maybe': expected 1 or 0 (or true/false, yes/no, on/off)."),
+        # In code only a bool: the string "false" would otherwise read as True.
+        ("strip_root_path", "false", "strip_root_path='false': expected True or False."),
+        ("strip_root_path", 1, "strip_root_path=1: expected True or False."),
+    ],
+    ids=["variable", "argument-string", "argument-int"],
+)
+def test_a_bad_strip_root_path_names_the_spelling_and_the_fix(spelling: str, value: object, message: str) -> None:
+    with pytest.raises(ConfigError) as error:
+        if spelling.isupper():
+            Settings.from_environ({"ASGI_APP": "main:app", spelling: str(value)})
+        else:
+            Settings.from_arguments(strip_root_path=value)  # type: ignore[arg-type]
+
+    assert str(error.value) == message

@@ -18,6 +18,11 @@ TEMPLATE = ROOT / "template.yaml"
 # The resources the function may touch; both are the template's own, in CloudFormation long form.
 TABLE_ARN = {"Fn::GetAtt": ["ConnectionsTable", "Arn"]}
 WEBSOCKET_API_ARN = {"Fn::Sub": "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${WebSocketApi}/*"}
+STREAM_REST_API_ARN = {"Fn::Sub": "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${StreamRestApi}/*"}
+# Lambda's InvokeWithResponseStream, which a streaming REST integration calls (Invoke's is 2015-03-31 .../invocations).
+STREAMING_INVOCATIONS_URI = {
+    "Fn::Sub": "arn:${AWS::Partition}:apigateway:${AWS::Region}:lambda:path/2021-11-15/functions/${StreamFunction.Arn}/response-streaming-invocations"
+}
 
 
 class CloudFormationLoader(yaml.SafeLoader):
@@ -62,8 +67,9 @@ def properties(logical_id: str) -> dict[str, Any]:
 
 
 def the_function() -> dict[str, Any]:
+    """The example function (HelloFunction); the streaming example's is checked apart, below."""
     functions = [logical_id for logical_id, res in load_template()["Resources"].items() if res["Type"] == "AWS::Serverless::Function"]
-    assert functions == ["HelloFunction"]
+    assert functions == ["HelloFunction", "StreamFunction"]
     return properties("HelloFunction")
 
 
@@ -202,3 +208,90 @@ def test_connections_table_expires_records_on_expires_at() -> None:
 
 def test_connections_table_is_billed_per_request() -> None:
     assert properties("ConnectionsTable")["BillingMode"] == "PAY_PER_REQUEST"
+
+
+# --- response streaming: examples/stream behind a Function URL and a REST API that stream -----------------
+
+
+def test_stream_function_serves_the_stream_example_with_response_streaming_on() -> None:
+    function = properties("StreamFunction")
+    assert function["Environment"]["Variables"] == {
+        "AWS_LAMBDA_EXEC_WRAPPER": "/opt/asgi-bootstrap",
+        "ASGI_APP": "stream.main:app",
+        "ASGI_INVOKE_MODE": "response_stream",
+    }
+    assert (function["CodeUri"], function["Layers"]) == ("examples/", [{"Ref": "AsgiLambdaLayer"}])
+    assert (ROOT / "examples" / "stream" / "main.py").is_file()
+    # No statements of its own: the basic execution role (logs) is all it needs.
+    assert "Policies" not in function and "Role" not in function
+
+
+def test_stream_function_url_streams_and_is_public() -> None:
+    assert resource("StreamFunctionUrl")["Type"] == "AWS::Lambda::Url"
+    assert properties("StreamFunctionUrl") == {
+        "TargetFunctionArn": {"Fn::GetAtt": ["StreamFunction", "Arn"]},
+        "AuthType": "NONE",
+        "InvokeMode": "RESPONSE_STREAM",
+    }
+
+
+def test_stream_function_url_has_both_permissions_a_public_url_needs() -> None:
+    assert properties("StreamFunctionUrlPermission") == {
+        "Action": "lambda:InvokeFunctionUrl",
+        "FunctionName": {"Ref": "StreamFunction"},
+        "Principal": "*",
+        "FunctionUrlAuthType": "NONE",
+    }
+    # Through the URL only: without InvokedViaFunctionUrl this would let anyone call Invoke.
+    assert properties("StreamFunctionUrlInvokePermission") == {
+        "Action": "lambda:InvokeFunction",
+        "FunctionName": {"Ref": "StreamFunction"},
+        "Principal": "*",
+        "InvokedViaFunctionUrl": True,
+    }
+
+
+def test_stream_rest_api_methods_stream_from_invoke_with_response_stream() -> None:
+    expected_integration = {
+        "Type": "AWS_PROXY",
+        "IntegrationHttpMethod": "POST",
+        "Uri": STREAMING_INVOCATIONS_URI,
+        "ResponseTransferMode": "STREAM",
+        "TimeoutInMillis": 60000,
+    }
+    root = properties("StreamRestApiRootMethod")
+    proxy = properties("StreamRestApiProxyMethod")
+    assert (root["ResourceId"], proxy["ResourceId"]) == (
+        {"Fn::GetAtt": ["StreamRestApi", "RootResourceId"]},
+        {"Ref": "StreamRestApiProxyResource"},
+    )
+    for method in (root, proxy):
+        assert (method["RestApiId"], method["HttpMethod"], method["AuthorizationType"]) == ({"Ref": "StreamRestApi"}, "ANY", "NONE")
+        assert method["Integration"] == expected_integration
+    assert properties("StreamRestApiProxyResource")["PathPart"] == "{proxy+}"
+
+
+def test_stream_rest_api_is_deployed_to_prod_after_its_methods() -> None:
+    assert resource("StreamRestApiDeployment")["DependsOn"] == ["StreamRestApiRootMethod", "StreamRestApiProxyMethod"]
+    assert properties("StreamRestApiStage") == {
+        "RestApiId": {"Ref": "StreamRestApi"},
+        "DeploymentId": {"Ref": "StreamRestApiDeployment"},
+        "StageName": "prod",
+    }
+
+
+def test_stream_rest_api_invoke_permission_is_scoped_to_that_api() -> None:
+    assert properties("StreamRestApiInvokePermission") == {
+        "Action": "lambda:InvokeFunction",
+        "FunctionName": {"Ref": "StreamFunction"},
+        "Principal": "apigateway.amazonaws.com",
+        "SourceArn": STREAM_REST_API_ARN,
+    }
+
+
+def test_stream_outputs_give_both_urls() -> None:
+    outputs = load_template()["Outputs"]
+    assert outputs["StreamFunctionUrl"]["Value"] == {"Fn::GetAtt": ["StreamFunctionUrl", "FunctionUrl"]}
+    assert outputs["StreamRestApiUrl"]["Value"] == {
+        "Fn::Sub": "https://${StreamRestApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/${StreamRestApiStage}/"
+    }

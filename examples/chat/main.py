@@ -18,7 +18,13 @@ The endpoint is written as for any ASGI server. On Lambda each WebSocket event r
 start: the adapter replays the connect phase (accept and the "joined" broadcast) without sending
 anything again, so "joined" goes out once, at $connect.
 
-Running it locally: `make serve` from the repository root (the local gateway), then open http://127.0.0.1:8000/ in two browser tabs.
+The endpoint is routed at /ws, so wherever it runs WS_PATH=/ws says so: a WebSocket scope's path
+is WS_PATH, / unless set, on Lambda and under `asgi-lambda serve` alike (without it, $connect is
+refused with a warning naming the path and WS_PATH).
+
+Running it locally: `make serve` from the repository root (the local gateway, with WS_PATH=/ws),
+or `WS_PATH=/ws asgi-lambda serve main:app --app-dir examples/chat`; then open
+http://127.0.0.1:8000/ in two browser tabs.
 
 Deploying it: template.yaml with one line changed, `ASGI_APP: chat.main:app` (it packages
 examples/, sets WS_PATH=/ws and CHAT_WEBSOCKET_URL); `sam build` installs examples/requirements.txt

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .adapter import Adapter
 from .exceptions import (
     AppImportError,
     AsgiLambdaError,
@@ -16,6 +15,9 @@ from .exceptions import (
     UnexpectedMessage,
     UnknownEventError,
 )
+
+if TYPE_CHECKING:
+    from .adapter import Adapter
 
 __all__ = [
     "Adapter",
@@ -35,7 +37,12 @@ __version__ = "0.1.0"
 
 
 def __getattr__(name: str) -> Any:
-    # The send API is imported on first use: an HTTP-only function never loads the WebSocket code.
+    # Imported on first use: a plain handler served by the layer's runtime client never loads
+    # asyncio, and an HTTP-only function never loads the WebSocket code (the send API).
+    if name == "Adapter":
+        from .adapter import Adapter
+
+        return Adapter
     if name in ("send", "broadcast"):
         from .connections import send as send_api
 

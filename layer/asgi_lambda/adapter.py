@@ -9,7 +9,8 @@ hands back what the source made of it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Coroutine, Iterable, Mapping
+from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
 from . import loop, sources
@@ -17,13 +18,15 @@ from .exceptions import ConfigError, MalformedEvent, UnknownEventError
 from .http_cycle import HTTPCycle, internal_error
 from .lifespan import Lifespan, NoLifespan
 from .settings import Settings
+from .sources.common import strip_root_path
 from .sources.fields import FieldError, explain
 
 if TYPE_CHECKING:
     from .connections.hub import ConnectionHub
-    from .types import ASGIApp, HTTPRequest, LambdaContext, LambdaEvent, LambdaResponse, MappedEvent, WebSocketRequest
+    from .types import ASGIApp, HTTPRequest, LambdaContext, LambdaEvent, LambdaResponse, MappedEvent, Response, WebSocketRequest
 
 logger = logging.getLogger("asgi_lambda.adapter")
+access_logger = logging.getLogger("asgi_lambda.access")
 
 
 class Adapter:
@@ -33,6 +36,9 @@ class Adapter:
     as Mangum` migrates a function; `ws_config` and `dsn` configure the WebSocket store as
     Mangum's WebSocket-era releases did. `events_path` turns on non-HTTP events (SQS, SNS,
     EventBridge, S3, DynamoDB and Kinesis streams), POSTed to the app under that path.
+    `strip_root_path=True` gives the app `scope["path"]` (and `raw_path`) without the stage and
+    base path, `root_path` still set, for frameworks that route on the whole path (Falcon, Sanic).
+    `access_log=True` logs one line per request on the `asgi_lambda.access` logger.
     `settings` gives every option at once (the zero-code layer's, from the environment) in
     place of the keyword arguments. Two differences from Mangum on purpose: lifespan startup
     runs once, here, rather than around every invocation; `text_mime_types` extends the
@@ -56,6 +62,8 @@ class Adapter:
         log_level: str | None = None,
         api_gateway_endpoint_url: str | None = None,
         api_gateway_region_name: str | None = None,
+        strip_root_path: bool = False,
+        access_log: bool = False,
     ) -> None:
         options: dict[str, Any] = {
             "lifespan": lifespan,
@@ -63,6 +71,8 @@ class Adapter:
             "text_mime_types": text_mime_types,
             "exclude_headers": exclude_headers,
             "events_path": events_path,
+            "strip_root_path": strip_root_path,
+            "access_log": access_log,
             "ws_config": ws_config,
             "dsn": dsn,
             # Mangum 0.9's keywords, taken with their old meaning and a DeprecationWarning.
@@ -79,6 +89,10 @@ class Adapter:
         self.settings = settings
         if settings.log_level is not None:
             logging.getLogger("asgi_lambda").setLevel(settings.log_level)
+        if settings.access_log and access_logger.level == logging.NOTSET:
+            # The managed runtime leaves the root logger at WARNING unless AWS_LAMBDA_LOG_LEVEL is
+            # set: the lines asked for would be dropped. A level set on the logger stands.
+            access_logger.setLevel(logging.INFO)
         self.sources = sources.SourceOrder(settings)
         # Mangum-style handler classes, tried before the built-in sources.
         self.custom_handlers = tuple(custom_handlers or ())
@@ -93,6 +107,10 @@ class Adapter:
             from .connections.hub import ConnectionHub
 
             self.hub = ConnectionHub(settings.websocket)
+        if settings.snapstart is not None:
+            from . import snapstart  # a SnapStart init only
+
+            snapstart.install(settings)
         self.lifespan = NoLifespan() if settings.lifespan == "off" else Lifespan(app, required=settings.lifespan == "on")
         self.lifespan.startup()
 
@@ -133,15 +151,9 @@ class Adapter:
             raise MalformedEvent(f"{source.name} event: {explain(source.fields, event, exc)}.") from exc
 
     def http(self, request: HTTPRequest) -> LambdaResponse:
-        if self.lifespan.state is not None:
-            request.scope["state"] = self.lifespan.state.copy()
-        cycle = HTTPCycle(request.scope, request.body).run(self.app)
-        if self.hub is not None:
-            from .connections.hub import serving  # loaded already: the hub is made
-
-            response = loop.run(serving(self.hub, cycle))
-        else:
-            response = loop.run(cycle)
+        # The access log's clock, and the path before strip_root_path shortens it: read only when on.
+        access = (perf_counter(), request.scope["path"]) if self.settings.access_log else None
+        response = loop.run(self.running(request, HTTPCycle(request.scope, request.body)))
         shaped = request.to_response(response)
         size = response_size(shaped, limit=request.max_response_bytes)
         if size > request.max_response_bytes:
@@ -155,13 +167,33 @@ class Adapter:
                 request.name,
             )
             shaped = request.to_response(internal_error())
+        if access is not None:
+            status = 500 if size > request.max_response_bytes else response["status"]
+            log_http_access(request, status=status, started=access[0], path=access[1])
         return shaped
+
+    def running(self, request: HTTPRequest, cycle: HTTPCycle) -> Coroutine[Any, Any, Response]:
+        """The app run on `request` by `cycle`, for the shared loop to await: the scope made final
+        (root path, lifespan state), the adapter's WebSocket hub the send API's. The streaming
+        Runtime API client (runtime_client.py) passes a cycle of its own."""
+        if self.settings.strip_root_path:
+            strip_root_path(request.scope)
+        if self.lifespan.state is not None:
+            request.scope["state"] = self.lifespan.state.copy()
+        if self.hub is not None:
+            from .connections.hub import serving  # loaded already: the hub is made
+
+            return serving(self.hub, cycle.run(self.app))
+        return cycle.run(self.app)
 
     def websocket(self, event: WebSocketRequest) -> LambdaResponse:
         # Imported here: an HTTP-only function never loads the WebSocket code or a store.
         from .connections import bookkeeping, hub
 
+        started = perf_counter() if self.settings.access_log else None
         outcome = loop.run(bookkeeping.handle(event, self.app, hub=self.hub or hub.default(), state=self.lifespan.state))
+        if started is not None:
+            log_websocket_access(event, status=outcome["status"], started=started)
         return event.to_response(outcome)
 
     def close(self) -> None:
@@ -177,6 +209,8 @@ ARGUMENT_DEFAULTS: dict[str, Any] = {
     "text_mime_types": None,
     "exclude_headers": None,
     "events_path": None,
+    "strip_root_path": False,
+    "access_log": False,
     "ws_config": None,
     "dsn": None,
     "enable_lifespan": None,
@@ -184,6 +218,27 @@ ARGUMENT_DEFAULTS: dict[str, Any] = {
     "api_gateway_endpoint_url": None,
     "api_gateway_region_name": None,
 }
+
+
+def log_http_access(request: HTTPRequest, *, status: int, started: float, path: str) -> None:
+    """The access log's line for one HTTP request: method, path (no query string, which may carry
+    secrets), the status the client got, the time the app and the answer took, the request id. The
+    fields ride along as `extra`, so that a JSON log line (AWS_LAMBDA_LOG_FORMAT=JSON) carries each
+    as its own key, for CloudWatch Logs Insights to filter on."""
+    duration = round((perf_counter() - started) * 1000, 1)
+    method = request.scope["method"]
+    request_id = getattr(request.scope.get("aws.context"), "aws_request_id", None) or "-"
+    fields = {"method": method, "path": path, "status": status, "durationMs": duration}
+    access_logger.info("%s %s %d %.1fms %s", method, path, status, duration, request_id, extra=fields)
+
+
+def log_websocket_access(event: WebSocketRequest, *, status: int, started: float) -> None:
+    """The access log's line for one WebSocket event: CONNECT, MESSAGE or DISCONNECT, the connection,
+    the status API Gateway got (at $connect, 403 for a refused connection), the time, the request id."""
+    duration = round((perf_counter() - started) * 1000, 1)
+    request_id = getattr(event.context, "aws_request_id", None) or "-"
+    fields = {"eventType": event.event_type, "connectionId": event.connection_id, "status": status, "durationMs": duration}
+    access_logger.info("WebSocket %s %s %d %.1fms %s", event.event_type, event.connection_id, status, duration, request_id, extra=fields)
 
 
 def response_size(result: Any, *, limit: int) -> int:

@@ -9,6 +9,10 @@ field the protocol does not allow) makes `send` raise; the first such fault is r
 logged once, as one line naming it. Before the response is complete it decides the answer, a
 500, even if the app catches the exception and carries on; after, the complete response stands.
 Trailers are not supported: the response is sent whole, so `trailers` must be absent or False.
+
+The streaming Runtime API client's `StreamingCycle` (runtime_client.py) is this cycle with each
+message written out as it is accepted: it reads `state`, `status`, `headers` and `chunks` after
+`send`, so the checks and the state machine stay here, in one place.
 """
 
 from __future__ import annotations

@@ -5,6 +5,9 @@ the init phase, and its task stays suspended on that loop across invocations, so
 app opened at startup stays usable. Shutdown runs when the process is told to stop:
 SIGTERM (Lambda sends it when an extension is registered) or interpreter exit. A SIGTERM that
 arrives during an invocation waits for it: the response completes, then shutdown runs.
+
+Under SnapStart with ASGI_SNAPSTART_LIFESPAN=restore, startup is held (`hold_startups`) and run
+after each restore (`run_held_startups`), so nothing the app opens at startup is in the snapshot.
 """
 
 from __future__ import annotations
@@ -70,7 +73,11 @@ class Lifespan:
 
     def startup(self) -> None:
         """Run startup to its end. Raises LifespanFailure if it failed, or if `required` and the
-        app does not support lifespan."""
+        app does not support lifespan. While startups are held (SnapStart), only queue it."""
+        if _held is not None:
+            _held.append(self)
+            logger.info("Application startup held until the SnapStart restore.")
+            return
         loop.run(self._startup())
         if self.phase is LifespanPhase.RUNNING:
             logger.info("Application startup complete.")
@@ -129,6 +136,10 @@ class Lifespan:
         if self.phase is LifespanPhase.CONNECTING:
             self.phase = LifespanPhase.STARTUP
             return {"type": "lifespan.startup"}
+        if self.phase is not LifespanPhase.RUNNING:
+            # Each message is delivered once: an app that asks again (after shutdown, or after its
+            # startup failed) waits for good, as under uvicorn, rather than spin on a repeat.
+            await asyncio.get_running_loop().create_future()
         await self.shutdown_requested
         self.phase = LifespanPhase.SHUTDOWN
         return {"type": "lifespan.shutdown"}
@@ -167,6 +178,24 @@ class NoLifespan:
 
 
 _running: list[Lifespan] = []
+_held: list[Lifespan] | None = None  # a list while startups wait for the SnapStart restore
+
+
+def hold_startups() -> None:
+    """Queue every startup asked for from now on, until `run_held_startups`."""
+    global _held
+    if _held is None:
+        _held = []
+
+
+def run_held_startups() -> None:
+    """Run the queued startups, in order, and stop holding; the first failure raises LifespanFailure."""
+    global _held
+    held, _held = _held or [], None
+    for lifespan in held:
+        lifespan.startup()
+
+
 _hooks_installed = False
 _previous_sigterm: Any = signal.SIG_DFL
 

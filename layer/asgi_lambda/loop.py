@@ -4,11 +4,17 @@ Lambda freezes the process between invocations and thaws it for the next one, so
 kept here keeps whatever was made on it (connection pools, clients, the lifespan task)
 usable for the life of the execution environment. A fresh loop per invocation would
 strand them.
+
+A SnapStart snapshot keeps the loop too: its selector (epoll) and self-pipe are kernel objects of
+the microVM, restored with it. What it cannot keep is a connection to a peer outside: the peer
+never sees the restore, and every environment restored from one snapshot would share the socket.
+`close_connections` closes those before the snapshot; their owners open new ones on next use.
 """
 
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
@@ -54,6 +60,31 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
     finally:
         while _after_run:
             _after_run.pop(0)()
+
+
+def close_connections() -> int:
+    """Close every stream socket (TCP, Unix) that a transport on the shared loop holds, whoever
+    made it: the app's pools and clients as well as ours. Returns how many were open. Their
+    protocols are told (connection_lost) before this returns, so a pool knows to reconnect."""
+    if _loop is None or _loop.is_closed():
+        return 0
+    # BaseSelectorEventLoop's map of file descriptor to transport: asyncio's only list of them.
+    transports = list(getattr(_loop, "_transports", {}).values())
+    closed = 0
+    for transport in transports:
+        sock = transport.get_extra_info("socket")
+        if sock is None or sock.type != socket.SOCK_STREAM:
+            continue  # UDP has no peer to lose
+        closed += not transport.is_closing()
+        transport.abort()  # at once, closing ones too: a flush would need the loop to run on
+    run(_settle())
+    return closed
+
+
+async def _settle() -> None:
+    """Two passes of the loop: the transports' connection_lost calls, then what those scheduled."""
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
 
 
 def after_current_run(callback: Callable[[], None]) -> None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from .exceptions import ConfigError
 
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger("asgi_lambda.settings")
 
 LIFESPAN_MODES: dict[str, LifespanMode] = {"auto": "auto", "on": "on", "off": "off"}
+SnapStartLifespan = Literal["init", "restore"]
 
 # Media types whose bodies go out as text. An entry matches when it occurs in the response's
 # media type (parameters dropped), as in Mangum: "text/" covers text/html, "+json" covers
@@ -52,10 +53,15 @@ VARIABLES = {
     "ASGI_APP": "the ASGI app as module:attribute (required)",
     "ASGI_LIFESPAN": "auto, on or off (default auto)",
     "ASGI_BASE_PATH": "a custom domain's base path mapping, such as /v1 (default none)",
+    "ASGI_STRIP_ROOT_PATH": "1 to give the app scope['path'] without root_path, for frameworks that route on the whole path (Falcon, Sanic)",
     "ASGI_TEXT_MIME_TYPES": "comma-separated media types to send as text, besides the defaults",
     "ASGI_EXCLUDE_HEADERS": "comma-separated response headers to drop",
     "ASGI_EVENTS_PATH": "where non-HTTP events (SQS, SNS, EventBridge, S3, DynamoDB, Kinesis) are POSTed, such as /events (default: refused)",
     "ASGI_ORIGINAL_HANDLER": "set by the exec wrapper: the function's own Handler setting",
+    "ASGI_NEXT_WRAPPER": "another layer's exec wrapper (such as /opt/otel-instrument) that the exec wrapper runs next (default none)",
+    "ASGI_SNAPSTART_LIFESPAN": "with SnapStart, where lifespan startup runs: init (in the snapshot) or restore (after each restore) (default init)",
+    "ASGI_INVOKE_MODE": "buffered, or response_stream to stream Function URL and REST API responses (default buffered)",
+    "ASGI_ACCESS_LOG": "1 to log one line per request on the asgi_lambda.access logger (default off: API Gateway logs requests)",
     "WS_BACKEND": "the WebSocket connection store",
     "WS_PATH": "the path WebSocket connections get in their scope (default /)",
     "WS_TTL_SECONDS": f"how long a connection record lives (default {DEFAULT_TTL_SECONDS}: API Gateway's 2 hours, and a minute)",
@@ -120,7 +126,19 @@ class Frozen:
 
 
 class Settings(Frozen):
-    __slots__ = ("app", "lifespan", "base_path", "text_mime_types", "exclude_headers", "events_path", "websocket", "log_level")
+    __slots__ = (
+        "app",
+        "lifespan",
+        "base_path",
+        "text_mime_types",
+        "exclude_headers",
+        "events_path",
+        "websocket",
+        "log_level",
+        "strip_root_path",
+        "snapstart",
+        "access_log",
+    )
 
     def __init__(
         self,
@@ -133,6 +151,9 @@ class Settings(Frozen):
         events_path: str | None = None,  # None: non-HTTP events are refused
         websocket: WebSocketSettings | None = None,
         log_level: str | None = None,  # Mangum 0.9's log_level: the asgi_lambda logger's level
+        strip_root_path: bool = False,  # scope["path"] without root_path (Falcon, Sanic)
+        snapstart: SnapStartLifespan | None = None,  # a SnapStart init: where lifespan startup runs; None otherwise
+        access_log: bool = False,  # one log line per request, on the asgi_lambda.access logger
     ) -> None:
         self.app = app
         self.lifespan = lifespan
@@ -142,6 +163,9 @@ class Settings(Frozen):
         self.events_path = events_path
         self.websocket = websocket
         self.log_level = log_level
+        self.strip_root_path = strip_root_path
+        self.snapstart = snapstart
+        self.access_log = access_log
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:
@@ -170,6 +194,9 @@ class Settings(Frozen):
             text_mime_types=parse_text_mime_types(environ.get("ASGI_TEXT_MIME_TYPES"), name="ASGI_TEXT_MIME_TYPES"),
             exclude_headers=parse_header_names(environ.get("ASGI_EXCLUDE_HEADERS"), name="ASGI_EXCLUDE_HEADERS"),
             events_path=parse_events_path(environ.get("ASGI_EVENTS_PATH", ""), name="ASGI_EVENTS_PATH"),
+            strip_root_path=parse_flag(environ.get("ASGI_STRIP_ROOT_PATH", ""), name="ASGI_STRIP_ROOT_PATH"),
+            access_log=parse_flag(environ.get("ASGI_ACCESS_LOG", ""), name="ASGI_ACCESS_LOG"),
+            snapstart=snapstart_from_environ(environ),
             websocket=websocket,
         )
 
@@ -188,6 +215,8 @@ class Settings(Frozen):
         log_level: str | None = None,
         api_gateway_endpoint_url: str | None = None,
         api_gateway_region_name: str | None = None,
+        strip_root_path: bool = False,
+        access_log: bool = False,
         environ: Mapping[str, str] = os.environ,
     ) -> Settings:
         if ws_config is not None and dsn is not None:
@@ -223,6 +252,9 @@ class Settings(Frozen):
             text_mime_types=parse_text_mime_types(text_mime_types, name="text_mime_types"),
             exclude_headers=parse_header_names(exclude_headers, name="exclude_headers"),
             events_path=parse_events_path(events_path, name="events_path"),
+            strip_root_path=parse_flag(strip_root_path, name="strip_root_path"),
+            access_log=parse_flag(access_log, name="access_log"),
+            snapstart=snapstart_from_environ(environ),
             websocket=websocket,
         )
 
@@ -256,6 +288,21 @@ def parse_lifespan(value: str, *, name: str) -> LifespanMode:
     return mode
 
 
+INVOKE_MODES = ("buffered", "response_stream")
+
+
+def parse_invoke_mode(value: str | None, *, name: str) -> str:
+    """How responses go back: "buffered" (whole, as the managed runtime sends them) or
+    "response_stream" (through the layer's own Runtime API client, as the app sends them)."""
+    mode = str(value or "").strip().lower() or "buffered"
+    if mode not in INVOKE_MODES:
+        raise ConfigError(
+            f"{name}={value!r}: expected buffered or response_stream (response_stream needs the Function URL's "
+            "invoke mode RESPONSE_STREAM, or the REST method's responseTransferMode STREAM)."
+        )
+    return mode
+
+
 def parse_base_path(value: str | None, *, name: str) -> str:
     """ "", "/" and None mean none; "api/", "/api" and "/api/" all mean "/api"."""
     path = (value or "").strip()
@@ -263,6 +310,43 @@ def parse_base_path(value: str | None, *, name: str) -> str:
         raise ConfigError(f"{name}={value!r}: expected a path such as /v1 or /api/v2, without query, fragment or spaces.")
     stripped = path.strip("/")
     return f"/{stripped}" if stripped else ""
+
+
+FLAG_WORDS = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False, "off": False, "": False}
+
+
+def parse_flag(value: object, *, name: str) -> bool:
+    """A switch: in a variable (an upper-case name) 1/true/yes/on or 0/false/no/off, unset is off;
+    in code, True or False only, so a string such as "false" is not taken for True."""
+    if not name.isupper():
+        if not isinstance(value, bool):
+            raise ConfigError(f"{name}={value!r}: expected True or False.")
+        return value
+    flag = FLAG_WORDS.get(str(value).strip().lower())
+    if flag is None:
+        raise ConfigError(f"{name}={value!r}: expected 1 or 0 (or true/false, yes/no, on/off).")
+    return flag
+
+
+SNAPSTART_LIFESPAN: dict[str, SnapStartLifespan] = {"init": "init", "restore": "restore"}
+
+
+def snapstart_from_environ(environ: Mapping[str, str]) -> SnapStartLifespan | None:
+    """Where lifespan startup runs in a SnapStart init; None in any other. ASGI_SNAPSTART_LIFESPAN is
+    checked on every init, so a typo fails before a version that would snapshot it is published."""
+    placement = parse_snapstart_lifespan(environ.get("ASGI_SNAPSTART_LIFESPAN", ""), name="ASGI_SNAPSTART_LIFESPAN")
+    return placement if environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") == "snap-start" else None
+
+
+def parse_snapstart_lifespan(value: str, *, name: str) -> SnapStartLifespan:
+    """Where lifespan startup runs under SnapStart; checked whether or not this init is a SnapStart one."""
+    placement = SNAPSTART_LIFESPAN.get(str(value).strip().lower() or "init")
+    if placement is None:
+        raise ConfigError(
+            f"{name}={value!r}: expected init (startup runs before the snapshot) or restore (after each restore, "
+            "for apps whose startup opens connections)."
+        )
+    return placement
 
 
 def parse_events_path(value: str | None, *, name: str) -> str | None:

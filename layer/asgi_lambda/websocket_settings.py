@@ -6,6 +6,7 @@ configured, so that an HTTP function's cold start never pays for it.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +19,13 @@ if TYPE_CHECKING:
 # Options every store takes in code, beside its own (WS_TTL_SECONDS and WS_ENDPOINT_URL in the environment).
 COMMON_PARAMS = ("ttl_seconds", "management_endpoint_url")
 
+# The path WebSocket scopes get, on Lambda and in `asgi-lambda serve` alike. "/" as it has always
+# been on Lambda (and in Mangum 0.9), so a deployed function keeps its routes.
+DEFAULT_WS_PATH = "/"
+
+# What a store must be on Lambda, where events of one connection reach many execution environments.
+SHARED_STORES = "use dynamodb, redis, postgresql or s3, or sqlite with its file on an EFS mount (such as /mnt/efs/connections.sqlite3)"
+
 
 class WebSocketSettings(Frozen):
     """The store and its options, the scope's path, the record's lifetime and where replies go."""
@@ -29,7 +37,7 @@ class WebSocketSettings(Frozen):
         backend: str,
         store_options: Mapping[str, str],
         *,
-        path: str = "/",
+        path: str = DEFAULT_WS_PATH,
         ttl_seconds: int = DEFAULT_TTL_SECONDS,
         endpoint_url: str | None = None,
         region: str = "us-east-1",
@@ -56,6 +64,14 @@ def parse_endpoint_url(value: object, *, name: str) -> str:
     return text
 
 
+def parse_ws_path(value: object, *, name: str) -> str:
+    """The path every WebSocket scope gets: WS_PATH, or `serve --ws-path`; empty means the default."""
+    path = str(value or "").strip() or DEFAULT_WS_PATH
+    if not path.startswith("/") or any(char in path for char in "?# "):
+        raise ConfigError(f"{name}={value!r}: expected a path starting with /, such as /ws.")
+    return path
+
+
 def parse_store_name(value: object, *, name: str) -> StoreEntry:
     from .stores import registry
 
@@ -75,14 +91,46 @@ def parse_store_option(entry: StoreEntry, keyword: str, value: object, *, name: 
     return text
 
 
+def on_lambda(environ: Mapping[str, str]) -> bool:
+    """Lambda (or an emulator of it: SAM, the project's runtime tests) sets both; the local gateway neither."""
+    return bool(environ.get("AWS_LAMBDA_FUNCTION_NAME")) or environ.get("AWS_EXECUTION_ENV", "").startswith("AWS_Lambda_")
+
+
+def check_shared_store(entry: StoreEntry, options: Mapping[str, str], environ: Mapping[str, str], *, backend: str, path: str) -> None:
+    """On Lambda, refuse a store whose connections would stay in one execution environment: API
+    Gateway sends a connection's events to whichever environment is free, and each has its own
+    memory and its own /tmp, so the others would not find it. `backend` and `path` name the
+    setting at fault in the user's spelling."""
+    if not on_lambda(environ):
+        return
+    if entry.name == "memory":
+        fault = f"{backend} keeps connections in this process's memory"
+    elif entry.name == "sqlite" and in_one_environment(options["path"]):
+        value = options["path"]
+        default = " (the default)" if value == next(option.default for option in entry.options if option.keyword == "path") else ""
+        fault = f"{path}={value!r}{default} is " + ("in this process's memory" if value == ":memory:" else "under /tmp")
+    else:
+        return
+    raise ConfigError(
+        f"{fault}, but on Lambda each execution environment has its own memory and /tmp: a connection would "
+        f"live in one environment only, and the events other environments handle would not find it; {SHARED_STORES}."
+    )
+
+
+def in_one_environment(sqlite_path: str) -> bool:
+    """An SQLite file under /tmp (Lambda's per-environment storage), or in memory."""
+    if sqlite_path == ":memory:":
+        return True
+    real = os.path.realpath(sqlite_path)
+    return real == "/tmp" or real.startswith("/tmp/")
+
+
 # --- the WebSocket store: WS_* variables, ws_config or dsn --------------------------------------
 
 
 def websocket_settings(entry: StoreEntry, options: dict[str, str], environ: Mapping[str, str], **chosen: Any) -> WebSocketSettings:
     """The store chosen, the rest from WS_* variables unless the code chose them (`chosen`)."""
-    path = environ.get("WS_PATH", "/").strip() or "/"
-    if not path.startswith("/"):
-        raise ConfigError(f"WS_PATH={path!r}: expected a path starting with /, such as /ws.")
+    path = parse_ws_path(environ.get("WS_PATH"), name="WS_PATH")
     ttl = chosen.get("ttl_seconds") or parse_ttl_seconds(
         environ.get("WS_TTL_SECONDS", "").strip() or DEFAULT_TTL_SECONDS, name="WS_TTL_SECONDS"
     )
@@ -105,6 +153,7 @@ def websocket_from_environ(environ: Mapping[str, str]) -> WebSocketSettings:
                 raise ConfigError(f"WS_BACKEND={entry.name} needs {option.variable}: {option.meaning}.")
             continue
         options[option.keyword] = parse_store_option(entry, option.keyword, value, name=option.variable)
+    check_shared_store(entry, options, environ, backend=f"WS_BACKEND={entry.name}", path="WS_SQLITE_PATH")
     return websocket_settings(entry, options, environ)
 
 
@@ -135,6 +184,9 @@ def websocket_from_ws_config(ws_config: Mapping[str, Any], environ: Mapping[str,
             raise ConfigError(f"{where}: {option.params[0]!r} is required; accepted: {', '.join(accepted)}.")
         elif option.default is not None:
             options[option.keyword] = option.default
+    check_shared_store(
+        entry, options, environ, backend=f"ws_config['backend']={ws_config['backend']!r}", path="ws_config['params']['file_path']"
+    )
     return websocket_settings(entry, options, environ, **common_options(params, name="ws_config['params']"))
 
 
@@ -171,6 +223,7 @@ def websocket_from_dsn(dsn: str, environ: Mapping[str, str]) -> WebSocketSetting
     missing = [option.keyword for option in entry.options if option.required and not options.get(option.keyword)]
     if missing:
         raise ConfigError(f"dsn={dsn!r}: names no {missing[0]}; expected {entry.name}://{'/'.join(entry.dsn_location).upper()}.")
+    check_shared_store(entry, options, environ, backend=f"dsn={dsn!r}", path="dsn file")
     return websocket_settings(entry, options, environ, **common_options(query, name="dsn"))
 
 
@@ -196,7 +249,7 @@ def all_variables() -> dict[str, str]:
         for option in entry.options:
             if option.variable:
                 variables[option.variable] = option.meaning + (
-                    f" (default {option.default})" if option.default else f" (required with {entry.name})"
+                    f" (default {option.default})" if option.default else f" (required with {entry.name})" if option.required else ""
                 )
     return variables
 

@@ -1,57 +1,39 @@
-"""A real Django app through the adapter: Django derives SCRIPT_NAME and PATH_INFO from
-`root_path` and `path`."""
+"""Django through the adapter, beyond the matrix (test_matrix.py): Django derives SCRIPT_NAME and
+PATH_INFO from `root_path` and `path`, so it needs no FORCE_SCRIPT_NAME; it has no lifespan, and
+neither has Django Channels' ProtocolTypeRouter."""
 
 from __future__ import annotations
 
 import json
+from typing import Any
 
-import django
+import pytest
 from django.conf import settings
 
-if not settings.configured:
-    settings.configure(
-        DEBUG=False,
-        SECRET_KEY="test-only",
-        ALLOWED_HOSTS=["*"],
-        ROOT_URLCONF=__name__,
-        MIDDLEWARE=[],
-        INSTALLED_APPS=[],
-    )
-    django.setup()
+from asgi_lambda import Adapter
+from asgi_lambda.exceptions import LifespanFailure
 
-from django.core.asgi import get_asgi_application  # noqa: E402
-from django.http import HttpRequest, JsonResponse  # noqa: E402
-from django.urls import path, reverse  # noqa: E402
-
-from asgi_lambda import Adapter  # noqa: E402
-
-from ..conftest import load_event  # noqa: E402
+from .apps.django_app import app, channels_app
+from .matrix import request
 
 
-def item(request: HttpRequest, item_id: int) -> JsonResponse:
-    return JsonResponse(
-        {
-            "script_name": request.META["SCRIPT_NAME"],
-            "path_info": request.path_info,
-            "absolute": request.build_absolute_uri(reverse("item", args=[item_id])),
-            "tags": request.GET.getlist("tag"),
-        }
-    )
+@pytest.mark.parametrize(
+    ("base", "script_name"),
+    [("stage", "/prod"), ("domain", "/v1")],
+)
+def test_django_takes_script_name_from_root_path_without_force_script_name(base: str, script_name: str) -> None:
+    assert settings.FORCE_SCRIPT_NAME is None
+
+    response = Adapter(app, api_gateway_base_path="/v1")(request(path="/where", base=base), None)
+
+    assert (response["statusCode"], json.loads(response["body"])) == (200, {"script_name": script_name, "path_info": "/where"})
 
 
-urlpatterns = [path("items/<int:item_id>", item, name="item")]
+@pytest.mark.parametrize("asgi_app", [app, channels_app], ids=["django", "channels"])
+def test_django_and_channels_have_no_lifespan_so_lifespan_on_refuses_them(asgi_app: Any) -> None:
+    # "auto", the default, carries on without it (test_matrix.py); "on" names the fix.
+    with pytest.raises(LifespanFailure) as failure:
+        Adapter(asgi_app, lifespan="on")
 
-
-def test_django_sees_the_stage_as_script_name() -> None:
-    # Django has no lifespan support: "auto" carries on without it.
-    response = Adapter(get_asgi_application())(load_event("apigw_rest_get"), None)
-
-    assert (response["statusCode"], json.loads(response["body"])) == (
-        200,
-        {
-            "script_name": "/prod",
-            "path_info": "/items/42",
-            "absolute": "https://a1b2c3d4e5.execute-api.us-east-1.amazonaws.com/prod/items/42",
-            "tags": ["a", "b"],
-        },
-    )
+    assert str(failure.value).startswith("lifespan='on' but the app raised ValueError(")
+    assert str(failure.value).endswith("Use lifespan='auto' or 'off' for apps without lifespan.")

@@ -3,8 +3,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import json
+from typing import Any
 
+import pytest
 from quart import Quart, request, url_for
 
 from asgi_lambda import Adapter
@@ -49,3 +53,49 @@ def test_quart_reads_a_json_body_on_payload_v1() -> None:
     response = Adapter(app)(event, None)
 
     assert json.loads(response["body"])["json"] == {"n": 1}
+
+
+async def _no_lifespan(scope: Any, receive: Any, send: Any) -> None:
+    raise RuntimeError("no lifespan here")
+
+
+# Quart's handler task is still waiting when the invocation ends, and is destroyed later.
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+@pytest.mark.parametrize(
+    ("module", "next_step"),
+    [("quart_app", "asks for a message"), ("starlette_app", "sends websocket.send")],
+    ids=["quart-reads-ahead", "starlette-answers-first"],
+)
+def test_quart_asks_for_the_next_websocket_message_before_answering_this_one(
+    module: str, next_step: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Quart's receiving task asks for the next message at once, before its handler has answered:
+    # why the cycle settles before it ends an invocation (websocket_cycle.py; the answer itself
+    # is checked in test_matrix.py).
+    monkeypatch.setenv("WS_PATH", "/ws")
+    framework_app = importlib.import_module(f"tests.frameworks.apps.{module}").app
+    seen: list[str] = []
+
+    async def recording(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "websocket":
+            return await _no_lifespan(scope, receive, send)
+
+        async def asked() -> Any:
+            seen.append("asks for a message")
+            message = await receive()
+            seen.append(f"gets {message['type']}")
+            return message
+
+        async def sent(message: Any) -> None:
+            seen.append(f"sends {message['type']}")
+            await send(message)
+
+        await framework_app(scope, asked, sent)
+
+    handler = Adapter(recording, ws_config={"backend": "memory", "params": {"management_endpoint_url": "http://127.0.0.1:9/prod"}})
+    handler(load_event("ws_connect"), None)
+    seen.clear()
+    with contextlib.suppress(Exception):
+        handler(load_event("ws_message"), None)
+
+    assert seen[seen.index("gets websocket.receive") + 1] == next_step

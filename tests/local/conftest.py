@@ -5,11 +5,16 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
+import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from asgi_lambda.local.cli import listen, make_server
@@ -102,3 +107,70 @@ def serve(function_env: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Callable
             return stack.enter_context(serve_gateway(app, function_env, tmp_path / ".asgi-lambda", **options))  # type: ignore[arg-type]
 
         yield start
+
+
+# --- `asgi-lambda serve` in a child process -----------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def clean_environ(**changes: str) -> dict[str, str]:
+    """This environment without ASGI_*, WS_* and AWS_* variables, unbuffered, with `changes`."""
+    clean = {name: value for name, value in os.environ.items() if not name.startswith(("ASGI_", "WS_", "AWS_"))}
+    return {**clean, "PYTHONUNBUFFERED": "1", **changes}
+
+
+class ServeProcess:
+    """`python -m asgi_lambda serve ...` in a child process, answering on `url` once started."""
+
+    def __init__(self, *args: str, cwd: Path, env: dict[str, str], port: int | None = None) -> None:
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}/"
+        command = [sys.executable, "-m", "asgi_lambda", "serve", *args, "--port", str(self.port)]
+        self.process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def wait_until_serving(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            assert self.process.poll() is None, self.process.communicate()
+            try:
+                httpx.get(self.url, timeout=1)
+                return
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, f"serve did not answer within {timeout} s"
+                time.sleep(0.05)
+
+    def stop(self, signum: int = signal.SIGINT, timeout: float = 30) -> tuple[str, str]:
+        """Send `signum` and wait for the end; returns (stdout, stderr)."""
+        if self.process.poll() is None:
+            self.process.send_signal(signum)
+        try:
+            return self.process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            out, err = self.process.communicate()
+            raise AssertionError(f"serve did not stop within {timeout} s after signal {signum}\n{out}\n{err}") from None
+
+
+@pytest.fixture
+def serve_process() -> Iterator[Callable[..., ServeProcess]]:
+    """`serve_process(*args, cwd=..., env=...)` starts `serve` and waits until it answers; any
+    still running after the test gets Ctrl-C (a clean stop removes what --runtime built)."""
+    started: list[ServeProcess] = []
+
+    def start(*args: str, cwd: Path, env: dict[str, str]) -> ServeProcess:
+        served = ServeProcess(*args, cwd=cwd, env=env)
+        started.append(served)
+        served.wait_until_serving()
+        return served
+
+    yield start
+    for served in started:
+        if served.process.poll() is None:
+            with contextlib.suppress(AssertionError):
+                served.stop()

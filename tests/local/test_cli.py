@@ -17,6 +17,8 @@ from websockets.sync.client import connect
 
 from asgi_lambda.local.cli import main
 
+from ..websocket.fixtures_local import directory_outside_tmp
+
 # A raw ASGI app: says which context object its handler got (ours in-process, awslambdaric's
 # under --runtime), echoes WebSocket messages, and reports its lifespan shutdown on stdout.
 # LIFESPAN_FAIL makes its startup fail.
@@ -67,6 +69,15 @@ def env() -> dict[str, str]:
     clean = {name: value for name, value in os.environ.items() if not name.startswith(("ASGI_", "WS_"))}
     clean.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", PYTHONUNBUFFERED="1")
     return clean
+
+
+@pytest.fixture
+def runtime_store(env: dict[str, str]) -> Iterator[None]:
+    """Under --runtime the function looks like Lambda, where an SQLite file under /tmp (the app's
+    directory here, so the default store's) is refused: the file goes elsewhere."""
+    with directory_outside_tmp() as directory:
+        env.update(WS_BACKEND="sqlite", WS_SQLITE_PATH=str(directory / "connections.sqlite3"))
+        yield
 
 
 def run_cli(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -151,7 +162,9 @@ def test_serves_a_request_and_stops_cleanly_on_ctrl_c(start_cli: Callable[..., t
     assert out.rstrip().endswith("SHUTDOWN")  # the app's lifespan shutdown ran, last
 
 
-def test_runtime_mode_serves_through_awslambdaric_and_the_built_layer(start_cli: Callable[..., tuple[subprocess.Popen[str], str]]) -> None:
+def test_runtime_mode_serves_through_awslambdaric_and_the_built_layer(
+    start_cli: Callable[..., tuple[subprocess.Popen[str], str]], runtime_store: None
+) -> None:
     process, url = start_cli("--runtime")
     answer = httpx.get(url)
     assert (answer.status_code, answer.text) == (200, "hello from LambdaContext")  # awslambdaric's context
@@ -162,8 +175,8 @@ def test_runtime_mode_serves_through_awslambdaric_and_the_built_layer(start_cli:
     assert "SHUTDOWN" in out  # the layer ran lifespan shutdown on SIGTERM
 
 
-def test_runtime_mode_serves_websockets(start_cli: Callable[..., tuple[subprocess.Popen[str], str]]) -> None:
+def test_runtime_mode_serves_websockets(start_cli: Callable[..., tuple[subprocess.Popen[str], str]], runtime_store: None) -> None:
     process, url = start_cli("--runtime")
-    with connect(url.replace("http://", "ws://") + "ws") as ws:
+    with connect(url.replace("http://", "ws://")) as ws:  # WS_PATH's default, /
         ws.send("hi")
         assert ws.recv(timeout=10) == "echo: hi"  # posted by the function's Management API client

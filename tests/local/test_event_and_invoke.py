@@ -4,16 +4,20 @@ through the handler the layer makes and prints the Lambda response."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from asgi_lambda import Adapter
-from asgi_lambda.local.samples import KINDS
+from asgi_lambda import Adapter, loop
+from asgi_lambda.local.samples import KINDS, SAMPLE_CONNECTION_ID
+from asgi_lambda.stores.memory import MemoryStore
 
-from ..conftest import RecordingApp
+from ..conftest import RecordingApp, websocket_runtime
+from ..websocket.management_api import ManagementAPIStub
 
 # An app that answers its HTTP route and its SQS queue, and fails one path.
 APP_SOURCE = """
@@ -46,7 +50,7 @@ def app_dir(tmp_path: Path) -> Path:
     return tmp_path
 
 
-@pytest.mark.parametrize("kind", list(KINDS))
+@pytest.mark.parametrize("kind", [kind for kind in KINDS if not kind.startswith("ws-")])
 def test_every_sample_event_is_one_the_adapter_maps_to_its_kind(kind: str) -> None:
     result = cli("event", kind, "--body", '{"n": 1}' if kind == "eventbridge" else "")
 
@@ -130,3 +134,64 @@ def test_bad_input_is_one_line_naming_the_fault(app_dir: Path, args: tuple[str, 
     result = cli(*args, stdin=stdin, cwd=app_dir, env={"PATH": "/usr/bin:/bin"})
 
     assert (result.returncode, result.stderr.strip().splitlines()[-1]) == (1, message)
+
+
+class EchoSocket:
+    """A raw ASGI WebSocket endpoint: records each scope and what ended it, echoes each message."""
+
+    def __init__(self) -> None:
+        self.scopes: list[dict[str, Any]] = []
+        self.ends: list[dict[str, Any]] = []
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "websocket":
+            return
+        self.scopes.append(scope)
+        await receive()
+        await send({"type": "websocket.accept"})
+        while (message := await receive())["type"] == "websocket.receive":
+            await send({"type": "websocket.send", "text": "echo: " + message["text"]})
+        self.ends.append(message)
+
+
+def test_the_websocket_samples_are_one_connections_events_the_adapter_serves(stub: ManagementAPIStub) -> None:
+    connect = json.loads(cli("event", "ws-connect", "--path", "/?room=lobby", "--header", "origin: https://chat.example.com").stdout)
+    message = json.loads(cli("event", "ws-message", "--body", "hi all").stdout)
+    disconnect = json.loads(cli("event", "ws-disconnect").stdout)
+    app = EchoSocket()
+    handler = Adapter(app, lifespan="off")
+
+    with websocket_runtime(MemoryStore(), endpoint=stub.endpoint, path="/ws") as runtime:
+        assert handler(connect, None) == {"statusCode": 200}
+        assert handler(message, None) == {"statusCode": 200}
+        assert handler(disconnect, None) == {"statusCode": 200}
+        assert loop.run(runtime.store.scan()) == []
+
+    assert [event["requestContext"]["connectionId"] for event in (connect, message, disconnect)] == [SAMPLE_CONNECTION_ID] * 3
+    assert [event["requestContext"]["routeKey"] for event in (connect, message, disconnect)] == ["$connect", "$default", "$disconnect"]
+    scope = app.scopes[0]
+    assert (scope["path"], scope["query_string"]) == ("/ws", b"room=lobby")
+    assert (b"origin", b"https://chat.example.com") in scope["headers"]
+    assert (b"sec-websocket-version", b"13") in scope["headers"]
+    assert stub.posts() == [(SAMPLE_CONNECTION_ID, b"echo: hi all")]
+    assert app.ends[-1]["code"] == 1001
+
+
+def test_a_rest_sample_piped_into_invoke_prints_the_lambda_response(app_dir: Path) -> None:
+    command = [sys.executable, "-m", "asgi_lambda"]
+    sample = subprocess.Popen([*command, "event", "rest", "--path", "/items"], stdout=subprocess.PIPE)
+    invoke = subprocess.run(
+        [*command, "invoke", "-"],
+        stdin=sample.stdout,
+        capture_output=True,
+        text=True,
+        cwd=app_dir,
+        env={**os.environ, "ASGI_APP": "service:app"},
+        timeout=60,
+    )
+    assert sample.stdout is not None
+    sample.stdout.close()
+
+    assert (sample.wait(10), invoke.returncode) == (0, 0), invoke.stderr
+    response = json.loads(invoke.stdout)
+    assert (response["statusCode"], json.loads(response["body"])) == (200, {"method": "GET", "path": "/items", "query": ""})

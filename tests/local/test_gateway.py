@@ -211,10 +211,12 @@ def test_payload_v1_sends_a_rest_event_with_multi_value_headers_and_decoded_quer
     assert answer.json()["probe"] == ["first", "second"]
 
 
-def test_payload_v1_answer_keeps_repeated_response_headers(serve: Callable[..., Served]) -> None:
+def test_payload_v1_answer_sends_headers_and_multi_value_headers_together(serve: Callable[..., Served]) -> None:
+    # The answer has content-type in `headers` (sent once) and x-probe in `multiValueHeaders`.
     served = serve(APP, payload="v1")
     answer = httpx.get(f"{served.base_url}/repeated")
     assert answer.headers.get_list("x-probe") == ["one", "two"]
+    assert answer.headers.get_list("content-type") == ["text/plain; charset=utf-8"]
 
 
 def test_alb_mode_sends_an_alb_event_with_the_query_as_sent(serve: Callable[..., Served]) -> None:

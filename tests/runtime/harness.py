@@ -20,7 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from asgi_lambda.local.runtime_api import Invocation, RuntimeAPI
+from asgi_lambda.local.runtime_api import Invocation, RuntimeAPI, Stream
 
 HERE = Path(__file__).resolve().parent
 LAUNCHER = HERE / "bootstrap"
@@ -201,3 +201,16 @@ class FunctionProcess:
             self._err.close()
             self._logs = self._read()
             shutil.rmtree(self._log_dir, ignore_errors=True)
+
+
+def submit(fn: FunctionProcess, event: Any, timeout: float = 30) -> str:
+    """Queue one invocation for the function without waiting for it; returns its request id."""
+    return fn.api.submit(event, timeout=timeout, function_arn=fn.function_arn)
+
+
+def streamed(fn: FunctionProcess, request_id: str, timeout: float = 20) -> Stream:
+    """The response to request_id as it streams in; fails (with the function's logs) if none begins."""
+    stream = fn._wait(lambda slice_: fn.api.stream(request_id, slice_), timeout)
+    if stream is None:
+        raise AssertionError(f"no streamed response to {request_id} within {timeout}s\n{fn.logs()}")
+    return stream

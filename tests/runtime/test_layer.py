@@ -19,6 +19,7 @@ import pytest
 from asgi_lambda.local.runtime_api import RuntimeAPI
 
 from ..conftest import load_event
+from ..websocket.fixtures_local import directory_outside_tmp
 from ..websocket.management_api import ManagementAPIStub
 from .harness import FunctionProcess
 
@@ -241,13 +242,17 @@ def test_init_error_is_reported_the_way_the_runtime_reports_them(
 def test_websocket_events_through_the_layer_reach_the_example_app(tmp_path: Path, layer_zip: Path) -> None:
     stub = ManagementAPIStub()
     source = (ROOT / "examples" / "hello" / "main.py").read_text()
-    env = {
-        "WS_BACKEND": "sqlite",
-        "WS_SQLITE_PATH": str(tmp_path / "connections.sqlite3"),
-        "WS_ENDPOINT_URL": stub.endpoint,
-    }
     try:
-        with function(tmp_path, layer_zip, source=source, env=env) as fn:
+        # A file outside /tmp, as on an EFS mount: one under /tmp is refused on Lambda.
+        with (
+            directory_outside_tmp() as state,
+            function(
+                tmp_path,
+                layer_zip,
+                source=source,
+                env={"WS_BACKEND": "sqlite", "WS_SQLITE_PATH": str(state / "connections.sqlite3"), "WS_ENDPOINT_URL": stub.endpoint},
+            ) as fn,
+        ):
             connect = fn.invoke(load_event("ws_connect"))
             message = fn.invoke(load_event("ws_message"))
             disconnect = fn.invoke(load_event("ws_disconnect"))
@@ -266,8 +271,22 @@ def test_websocket_events_through_the_layer_reach_the_example_app(tmp_path: Path
             "WS_BACKEND='mongodb': expected one of dynamodb, s3, postgresql, redis, sqlite, memory (or postgres, sqlite3).",
         ),
         ({"WS_BACKEND": "redis"}, "WS_BACKEND=redis needs WS_REDIS_URL: the redis store's URL."),
+        (
+            {"WS_BACKEND": "memory"},
+            "WS_BACKEND=memory keeps connections in this process's memory, but on Lambda each execution environment "
+            "has its own memory and /tmp: a connection would live in one environment only, and the events other "
+            "environments handle would not find it; use dynamodb, redis, postgresql or s3, or sqlite with its file "
+            "on an EFS mount (such as /mnt/efs/connections.sqlite3).",
+        ),
+        (
+            {"WS_BACKEND": "sqlite"},
+            "WS_SQLITE_PATH='/tmp/asgi-lambda-connections.sqlite3' (the default) is under /tmp, but on Lambda each "
+            "execution environment has its own memory and /tmp: a connection would live in one environment only, and "
+            "the events other environments handle would not find it; use dynamodb, redis, postgresql or s3, or sqlite "
+            "with its file on an EFS mount (such as /mnt/efs/connections.sqlite3).",
+        ),
     ],
-    ids=["unknown-backend", "missing-url"],
+    ids=["unknown-backend", "missing-url", "memory-on-lambda", "sqlite-under-tmp-on-lambda"],
 )
 def test_a_bad_websocket_setting_fails_the_init(tmp_path: Path, layer_zip: Path, env: dict[str, str], message: str) -> None:
     with function(tmp_path, layer_zip, env=env) as fn:

@@ -98,15 +98,19 @@ def test_rest_console_test_event_without_headers_or_query(app: RecordingApp) -> 
     assert response["statusCode"] == 200
 
 
-def test_rest_response_uses_multi_value_headers_keeping_every_set_cookie() -> None:
+def test_rest_response_puts_single_headers_in_headers_and_repeated_ones_in_multi_value_headers() -> None:
+    # Mangum 0.22's shape: a name sent once in `headers`, a repeated one (names lowercased, so
+    # "Vary" and "vary" are one name) only in `multiValueHeaders`, every Set-Cookie kept.
     app = RecordingApp(
         status=201,
         headers=[
             (b"content-type", b"application/json"),
             (b"set-cookie", b"a=1; Path=/"),
-            (b"set-cookie", b"b=2; Path=/"),
             (b"Vary", b"Accept"),
+            (b"set-cookie", b"b=2; Path=/"),
             (b"vary", b"Cookie"),
+            (b"X-Request-Id", b"r-1"),
+            (b"set-cookie", b"c=3; Path=/"),
         ],
         body=b'{"id": 42}',
     )
@@ -115,14 +119,39 @@ def test_rest_response_uses_multi_value_headers_keeping_every_set_cookie() -> No
 
     assert response == {
         "statusCode": 201,
+        "headers": {"content-type": "application/json", "x-request-id": "r-1"},
         "multiValueHeaders": {
-            "content-type": ["application/json"],
-            "set-cookie": ["a=1; Path=/", "b=2; Path=/"],
+            "set-cookie": ["a=1; Path=/", "b=2; Path=/", "c=3; Path=/"],
             "vary": ["Accept", "Cookie"],
         },
         "body": '{"id": 42}',
         "isBase64Encoded": False,
     }
+
+
+def test_rest_response_has_both_header_keys_even_when_empty() -> None:
+    app = RecordingApp(status=204, headers=[], body=b"")
+
+    response = Adapter(app, lifespan="off")(load_event("apigw_rest_get"), None)
+
+    assert response == {"statusCode": 204, "headers": {}, "multiValueHeaders": {}, "body": "", "isBase64Encoded": False}
+
+
+def test_rest_response_leaves_excluded_headers_out_of_both_keys() -> None:
+    app = RecordingApp(
+        headers=[
+            (b"content-type", b"text/plain"),
+            (b"Server", b"uvicorn"),
+            (b"x-internal", b"1"),
+            (b"X-Internal", b"2"),
+            (b"set-cookie", b"a=1"),
+        ],
+        body=b"ok",
+    )
+
+    response = Adapter(app, lifespan="off", exclude_headers=["server", "X-INTERNAL"])(load_event("apigw_rest_get"), None)
+
+    assert (response["headers"], response["multiValueHeaders"]) == ({"content-type": "text/plain", "set-cookie": "a=1"}, {})
 
 
 def test_rest_head_is_answered_without_a_body() -> None:
@@ -132,7 +161,8 @@ def test_rest_head_is_answered_without_a_body() -> None:
 
     assert response == {
         "statusCode": 200,
-        "multiValueHeaders": {"content-type": ["text/plain"], "content-length": ["5"]},
+        "headers": {"content-type": "text/plain", "content-length": "5"},
+        "multiValueHeaders": {},
         "body": "",
         "isBase64Encoded": False,
     }
@@ -167,13 +197,14 @@ def test_http_api_payload_v1_has_the_named_stage_as_root_path(app: RecordingApp)
     assert (b"x-probe", b"first,second") in app.scope["headers"]
 
 
-def test_http_api_payload_v1_response_uses_multi_value_headers() -> None:
-    app = RecordingApp(headers=[(b"set-cookie", b"a=1"), (b"set-cookie", b"b=2")], body=b"")
+def test_http_api_payload_v1_response_has_the_rest_shape() -> None:
+    app = RecordingApp(headers=[(b"content-type", b"text/plain"), (b"set-cookie", b"a=1"), (b"set-cookie", b"b=2")], body=b"")
 
     response = Adapter(app, lifespan="off")(load_event("http_api_v1_get"), None)
 
     assert response == {
         "statusCode": 200,
+        "headers": {"content-type": "text/plain"},
         "multiValueHeaders": {"set-cookie": ["a=1", "b=2"]},
         "body": "",
         "isBase64Encoded": False,

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -10,6 +13,22 @@ import pytest
 from asgi_lambda import loop
 from asgi_lambda.stores.memory import MemoryStore
 from asgi_lambda.stores.sqlite import SqliteStore
+
+CACHE = Path(__file__).resolve().parents[2] / ".cache"  # gitignored
+
+
+@contextmanager
+def directory_outside_tmp() -> Iterator[Path]:
+    """A new directory under the checkout's .cache/, removed afterwards. On Lambda (and a function
+    under the runtime tests' harness is, as far as the layer can tell) an SQLite store under /tmp
+    is refused, and pytest's tmp_path is under /tmp: a file that stands for one on an EFS mount
+    goes here."""
+    CACHE.mkdir(exist_ok=True)
+    path = Path(tempfile.mkdtemp(prefix="state-", dir=CACHE))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest.fixture

@@ -130,7 +130,7 @@ def test_the_dsn_form_names_the_store(dsn: str, store_type: type, attributes: di
         ),
         (
             {"ws_config": {"backend": "dynamodb", "params": {"table": "x"}}},
-            "ws_config params for dynamodb: unknown key 'table'; accepted: table_name, region_name, endpoint_url, ttl_seconds, management_endpoint_url.",
+            "ws_config params for dynamodb: unknown key 'table'; accepted: table_name, region_name, endpoint_url, key, ttl_seconds, management_endpoint_url.",
         ),
         (
             {"ws_config": {"backend": "s3", "params": {}}},
@@ -149,7 +149,7 @@ def test_the_dsn_form_names_the_store(dsn: str, store_type: type, attributes: di
         ),
         (
             {"dsn": "dynamodb://t?regoin=x"},
-            "dsn for dynamodb: unknown query parameter 'regoin'; accepted: region, endpoint_url, ttl_seconds, management_endpoint_url.",
+            "dsn for dynamodb: unknown query parameter 'regoin'; accepted: region, endpoint_url, key, ttl_seconds, management_endpoint_url.",
         ),
         (
             {"ws_config": {"backend": "memory"}, "dsn": "memory://"},
@@ -193,7 +193,8 @@ def test_mangums_http_hello_world_runs_unchanged() -> None:
 
     assert response == {
         "statusCode": 200,
-        "multiValueHeaders": {"content-type": ["text/plain; charset=utf-8"]},
+        "headers": {"content-type": "text/plain; charset=utf-8"},
+        "multiValueHeaders": {},
         "body": "Hello, world!",
         "isBase64Encoded": False,
     }

@@ -5,6 +5,7 @@ Events are tests/events/ws_*.json; replies go to a loopback Management API that 
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import logging
 import time
@@ -168,6 +169,87 @@ def test_a_binary_message_arrives_as_bytes_and_bytes_go_back_as_they_are(app: Ch
 
     assert app.received[-1]["bytes"] == b"\x00\x01\x02\xff"
     assert stub.posts() == [(CONNECTION_ID, b"\xff\x02\x01\x00")]
+
+
+class ReadAheadApp:
+    """A framework's shape (Quart, Falcon): a reader task asks for the next message as soon as it
+    has queued this one; the handler, in another task, answers from the queue, after `awaits`
+    passes of the loop."""
+
+    def __init__(self, awaits: int = 1) -> None:
+        self.awaits = awaits
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        assert (await receive())["type"] == "websocket.connect"
+        await send({"type": "websocket.accept"})
+        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+
+        async def read() -> None:
+            while True:
+                await queue.put(await receive())
+
+        async def handle() -> None:
+            while True:
+                message = await queue.get()
+                for _ in range(self.awaits):
+                    await asyncio.sleep(0)
+                await send({"type": "websocket.send", "text": f"echo: {message.get('text')}"})
+                await send({"type": "websocket.send", "text": "and again"})
+
+        reader = asyncio.ensure_future(read())
+        try:
+            await handle()
+        finally:
+            reader.cancel()
+
+
+def test_an_app_that_reads_the_next_message_ahead_in_another_task_still_answers(ws: ConnectionHub, stub: ManagementAPIStub) -> None:
+    app = ReadAheadApp(awaits=2)
+    connected(app)  # type: ignore[arg-type]
+
+    assert handle(app, "ws_message") == {"statusCode": 200}
+
+    assert stub.posts() == [(CONNECTION_ID, b"echo: hello, world"), (CONNECTION_ID, b"and again")]
+
+
+def test_an_app_that_reads_ahead_and_sends_nothing_ends_the_invocation_at_once(
+    app: ChatApp, ws: ConnectionHub, stub: ManagementAPIStub
+) -> None:
+    connected(app)
+    started = time.monotonic()
+
+    assert handle(ReadAheadApp(awaits=10_000_000), "ws_message") == {"statusCode": 200}
+
+    assert time.monotonic() - started < 2
+    assert stub.posts() == []
+
+
+class ClosesWhenStoppedApp:
+    """Answers each message, then treats the end of its wait as the client leaving: it sends a close."""
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        assert (await receive())["type"] == "websocket.connect"
+        await send({"type": "websocket.accept"})
+        try:
+            while True:
+                message = await receive()
+                await send({"type": "websocket.send", "text": f"echo: {message.get('text')}"})
+        except asyncio.CancelledError:
+            await send({"type": "websocket.close", "code": 1001})
+            raise
+
+
+def test_when_the_invocation_ends_the_apps_wait_for_a_message_ends_and_what_it_sends_then_is_ignored(
+    ws: ConnectionHub, stub: ManagementAPIStub
+) -> None:
+    app = ClosesWhenStoppedApp()
+    connected(app)  # type: ignore[arg-type]
+
+    assert handle(app, "ws_message") == {"statusCode": 200}
+
+    # The client has not left: the close the app sent while being stopped does not close it.
+    assert (stub.posts(), stub.deletes()) == ([(CONNECTION_ID, b"echo: hello, world")], [])
+    assert loop.run(ws.store.load(CONNECTION_ID)) is not None
 
 
 def test_an_app_that_does_not_answer_does_not_hang_the_invocation(app: ChatApp, ws: ConnectionHub, stub: ManagementAPIStub) -> None:

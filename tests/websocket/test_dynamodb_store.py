@@ -17,8 +17,9 @@ import pytest
 from asgi_lambda import loop
 from asgi_lambda.stores import StoreUnavailable
 from asgi_lambda.stores.dynamodb import DynamoDBStore
+from asgi_lambda.stores.record import ConnectionRecord
 
-from .fixtures_aws import REGION, aws_client, closed_port, fake_aws_environment, moto_url
+from .fixtures_aws import REGION, aws_client, closed_port, fake_aws_environment, moto_url, unique
 from .test_stores import connection
 
 
@@ -185,3 +186,209 @@ def test_missing_credentials_become_store_unavailable(
     with pytest.raises(StoreUnavailable, match=r"^dynamodb store \(table 'connections' .*NoCredentialsError"):
         loop.run(store.save(connection()))
     loop.run(store.close())
+
+
+# --- a table keyed on another attribute (connectionId, as Mangum 0.9's tables were) -------------
+
+
+def create_keyed_table(endpoint_url: str, *key_schema: tuple[str, str]) -> str:
+    """A connections table with this key schema ((attribute, HASH|RANGE), ...), all strings."""
+    table = unique("connections")
+    aws_client("dynamodb", endpoint_url).create_table(
+        TableName=table,
+        AttributeDefinitions=[{"AttributeName": name, "AttributeType": "S"} for name, _ in key_schema],
+        KeySchema=[{"AttributeName": name, "KeyType": kind} for name, kind in key_schema],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    return table
+
+
+@pytest.fixture
+def dynamodb_endpoint(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> str:
+    fake_aws_environment(monkeypatch, tmp_path_factory)
+    return moto_url(request)
+
+
+@pytest.fixture
+def mangum_table(dynamodb_endpoint: str) -> Iterator[str]:
+    table = create_keyed_table(dynamodb_endpoint, ("connectionId", "HASH"))
+    yield table
+    aws_client("dynamodb", dynamodb_endpoint).delete_table(TableName=table)
+
+
+def store_on(table: str, endpoint_url: str, **options: Any) -> DynamoDBStore:
+    return DynamoDBStore(table, region=REGION, endpoint_url=endpoint_url, **options)
+
+
+def lifecycle(
+    store: DynamoDBStore, saved: ConnectionRecord
+) -> tuple[ConnectionRecord | None, list[str], ConnectionRecord | None, ConnectionRecord | None]:
+    """Store, list, forget and look again: what a connection's life asks of the store."""
+    loop.run(store.save(saved))
+    loaded = loop.run(store.load(saved.connection_id))
+    listed = [record.connection_id for record in loop.run(store.scan())]
+    popped = loop.run(store.pop(saved.connection_id))
+    return loaded, listed, popped, loop.run(store.load(saved.connection_id))
+
+
+def test_a_table_keyed_on_connectionId_stores_lists_and_forgets_connections(mangum_table: str, dynamodb_endpoint: str) -> None:
+    store = store_on(mangum_table, dynamodb_endpoint)
+    made = requests(store)
+    saved = connection()
+
+    loaded, listed, popped, after = lifecycle(store, saved)
+
+    assert (loaded, listed, popped, after) == (saved, [saved.connection_id], saved, None)
+    # The first PutItem is refused for its key; the table's key is read once, and the put sent again.
+    assert [operation for operation, _ in made] == ["PutItem", "DescribeTable", "PutItem", "GetItem", "Scan", "DeleteItem", "GetItem"]
+    assert store.key == "connectionId"
+    loop.run(store.close())
+
+
+def test_the_item_in_a_connectionId_table_is_keyed_on_connectionId(mangum_table: str, dynamodb_endpoint: str) -> None:
+    store = store_on(mangum_table, dynamodb_endpoint)
+    saved = connection()
+    loop.run(store.save(saved))
+    loop.run(store.close())
+
+    item = aws_client("dynamodb", dynamodb_endpoint).get_item(TableName=mangum_table, Key={"connectionId": {"S": saved.connection_id}})
+    assert item["Item"] == {
+        "connectionId": {"S": saved.connection_id},
+        "data": {"S": saved.to_json()},
+        "expires_at": {"N": str(saved.expires_at)},
+    }
+
+
+def test_a_configured_key_is_used_without_reading_the_table(mangum_table: str, dynamodb_endpoint: str) -> None:
+    store = store_on(mangum_table, dynamodb_endpoint, key="connectionId")
+    made = requests(store)
+    saved = connection()
+
+    loaded, listed, popped, after = lifecycle(store, saved)
+
+    assert (loaded, listed, popped, after) == (saved, [saved.connection_id], saved, None)
+    assert [operation for operation, _ in made] == ["PutItem", "GetItem", "Scan", "DeleteItem", "GetItem"]
+    loop.run(store.close())
+
+
+def test_a_connection_id_table_is_never_described(store_dynamodb: DynamoDBStore) -> None:
+    made = requests(store_dynamodb)
+    saved = connection()
+
+    loaded, listed, popped, after = lifecycle(store_dynamodb, saved)
+
+    assert (loaded, listed, popped, after) == (saved, [saved.connection_id], saved, None)
+    assert "DescribeTable" not in [operation for operation, _ in made]  # no cost at a cold start, no extra IAM permission
+
+
+def test_the_first_request_of_an_environment_may_be_a_message_or_a_disconnect(mangum_table: str, dynamodb_endpoint: str) -> None:
+    # Another environment took the $connect: this one's first request is a GetItem or a DeleteItem.
+    writer = store_on(mangum_table, dynamodb_endpoint, key="connectionId")
+    saved = connection()
+    loop.run(writer.save(saved))
+    reader, remover = store_on(mangum_table, dynamodb_endpoint), store_on(mangum_table, dynamodb_endpoint)
+
+    assert loop.run(reader.load(saved.connection_id)) == saved
+    assert loop.run(remover.pop(saved.connection_id)) == saved
+    for store in (writer, reader, remover):
+        loop.run(store.close())
+
+
+def test_a_table_made_after_the_first_request_is_still_learned(dynamodb_endpoint: str) -> None:
+    # At a cold start the table may not exist yet: the failure is the missing table's, and nothing is remembered.
+    table = unique("connections")
+    store = store_on(table, dynamodb_endpoint)
+    with pytest.raises(StoreUnavailable, match="does not exist"):
+        loop.run(store.load("L0SM9cOFvHcCIhw="))
+    aws_client("dynamodb", dynamodb_endpoint).create_table(
+        TableName=table,
+        AttributeDefinitions=[{"AttributeName": "connectionId", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "connectionId", "KeyType": "HASH"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+
+    saved = connection()
+    loop.run(store.save(saved))
+
+    assert loop.run(store.load(saved.connection_id)) == saved
+    loop.run(store.close())
+    aws_client("dynamodb", dynamodb_endpoint).delete_table(TableName=table)
+
+
+def test_a_table_whose_key_cannot_be_read_says_what_to_set(
+    mangum_table: str, dynamodb_endpoint: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = store_on(mangum_table, dynamodb_endpoint)
+    request = store._aws.request
+
+    def no_describe(method: str, /, **parameters: Any) -> dict[str, Any]:
+        if method == "describe_table":
+            raise StoreUnavailable("AccessDeniedException: not authorized to perform dynamodb:DescribeTable")
+        return request(method, **parameters)
+
+    monkeypatch.setattr(store._aws, "request", no_describe)
+
+    with pytest.raises(StoreUnavailable) as error:
+        loop.run(store.save(connection()))
+
+    assert str(error.value) == (
+        f"dynamodb store: table {mangum_table!r} refused an item keyed on 'connection_id' (ValidationException: One or more "
+        "parameter values were invalid: Missing the key connectionId in the item), and its key could not be read "
+        "(AccessDeniedException: not authorized to perform dynamodb:DescribeTable); set WS_DYNAMODB_KEY to the table's "
+        "partition key, such as connectionId, or allow the function dynamodb:DescribeTable on the table"
+    )
+    loop.run(store.close())
+
+
+def test_a_table_with_a_sort_key_is_refused_naming_it(dynamodb_endpoint: str) -> None:
+    table = create_keyed_table(dynamodb_endpoint, ("connectionId", "HASH"), ("room", "RANGE"))
+    store = store_on(table, dynamodb_endpoint)
+
+    with pytest.raises(StoreUnavailable) as error:
+        loop.run(store.load("L0SM9cOFvHcCIhw="))
+
+    assert str(error.value) == (
+        f"dynamodb store: table {table!r} has a sort key ('room'); the store needs a table with a partition key only, "
+        "such as template.yaml's (connection_id, S)"
+    )
+    loop.run(store.close())
+    aws_client("dynamodb", dynamodb_endpoint).delete_table(TableName=table)
+
+
+def test_scan_skips_items_another_program_wrote(mangum_table: str, dynamodb_endpoint: str) -> None:
+    # A reused Mangum 0.9 table may still hold that era's items, which have no `data`.
+    aws_client("dynamodb", dynamodb_endpoint).put_item(
+        TableName=mangum_table, Item={"connectionId": {"S": "old="}, "initial_scope": {"S": "{}"}, "expires_at": {"N": "9999999999"}}
+    )
+    store = store_on(mangum_table, dynamodb_endpoint, key="connectionId")
+    loop.run(store.save(connection()))
+
+    assert [record.connection_id for record in loop.run(store.scan())] == ["L0SM9cOFvHcCIhw="]
+    assert loop.run(store.load("old=")) is None
+    loop.run(store.close())
+
+
+@pytest.mark.parametrize(
+    "configure",
+    [
+        {"environ": {"WS_BACKEND": "dynamodb", "WS_DYNAMODB_TABLE": "connections", "WS_DYNAMODB_KEY": "connectionId"}},
+        {"ws_config": {"backend": "dynamodb", "params": {"table_name": "connections", "key": "connectionId"}}},
+        {"dsn": "dynamodb://connections?key=connectionId"},
+    ],
+    ids=["WS_DYNAMODB_KEY", "ws_config", "dsn"],
+)
+def test_the_key_is_configured_in_every_spelling(configure: dict[str, Any]) -> None:
+    from asgi_lambda.stores import registry
+    from asgi_lambda.websocket_settings import websocket_from_dsn, websocket_from_environ, websocket_from_ws_config
+
+    if "environ" in configure:
+        settings = websocket_from_environ(configure["environ"])
+    elif "ws_config" in configure:
+        settings = websocket_from_ws_config(configure["ws_config"], {})
+    else:
+        settings = websocket_from_dsn(configure["dsn"], {})
+    entry = registry.entry_for(settings.backend)
+    assert entry is not None
+    store = registry.load(entry)(**settings.store_options)
+
+    assert isinstance(store, DynamoDBStore) and (store.table, store.key, store.key_known) == ("connections", "connectionId", True)

@@ -59,6 +59,7 @@ async def connect(event: WebSocketRequest, app: ASGIApp, *, hub: ConnectionHub, 
     if cycle.error is not None:
         return outcome(500)
     if not cycle.accepted:
+        log_refused(request["path"], cycle.refusal())
         return outcome(403)
     if cycle.close_code is not None:
         pending.append({"close": cycle.close_code})
@@ -134,6 +135,28 @@ async def disconnect(event: WebSocketRequest, app: ASGIApp, *, hub: ConnectionHu
     cycle = WebSocketCycle(event.scope(record.scope, state=state), [CONNECT, event.disconnect()], deliver=closed, replay=True)
     await cycle.run(app, timeout=time_left(event.context))
     return outcome(200)
+
+
+# The paths a refusal has been explained for, in this environment: the first refusal at a path
+# warns, the rest (an app's own refusals, say of a missing token) are logged at INFO.
+WARNED_PATHS: set[str] = set()
+
+
+def log_refused(path: str, how: str) -> None:
+    """A $connect the app did not accept. The commonest cause is a route at another path than the
+    one every WebSocket scope gets (WS_PATH), so the first refusal says how to fix that."""
+    if path in WARNED_PATHS or len(WARNED_PATHS) > 64:
+        logger.info("$connect refused at path %r (%s)", path, how)
+        return
+    WARNED_PATHS.add(path)
+    example = "/ws" if path != "/ws" else "/"
+    logger.warning(
+        "$connect refused: the app accepted no WebSocket at path %r (%s); if your endpoint is at another path, "
+        "set WS_PATH to it, such as WS_PATH=%s",
+        path,
+        how,
+        example,
+    )
 
 
 def frame(data: bytes | str) -> dict[str, Any]:

@@ -7,6 +7,7 @@ variables on first use. The send API finds the hub of the invocation it runs in.
 from __future__ import annotations
 
 import os
+import weakref
 from collections.abc import Awaitable
 from contextvars import ContextVar
 from typing import TypeVar
@@ -29,6 +30,7 @@ class ConnectionHub:
             store = registry.load(entry)(**settings.store_options)
         self.store: Store = store
         self.clients: dict[str, ManagementAPI] = {}
+        _hubs.add(self)
 
     def endpoint(self, api_id: str, stage: str) -> str:
         """Where replies go: built from the API id and stage, never from the event's domainName,
@@ -43,9 +45,19 @@ class ConnectionHub:
         return self.clients[endpoint]
 
     async def close(self) -> None:
+        """Close the store's and the clients' connections; the hub stays usable, and reconnects on next use."""
         for client in self.clients.values():
             await client.close()
         await self.store.close()
+
+
+# Every hub made in this process, so that SnapStart can close their connections before the snapshot.
+_hubs: weakref.WeakSet[ConnectionHub] = weakref.WeakSet()
+
+
+def every_hub() -> list[ConnectionHub]:
+    """The hubs alive in this process: adapters' and the environment's."""
+    return list(_hubs)
 
 
 # The hub of the adapter whose invocation is running, for the send API.

@@ -1,7 +1,8 @@
 """The API Gateway Management API: how replies and pushes reach WebSocket clients.
 
 POST and DELETE on `{endpoint}/@connections/{connection_id}`, signed with Signature Version 4
-from the function's credentials (Lambda puts them in the environment).
+from the function's credentials: the environment's, which Lambda sets; elsewhere (a developer's
+machine) botocore's credential chain, when botocore is installed.
 https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-how-to-call-websocket-api-connections.html
 
 A small client on asyncio streams rather than boto3: importing boto3 would cost a WebSocket
@@ -25,6 +26,7 @@ import os
 import random
 import ssl
 import time
+from typing import Any, NamedTuple
 from urllib.parse import quote, urlsplit
 
 # API Gateway refuses a message over 128 KB.
@@ -46,6 +48,12 @@ class Gone(GatewayError):
 
 class MessageTooLarge(ValueError):
     """The message is over API Gateway's 128 KB limit; it was not sent."""
+
+
+class Credentials(NamedTuple):
+    access_key: str
+    secret_key: str
+    token: str | None
 
 
 class ManagementAPI:
@@ -137,10 +145,10 @@ class ManagementAPI:
     def request(self, method: str, path: str, body: bytes) -> bytes:
         now = time.gmtime()
         headers = {"host": self.host_header, "x-amz-date": time.strftime("%Y%m%dT%H%M%SZ", now)}
-        token = os.environ.get("AWS_SESSION_TOKEN")
-        if token:
-            headers["x-amz-security-token"] = token
-        headers["authorization"] = sign(method, path, headers, body, region=self.region, service="execute-api", now=now)
+        found = find_credentials()
+        if found.token:
+            headers["x-amz-security-token"] = found.token
+        headers["authorization"] = sign(method, path, headers, body, region=self.region, service="execute-api", now=now, credentials=found)
         lines = [f"{method} {path} HTTP/1.1"]
         lines += [f"{name}: {value}" for name, value in headers.items()]
         lines += [f"content-length: {len(body)}", "connection: keep-alive", "", ""]
@@ -174,13 +182,63 @@ async def pause(seconds: float) -> None:
     await asyncio.sleep(seconds)
 
 
-def sign(method: str, path: str, headers: dict[str, str], body: bytes, *, region: str, service: str, now: time.struct_time) -> str:
-    """The SigV4 Authorization header for a request with these (lowercase) headers.
-    https://docs.aws.amazon.com/IAM/latest/UserGuide/create-signed-request.html"""
+def find_credentials() -> Credentials:
+    """The credentials to sign with: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN,
+    as Lambda sets them (read each call, and never through botocore: cheap, and current after a
+    SnapStart restore); without them, botocore's chain (`chain_credentials`)."""
     access_key = os.environ.get("AWS_ACCESS_KEY_ID")
     secret_key = os.environ.get("AWS_SECRET_ACCESS_KEY")
-    if not access_key or not secret_key:
-        raise GatewayError("no AWS credentials in the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY) to sign Management API calls")
+    if access_key and secret_key:
+        return Credentials(access_key, secret_key, os.environ.get("AWS_SESSION_TOKEN") or None)
+    found = chain_credentials()
+    if found is None:
+        raise GatewayError(
+            "no AWS credentials to sign Management API calls: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, "
+            "or configure a profile (~/.aws/credentials, AWS_PROFILE) and install botocore"
+        )
+    return found
+
+
+_chain: Any = None  # botocore's resolved credentials, once found: they refresh themselves
+
+
+def chain_credentials() -> Credentials | None:
+    """From botocore's credential chain, as boto3 would find them (a profile from AWS_PROFILE,
+    ~/.aws/credentials and config, SSO, a container or instance role); None when botocore is not
+    installed or the chain finds none. A chain that fails (a profile that does not exist, an SSO
+    session that expired) raises GatewayError with botocore's reason."""
+    global _chain
+    if _chain is None:
+        try:
+            import botocore.exceptions  # type: ignore[import-untyped]
+            import botocore.session  # type: ignore[import-untyped]
+        except ImportError:
+            return None
+        try:
+            _chain = botocore.session.Session().get_credentials()
+        except botocore.exceptions.BotoCoreError as exc:
+            raise GatewayError(f"AWS credentials to sign Management API calls: {exc}") from exc
+        if _chain is None:
+            return None
+    frozen = _chain.get_frozen_credentials()  # temporary credentials are refreshed here when due
+    return Credentials(frozen.access_key, frozen.secret_key, frozen.token)
+
+
+def sign(
+    method: str,
+    path: str,
+    headers: dict[str, str],
+    body: bytes,
+    *,
+    region: str,
+    service: str,
+    now: time.struct_time,
+    credentials: Credentials | None = None,
+) -> str:
+    """The SigV4 Authorization header for a request with these (lowercase) headers, signed with
+    `credentials` (default: `find_credentials()`).
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/create-signed-request.html"""
+    access_key, secret_key, _ = credentials or find_credentials()
     date = time.strftime("%Y%m%d", now)
     signed = sorted(headers)
     canonical = "\n".join(

@@ -2,6 +2,10 @@
 emulated API Gateway HTTP and WebSocket APIs, through the handler the layer uses on Lambda.
 `asgi-lambda event KIND` prints a sample event; `asgi-lambda invoke EVENT` runs one through that handler.
 
+`serve` takes the app from APP, else ASGI_APP; `--env-file` sets variables first (env_file.py);
+`--reload` serves from a child process started afresh on each change (reload.py); `--stream` relays
+each response as the function streams it, as a Function URL in RESPONSE_STREAM mode (streaming.py).
+
 Bad input ends with one line on stderr naming the fault and a non-zero exit; Ctrl-C (or SIGTERM)
 stops the server, runs the app's lifespan shutdown and exits 0.
 """
@@ -22,12 +26,16 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
 
+from .. import __version__
 from ..exceptions import AppImportError, ConfigError, LifespanFailure
+from ..websocket_settings import DEFAULT_WS_PATH, parse_ws_path
+from .env_file import EnvFileError, load_env_file, read_env_file
 from .events import MANAGEMENT_PREFIX, WS_STAGE
 from .function import FunctionError, InProcessFunction
 from .gateway import Gateway
 from .runtime_function import RuntimeFunction, function_environ
 from .samples import KINDS, SampleRequest
+from .streaming import InProcessStreamingFunction
 
 if TYPE_CHECKING:
     import uvicorn
@@ -43,6 +51,7 @@ class Stop(Exception):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=PROG, description="Tools for running ASGI apps on AWS Lambda.")
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     serve = commands.add_parser(
         "serve",
@@ -50,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Serve APP behind emulated API Gateway HTTP and WebSocket APIs, through the handler "
         "the layer runs on Lambda (same ASGI_* and WS_* variables). Each request becomes a Lambda event.",
     )
-    serve.add_argument("app", metavar="APP", help="the ASGI app as module:attribute, for example main:app")
+    serve.add_argument("app", metavar="APP", nargs="?", help="the ASGI app as module:attribute, for example main:app (default: $ASGI_APP)")
     serve.add_argument("--host", default="127.0.0.1", help="interface to listen on (default: 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8000, help="port to listen on (default: 8000)")
     serve.add_argument(
@@ -60,7 +69,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="HTTP events: v2, an HTTP API's payload 2.0 (default); v1, a REST API's payload 1.0",
     )
     serve.add_argument("--alb", action="store_true", help="HTTP events as an Application Load Balancer sends them (multi-value headers on)")
-    serve.add_argument("--ws-path", default="/ws", help="where WebSocket clients connect (default: /ws); WS_PATH defaults to it")
+    serve.add_argument(
+        "--ws-path",
+        # Lambda's default, from the same variable: WS_PATH when set, else / (websocket_settings.py).
+        default=os.environ.get("WS_PATH", "").strip() or DEFAULT_WS_PATH,
+        help="where WebSocket clients connect, and the path their scope gets (default: $WS_PATH, else /, as on Lambda)",
+    )
     serve.add_argument("--app-dir", default=".", help="directory the app is imported from, put first on sys.path (default: .)")
     serve.add_argument(
         "--runtime",
@@ -68,6 +82,25 @@ def build_parser() -> argparse.ArgumentParser:
         help="run the function as Lambda does: the built layer's exec wrapper and awslambdaric in a child process, "
         "against a Runtime API emulator (needs a checkout of asgi-lambda and awslambdaric)",
     )
+    serve.add_argument(
+        "--stream",
+        action="store_true",
+        help="stream responses as a Function URL with InvokeMode RESPONSE_STREAM does (with --payload v1, a REST method with "
+        "responseTransferMode STREAM): the function runs with ASGI_INVOKE_MODE=response_stream and each part of the body "
+        "reaches the client as the app sends it (curl -N shows Server-Sent Events as they come)",
+    )
+    serve.add_argument(
+        "--env-file",
+        metavar="FILE",
+        help="set the variables of a dotenv file (KEY=VALUE lines, # comments, quotes) before the app is imported; "
+        "variables already set in the environment win, as with uvicorn",
+    )
+    serve.add_argument(
+        "--reload",
+        action="store_true",
+        help="restart the server, importing the app afresh, when a *.py file under --app-dir changes",
+    )
+    serve.add_argument("--fd", type=int, help=argparse.SUPPRESS)  # --reload's child: serve on this inherited socket
     event = commands.add_parser(
         "event",
         help="print a sample Lambda event of one kind, for `asgi-lambda invoke -`",
@@ -92,15 +125,23 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    try:
-        args = build_parser().parse_args(argv)
-    except SystemExit as exc:  # argparse has printed its message (or the help)
-        return exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 2
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = parse(argv)
+    if isinstance(args, int):
+        return args
     if args.command == "event":
         return print_event(args)
     if args.command == "invoke":
         return invoke_event(args)
-    return serve(args)
+    return serve(args, argv)
+
+
+def parse(argv: Sequence[str]) -> argparse.Namespace | int:
+    """The arguments, or the exit status once argparse has printed its message (or the help)."""
+    try:
+        return build_parser().parse_args(argv)
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 2
 
 
 def print_event(args: argparse.Namespace) -> int:
@@ -160,24 +201,62 @@ def fail(message: str) -> int:
     return 1
 
 
-def serve(args: argparse.Namespace) -> int:
+def serve(args: argparse.Namespace, argv: Sequence[str]) -> int:
     try:
         import uvicorn  # noqa: F401  (checked here, used in make_server)
         import websockets  # noqa: F401
     except ImportError as exc:
         return fail(f"serve needs uvicorn and websockets ({exc}): pip install 'asgi-lambda[local]'")
-    if not args.ws_path.startswith("/") or args.ws_path.startswith(MANAGEMENT_PREFIX):
-        return fail(f"--ws-path {args.ws_path!r}: expected a path starting with /, such as /ws, outside {MANAGEMENT_PREFIX}")
+    supervisor = args.reload and args.fd is None  # --reload's own process: it watches, a child serves
+    variables: dict[str, str] = {}
+    if args.env_file is not None:
+        try:
+            variables = read_env_file(Path(args.env_file))
+        except EnvFileError as exc:
+            return fail(str(exc))
+        if not supervisor:  # the supervisor leaves them to each child, which reads the file afresh
+            load_env_file(variables, os.environ)
+            parsed = parse(argv)  # again: defaults taken from variables (--ws-path's) see the file's
+            if isinstance(parsed, int):
+                return parsed
+            args = parsed
+    if args.app:
+        app, app_variable = args.app, "APP"
+    else:
+        app, app_variable = os.environ.get("ASGI_APP", "").strip() or variables.get("ASGI_APP", "").strip(), "ASGI_APP"
+    if not app:
+        return fail("no app: give APP (module:attribute, such as main:app), or set ASGI_APP")
+    # The same check as on Lambda, naming where the value came from.
+    ws_path_from = "--ws-path" if any(arg == "--ws-path" or arg.startswith("--ws-path=") for arg in argv) else "WS_PATH"
+    try:
+        args.ws_path = parse_ws_path(args.ws_path, name=ws_path_from)
+    except ConfigError as exc:
+        return fail(str(exc))
+    if args.ws_path.startswith(MANAGEMENT_PREFIX):
+        return fail(
+            f"{ws_path_from}={args.ws_path!r}: the local gateway serves the Management API there; choose a path outside {MANAGEMENT_PREFIX}"
+        )
+    if args.stream and args.alb:
+        return fail("--stream with --alb: an Application Load Balancer cannot stream responses; drop one of them")
     if not 0 <= args.port <= 65535:
         return fail(f"--port {args.port}: expected a port number from 0 to 65535")
     if not Path(args.app_dir).is_dir():
         return fail(f"--app-dir {args.app_dir!r}: no such directory")
     try:
-        sock = listen(args.host, args.port)
+        sock = socket.socket(fileno=args.fd) if args.fd is not None else listen(args.host, args.port)
     except OSError as exc:
         if exc.errno == errno.EADDRINUSE:
             return fail(f"port {args.port} is in use on {args.host}: choose another with --port")
         return fail(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}")
+    if supervisor:
+        from .reload import Reloader
+
+        with sock:
+            return Reloader([sys.executable, "-m", "asgi_lambda", *argv], sock, watch=Path(args.app_dir).resolve(), prog=PROG).run()
+    if args.fd is not None:
+        from .reload import watch_parent
+
+        watch_parent()
     with sock:
         port: int = sock.getsockname()[1]
         base = f"http://{url_host(args.host)}:{port}"
@@ -187,10 +266,16 @@ def serve(args: argparse.Namespace) -> int:
         configure_logging()
         os.environ.update(
             function_environ(
-                os.environ, app=args.app, endpoint_url=endpoint_url, ws_path=args.ws_path, state_dir=Path(".asgi-lambda"), port=port
+                os.environ, app=app, endpoint_url=endpoint_url, ws_path=args.ws_path, state_dir=Path(".asgi-lambda"), port=port
             )
         )
-        function: Function = RuntimeFunction(app=args.app, app_dir=app_dir) if args.runtime else InProcessFunction(app_variable="APP")
+        function: Function
+        if args.runtime:
+            function = RuntimeFunction(app=app, app_dir=app_dir, stream=args.stream)
+        elif args.stream:
+            function = InProcessStreamingFunction(app_variable=app_variable)
+        else:
+            function = InProcessFunction(app_variable=app_variable)
         try:
             function.start()
         except AppImportError as exc:
@@ -202,16 +287,16 @@ def serve(args: argparse.Namespace) -> int:
             return fail(str(exc))
         except ImportError as exc:  # raised by the app's own imports (a missing dependency)
             function.close()
-            return fail(f"APP={args.app!r} failed to import: {type(exc).__name__}: {exc}")
+            return fail(f"{app_variable}={app!r} failed to import: {type(exc).__name__}: {exc}")
         except KeyboardInterrupt:
             function.close()
             return 130
         except Exception as exc:
             function.close()
             traceback.print_exc()
-            return fail(f"APP={args.app!r} failed at init: {type(exc).__name__}: {exc}")
-        gateway = Gateway(function, port=port, payload=args.payload, alb=args.alb, ws_path=args.ws_path)
-        print_banner(args, base=base, endpoint_url=endpoint_url)
+            return fail(f"{app_variable}={app!r} failed at init: {type(exc).__name__}: {exc}")
+        gateway = Gateway(function, port=port, payload=args.payload, alb=args.alb, ws_path=args.ws_path, stream=args.stream)
+        print_banner(args, app=app, base=base, endpoint_url=endpoint_url)
         return run(make_server(gateway), sock, function)
 
 
@@ -268,18 +353,20 @@ def configure_logging() -> None:
     logging.getLogger("asgi_lambda").setLevel(logging.INFO)
 
 
-def print_banner(args: argparse.Namespace, *, base: str, endpoint_url: str) -> None:
-    source = (
-        "Application Load Balancer (multi-value headers)"
-        if args.alb
-        else {"v2": "HTTP API, payload 2.0", "v1": "REST API, payload 1.0"}[args.payload]
-    )
+def print_banner(args: argparse.Namespace, *, app: str, base: str, endpoint_url: str) -> None:
+    if args.stream:
+        source = {"v2": "Function URL, InvokeMode RESPONSE_STREAM", "v1": "REST API, responseTransferMode STREAM"}[args.payload]
+    elif args.alb:
+        source = "Application Load Balancer (multi-value headers)"
+    else:
+        source = {"v2": "HTTP API, payload 2.0", "v1": "REST API, payload 1.0"}[args.payload]
     store = os.environ.get("WS_BACKEND", "")
     if store == "sqlite":
         store += f" ({os.environ.get('WS_SQLITE_PATH', '')})"
-    mode = "in a Lambda runtime (awslambdaric, the built layer)" if args.runtime else "in this process"
+    client = "the layer's own runtime client" if args.stream else "awslambdaric"
+    mode = f"in a Lambda runtime ({client}, the built layer)" if args.runtime else "in this process"
     lines = [
-        f"{PROG}: serving {args.app} {mode}, behind emulated API Gateway",
+        f"{PROG}: serving {app} {mode}, behind emulated API Gateway",
         f"  HTTP          {base}/   ({source})",
         f"  WebSocket     ws{base[4:]}{args.ws_path}   (connections: {store})",
         f"  Management    {endpoint_url}/@connections/{{id}}   (WS_ENDPOINT_URL={os.environ.get('WS_ENDPOINT_URL', '')})",

@@ -8,8 +8,12 @@ clients cause `$connect`, `$default` and `$disconnect` events, and the Managemen
 handler replies through (`POST {endpoint}/@connections/{id}`) is served by the same server under
 MANAGEMENT_PREFIX, so replies and broadcasts reach the clients connected here.
 
+With `stream=True` (`serve --stream`), HTTP requests become Function URL events (REST events with
+payload v1) and each response reaches the client as the function streams it (streaming.py).
+
 Modules: events.py (requests to events, answers back), function.py and runtime_function.py
-(what answers), this one (the ASGI app: HTTP, WebSocket clients, the Management API).
+(what answers), streaming.py (`--stream`), this one (the ASGI app: HTTP, WebSocket clients, the
+Management API).
 """
 
 from __future__ import annotations
@@ -43,6 +47,8 @@ from .events import (
     title_case,
 )
 from .function import Function, FunctionError
+from .runtime_api import Stream
+from .streaming import EmulatedFunction, function_url_event, relay
 
 if TYPE_CHECKING:
     from ..types import Message, Receive, Scope, Send
@@ -155,9 +161,15 @@ class Gateway:
         payload: Payload = "v2",
         alb: bool = False,
         ws_path: str = "/ws",
+        stream: bool = False,
         log: Callable[[str], None] = print_line,
     ) -> None:
+        if stream and not isinstance(function, EmulatedFunction):
+            raise TypeError("stream=True needs a function that streams (streaming.InProcessStreamingFunction, or RuntimeFunction)")
+        if stream and alb:
+            raise ValueError("an Application Load Balancer cannot stream responses")
         self.function = function
+        self.stream = stream
         self.port = port
         self.payload: Payload = payload
         self.alb = alb
@@ -184,6 +196,8 @@ class Gateway:
         if body is None:
             return  # the client left
         request = Request(scope, body, port=self.port)
+        if self.stream and len(request.body) * 4 // 3 <= MAX_INVOKE_BYTES:
+            return await self.streamed(request, receive, send, started)
         status, headers, content = await self.answer(request)
         if request.method == "HEAD":
             content = b""
@@ -206,6 +220,31 @@ class Gateway:
         except Exception as exc:  # API Gateway answers 502 to a failed invocation or a malformed answer
             report(f"{request.method} {request.path}: the function failed; answering 502", exc)
             return json_answer(502, {"message": "Internal server error"})
+
+    async def streamed(self, request: Request, receive: Receive, send: Send, started: float) -> None:
+        """`stream=True`: the answer relayed as the function streams it. An event the function answers
+        whole is answered as `answer` answers it; a failure before the first byte is API Gateway's 502."""
+        function = self.function
+        assert isinstance(function, EmulatedFunction)
+        event = rest_event(request) if self.payload == "v1" else function_url_event(request)
+        failed = f"{request.method} {request.path}: the function failed; answering 502"
+        try:
+            answered = await function.stream(event)
+            if isinstance(answered, Stream):
+                stream = answered
+                outcome = await relay(stream, lambda: function.ended(stream), receive, send, head=request.method == "HEAD")
+                cut = f" (cut short: {outcome.cut})" if outcome.cut else ""
+                self.log(f"{request.method} {request.path} {outcome.status} {elapsed_ms(started)} ms, streamed{cut}")
+                return
+            status, headers, content = http_response(answered, payload=self.payload)
+        except (FunctionError, MalformedResponse) as exc:  # relay raises these only before the response starts
+            report(failed, exc)
+            status, headers, content = json_answer(502, {"message": "Internal server error"})
+        if request.method == "HEAD":
+            content = b""
+        await send({"type": "http.response.start", "status": status, "headers": encode_headers(headers, content, request.method)})
+        await send({"type": "http.response.body", "body": content})
+        self.log(f"{request.method} {request.path} {status} {elapsed_ms(started)} ms")
 
     # -- the Management API ---------------------------------------------------------------------
 

@@ -1,44 +1,39 @@
 """`--runtime`: the function as Lambda runs it, in a child process: the layer built and unpacked,
-its exec wrapper starting the real awslambdaric against the Runtime API emulator.
+its exec wrapper starting the real awslambdaric against the Runtime API emulator (with `--stream`,
+the layer's own Runtime API client, which the wrapper starts for ASGI_INVOKE_MODE=response_stream).
 """
 
 from __future__ import annotations
 
-import asyncio
 import os
 import sys
 import time
 import uuid
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .events import ACCOUNT_ID, REGION, TIMEOUT_SECONDS
 from .function import FunctionError
+from .streaming import EmulatedFunction
 
 if TYPE_CHECKING:
     from .runtime_api import RuntimeAPI
 
 
-class RuntimeFunction:
+class RuntimeFunction(EmulatedFunction):
     """`--runtime`: the function as Lambda runs it. The layer is built (./build_layer.sh) and
     unpacked in a directory standing for /opt; a child process runs the layer's exec wrapper,
     which starts the real awslambdaric (`python -m awslambdaric`, as in a container image) with
-    the layer's handler, against the Runtime API emulator (local/runtime_api.py)."""
+    the layer's handler, against the Runtime API emulator (local/runtime_api.py). `stream=True`
+    sets ASGI_INVOKE_MODE=response_stream for it: the wrapper starts the layer's own client."""
 
-    def __init__(self, *, app: str, app_dir: str, function_name: str = "asgi-lambda-local") -> None:
+    def __init__(self, *, app: str, app_dir: str, function_name: str = "asgi-lambda-local", stream: bool = False) -> None:
+        super().__init__(function_name)
         self.app = app
         self.app_dir = app_dir
-        self.function_name = function_name
-        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lambda-invoke")
-        self.api: RuntimeAPI | None = None
+        self.streams = stream
         self.process: Any = None  # subprocess.Popen[bytes]
         self.workdir: str | None = None
-
-    @property
-    def arn(self) -> str:
-        return f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{self.function_name}"
 
     def start(self) -> None:
         import importlib.util
@@ -47,7 +42,7 @@ class RuntimeFunction:
 
         from .runtime_api import RuntimeAPI
 
-        if importlib.util.find_spec("awslambdaric") is None:
+        if not self.streams and importlib.util.find_spec("awslambdaric") is None:
             raise FunctionError("--runtime needs awslambdaric, Lambda's runtime client: pip install awslambdaric")
         self.workdir = tempfile.mkdtemp(prefix="asgi-lambda-runtime-")
         opt = build_layer(Path(self.workdir))
@@ -70,6 +65,8 @@ class RuntimeFunction:
             # working directory, which `python -m` puts first on sys.path.
             "PYTHONPATH": os.pathsep.join([str(opt / "python"), self.app_dir]),
         }
+        if self.streams:
+            env["ASGI_INVOKE_MODE"] = "response_stream"
         command = [str(opt / "asgi-bootstrap"), sys.executable, "-m", "awslambdaric", env["_HANDLER"]]
         # Its own session: Ctrl-C reaches the gateway only, which then stops the function with
         # SIGTERM, as Lambda does.
@@ -85,20 +82,13 @@ class RuntimeFunction:
                 raise FunctionError(f"the function process exited with {self.process.returncode} during its init")
         raise FunctionError("the function's init did not finish within 60 s")
 
-    async def invoke(self, event: dict[str, Any]) -> Any:
-        return await asyncio.get_running_loop().run_in_executor(self.executor, self._call, event)
-
-    def _call(self, event: dict[str, Any]) -> Any:
-        if self.api is None or self.process is None:
+    def running(self) -> RuntimeAPI:
+        api = super().running()
+        if self.process is None:
             raise FunctionError("the function was not started")
         if self.process.poll() is not None:
             raise FunctionError(f"the function process has exited ({self.process.returncode})")
-        result = self.api.invoke(event, timeout=TIMEOUT_SECONDS, function_arn=self.arn)
-        if not result.ok:
-            payload = result.payload if isinstance(result.payload, dict) else {}
-            trace = "".join(payload.get("stackTrace") or [])
-            raise FunctionError(f"{result.error_type}: {payload.get('errorMessage', result.body[:500])}\n{trace}".rstrip())
-        return result.payload
+        return api
 
     def close(self) -> None:
         import shutil
@@ -113,9 +103,12 @@ class RuntimeFunction:
                 self.process.wait(3 if sys.version_info >= (3, 12) else 0.2)
             except subprocess.TimeoutExpired:
                 if self.api is not None:
-                    self.api.close()  # releases a /next a runtime without thread polling blocks in
+                    # End that wait with an event rather than an error, which the runtime would
+                    # print: the signal's handler runs as the wait returns, shuts down and ends
+                    # the process before the event is handled.
+                    self.api.submit({"asgi-lambda": "stopping"})
                 try:
-                    self.process.wait(3)
+                    self.process.wait(5)
                 except subprocess.TimeoutExpired:
                     self.process.kill()
                     self.process.wait()
@@ -167,10 +160,23 @@ def function_environ(
         added["WS_ENDPOINT_URL"] = endpoint_url
     if not environ.get("WS_PATH", "").strip():
         added["WS_PATH"] = ws_path
-    # The Management API client signs its calls; this server ignores the signature. Placeholder
-    # keys only when no AWS credentials are configured at all, so a profile is never shadowed.
-    configured = any(environ.get(name) for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE"))
-    aws_files = any((Path.home() / ".aws" / name).exists() for name in ("credentials", "config"))
-    if not configured and not aws_files:
+    # The Management API client signs its calls (this server ignores the signature) with the
+    # user's credentials, as boto3 finds them; placeholder keys only when it finds none, so a
+    # profile is never shadowed.
+    if not has_credentials(environ):
         added.update(AWS_ACCESS_KEY_ID="local", AWS_SECRET_ACCESS_KEY="local")
     return added
+
+
+def has_credentials(environ: Mapping[str, str]) -> bool:
+    """Whether the Management API client finds credentials to sign with: in the environment, or
+    through botocore's chain. A chain that fails (a profile that does not exist) counts: its
+    error, logged when a reply is sent, says what to fix, where placeholders would hide it."""
+    from ..connections.management_api import GatewayError, chain_credentials
+
+    if environ.get("AWS_ACCESS_KEY_ID") and environ.get("AWS_SECRET_ACCESS_KEY"):
+        return True
+    try:
+        return chain_credentials() is not None
+    except GatewayError:
+        return True

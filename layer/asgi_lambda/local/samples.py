@@ -4,6 +4,9 @@ serves, shaped as AWS documents it (the same shapes as tests/events/), for `asgi
 HTTP kinds take the request from --method, --path (with its query string), --header and --body;
 non-HTTP kinds put --body where that service puts a message (SQS's body, SNS's Message,
 EventBridge's detail as JSON, Kinesis's data) and --path where it puts a name (S3's object key).
+WebSocket kinds are the events of one connection (SAMPLE_CONNECTION_ID), as the local gateway
+makes them: `ws-connect` takes --header and the query string of --path (the path itself is
+WS_PATH's), `ws-message` sends --body.
 """
 
 from __future__ import annotations
@@ -14,10 +17,17 @@ import json
 import time
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..sources.common import percent_decode
 from .events import ACCOUNT_ID, REGION, Request, alb_event, http_api_event, iso_time, rest_event
+from .gateway import ClientSocket
+
+if TYPE_CHECKING:
+    from ..types import Message
+
+API_HOST = f"abcdefghij.execute-api.{REGION}.amazonaws.com"
+SAMPLE_CONNECTION_ID = "L0SM9cOFvHcCIhw="  # the three WebSocket samples are one connection's events
 
 
 class SampleRequest:
@@ -46,11 +56,11 @@ def function_url(sample: SampleRequest) -> dict[str, Any]:
 
 
 def http_api(sample: SampleRequest) -> dict[str, Any]:
-    return http_api_event(sample.as_request(host=f"abcdefghij.execute-api.{REGION}.amazonaws.com"))
+    return http_api_event(sample.as_request(host=API_HOST))
 
 
 def rest(sample: SampleRequest) -> dict[str, Any]:
-    return rest_event(sample.as_request(host=f"abcdefghij.execute-api.{REGION}.amazonaws.com"))
+    return rest_event(sample.as_request(host=API_HOST))
 
 
 def alb(sample: SampleRequest) -> dict[str, Any]:
@@ -101,6 +111,36 @@ def lambda_edge(sample: SampleRequest) -> dict[str, Any]:
         request["body"] = {"inputTruncated": False, "action": "read-only", "encoding": "base64", "data": data}
     config = {"distributionDomainName": "d111111abcdef8.cloudfront.net", "distributionId": "EDFDVBD6EXAMPLE"}
     return {"Records": [{"cf": {"config": {**config, "eventType": "origin-request", "requestId": uuid.uuid4().hex}, "request": request}}]}
+
+
+def ws_connect(sample: SampleRequest) -> dict[str, Any]:
+    handshake = [("sec-websocket-key", base64.b64encode(uuid.uuid4().bytes).decode()), ("sec-websocket-version", "13")]
+    given = {name for name, _ in sample.headers}
+    sample = SampleRequest(
+        method="GET",
+        path=f"{sample.path}?{sample.query_string}" if sample.query_string else sample.path,
+        headers=[*(header for header in handshake if header[0] not in given), *sample.headers],
+    )
+    return websocket_client(sample).connect_event()
+
+
+def ws_message(sample: SampleRequest) -> dict[str, Any]:
+    return websocket_client(sample).message_event(sample.body or "hello")
+
+
+def ws_disconnect(sample: SampleRequest) -> dict[str, Any]:
+    return websocket_client(sample).disconnect_event(1001, "Going away")
+
+
+def websocket_client(sample: SampleRequest) -> ClientSocket:
+    """The gateway's view of a client connected with this request, which makes its events."""
+
+    async def unused(message: Message) -> None:  # a sample sends nothing to the client
+        pass
+
+    client = ClientSocket(unused, sample.as_request(host=API_HOST))
+    client.connection_id = SAMPLE_CONNECTION_ID
+    return client
 
 
 def sqs(sample: SampleRequest) -> dict[str, Any]:
@@ -247,4 +287,7 @@ KINDS: dict[str, Callable[[SampleRequest], dict[str, Any]]] = {
     "s3": s3,
     "dynamodb": dynamodb,
     "kinesis": kinesis,
+    "ws-connect": ws_connect,
+    "ws-message": ws_message,
+    "ws-disconnect": ws_disconnect,
 }

@@ -16,11 +16,11 @@ from .common import (
     header_pairs,
     http_scope,
     lowercase_lookup,
-    multi_value_headers,
     percent_decode,
     percent_encode,
     response_body,
     root_path_for,
+    split_value_headers,
 )
 from .fields import FLAG, TEXT, Fields, ListOf, MapOf, Nullable
 
@@ -107,9 +107,11 @@ class RestApiEvent:
 
     def to_response(self, response: Response) -> LambdaResponse:
         body, is_base64 = response_body(response, method=self.method, settings=self.settings)
+        headers, multi_value = split_value_headers(response["headers"], exclude=self.settings.exclude_headers)
         return {
             "statusCode": response["status"],
-            "multiValueHeaders": multi_value_headers(response["headers"], exclude=self.settings.exclude_headers),
+            "headers": headers,
+            "multiValueHeaders": multi_value,
             "body": body,
             "isBase64Encoded": is_base64,
         }

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Final
 
-from .common import decode_body, encoded_query, header_pairs
+from .common import decode_body, encoded_query, header_pairs, trace_id
 from .fields import FLAG, NUMBER, TEXT, Fields, ListOf, MapOf, Nullable
 
 if TYPE_CHECKING:
@@ -129,6 +129,7 @@ class WebSocketEvent:
             "subprotocols": stored["subprotocols"],
             "aws.event": self.event,
             "aws.context": self.context,
+            "aws.trace_id": trace_id(),
             "aws.connection_id": self.connection_id,
         }
         if state is not None:

@@ -13,6 +13,7 @@ Response formats:
 from __future__ import annotations
 
 import binascii
+import os
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -114,6 +115,29 @@ def root_path_for(path: str, *, stage: str | None, base_path: str) -> str:
     return prefix
 
 
+def strip_root_path(scope: dict[str, Any]) -> None:
+    """`strip_root_path`: `path` and `raw_path` without the mount point, `root_path` kept, for
+    frameworks that route on the whole path (Falcon on `path`, Sanic on `raw_path`).
+
+    `raw_path` loses the mount point as the client encoded it (its first segments, as many as
+    `root_path` has), so an encoded `%2F` further on stays; where those segments do not decode
+    to `root_path` (a `%2F` inside the mount point), it is the new `path`, encoded again.
+    """
+    root_path = scope.get("root_path")
+    if not root_path:
+        return
+    path = scope["path"][len(root_path) :] or "/"
+    scope["path"] = path
+    raw_path = scope.get("raw_path")
+    if raw_path:
+        segments = root_path.count("/") + 1  # "/prod" is "" and "prod"
+        mount = b"/".join(raw_path.split(b"/", segments)[:segments])
+        if percent_decode(mount.decode("utf-8", "replace")) == root_path:
+            scope["raw_path"] = raw_path[len(mount) :] or b"/"
+        else:
+            scope["raw_path"] = percent_encode(path, PATH_ESCAPES).encode()
+
+
 def header_pairs(headers: Mapping[str, str] | None, multi_value_headers: Mapping[str, list[str]] | None) -> Headers:
     """ASGI header pairs, names lowercased, every repeated value its own pair."""
     if multi_value_headers:
@@ -144,6 +168,22 @@ def server_and_scheme(headers: Mapping[str, str], *, domain_name: str | None) ->
     if forwarded_port.isdigit():
         return (host, int(forwarded_port)), scheme
     return (host, 443 if scheme == "https" else 80), scheme
+
+
+def trace_id() -> str | None:
+    """The invocation's X-Ray trace id, the Root of the header the runtime client puts in
+    _X_AMZN_TRACE_ID before each invocation ("Root=1-5759e988-bd862e3fe1be46a994272793;Parent=...;
+    Sampled=1"): the id X-Ray's console and Powertools' `xray_trace_id` log key show. None when the
+    runtime sent none. Read per invocation, unlike settings: the runtime client changes it each time."""
+    header = os.environ.get("_X_AMZN_TRACE_ID")
+    if not header:
+        return None
+    if header.startswith("Root="):  # where Lambda puts it
+        return header[5:].partition(";")[0] or None
+    for field in header.split(";"):
+        if field.startswith("Root="):
+            return field[5:] or None
+    return None
 
 
 def http_version(protocol: str | None) -> str:
@@ -188,6 +228,7 @@ def http_scope(
         "server": server,
         "aws.event": event,
         "aws.context": context,
+        "aws.trace_id": trace_id(),
     }
 
 
@@ -221,13 +262,33 @@ def response_body(response: Response, *, method: str, settings: Settings) -> tup
 
 
 def multi_value_headers(headers: Iterable[tuple[bytes, bytes]], *, exclude: frozenset[str]) -> dict[str, list[str]]:
-    """REST (payload 1.0) and multi-value ALB: every value kept, Set-Cookie included."""
+    """Multi-value ALB: every value kept, Set-Cookie included."""
     shaped: dict[str, list[str]] = {}
     for raw_name, raw_value in headers:
         name = raw_name.decode("latin-1").lower()
         if name not in exclude:
             shaped.setdefault(name, []).append(raw_value.decode("latin-1"))
     return shaped
+
+
+def split_value_headers(headers: Iterable[tuple[bytes, bytes]], *, exclude: frozenset[str]) -> tuple[dict[str, str], dict[str, list[str]]]:
+    """Payload 1.0 (REST, HTTP API 1.0), in Mangum's shape: a name sent once goes to `headers`, a
+    repeated one (every Set-Cookie kept) to `multiValueHeaders` only. API Gateway merges the two,
+    so each value goes out once, and a user's `response["headers"]["content-type"]` still works."""
+    single: dict[str, str] = {}
+    multi: dict[str, list[str]] = {}
+    for raw_name, raw_value in headers:
+        name = raw_name.decode("latin-1").lower()
+        if name in exclude:
+            continue
+        value = raw_value.decode("latin-1")
+        if name in multi:
+            multi[name].append(value)
+        elif name in single:
+            multi[name] = [single.pop(name), value]
+        else:
+            single[name] = value
+    return single, multi
 
 
 def joined_headers_and_cookies(headers: Iterable[tuple[bytes, bytes]], *, exclude: frozenset[str]) -> tuple[dict[str, str], list[str]]:

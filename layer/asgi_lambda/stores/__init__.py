@@ -40,4 +40,5 @@ class Store(Protocol):
         """Every record that has not expired, for broadcasts."""
 
     async def close(self) -> None:
-        """Release clients and pools."""
+        """Release clients, pools and their connections. The store stays usable: its next call opens
+        what it needs again (SnapStart closes every store before the snapshot)."""

@@ -5,6 +5,12 @@ seconds)}. The table is not created here: template.yaml creates it, with partiti
 `connection_id` (S) and TTL on `expires_at`. TTL deletion lags expiry (by up to a few days),
 so every read also drops expired records itself.
 
+A table keyed on another attribute (`connectionId`, as Mangum 0.9's tables were) works too: the
+key is WS_DYNAMODB_KEY when given; otherwise `connection_id` is tried, and the first request the
+table refuses for its key (a ValidationException) reads the table's key from DescribeTable, once
+per environment, and is sent again. So a table keyed as template.yaml keys it costs nothing more,
+not even at a cold start, and needs no dynamodb:DescribeTable permission.
+
 Each operation is one request: PutItem, GetItem (strongly consistent, so a message right after
 $connect finds the record), DeleteItem returning the old item, and Scan (eventually consistent,
 filtered on expires_at server side, every page followed). The low-level client is made on first
@@ -17,7 +23,9 @@ failure of boto3's is tried once more on a new client (aws.py), then refused as 
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from botocore.config import Config  # type: ignore[import-untyped]
@@ -32,12 +40,17 @@ CONFIG = Config(connect_timeout=2, read_timeout=5, retries={"max_attempts": 2, "
 # "data" is a DynamoDB reserved word, so expressions name it through a placeholder.
 NAMES = {"#data": "data"}
 
+DEFAULT_KEY = "connection_id"
+
 
 class DynamoDBStore:
     name = "dynamodb"
 
-    def __init__(self, table: str, *, region: str | None = None, endpoint_url: str | None = None) -> None:
+    def __init__(self, table: str, *, key: str | None = None, region: str | None = None, endpoint_url: str | None = None) -> None:
         self.table = table
+        self.key = key or DEFAULT_KEY  # the partition key's attribute name
+        self.key_known = key is not None  # given, or read from the table: never looked up (again)
+        self._key_lock = threading.Lock()
         self.region = region
         self.endpoint_url = endpoint_url
         self._aws = LazyClient("dynamodb", region=region, endpoint_url=endpoint_url, config=CONFIG, unavailable=self._unavailable)
@@ -58,38 +71,61 @@ class DynamoDBStore:
             )
         return StoreUnavailable(f"dynamodb store (table {self.table!r} {self._where()}): {cause(exc)}")
 
-    async def _run(self, method: str, /, **parameters: Any) -> dict[str, Any]:
-        return await asyncio.to_thread(self._aws.request, method, **parameters)
+    async def _keyed(self, method: str, connection_id: str, request: Callable[[dict[str, Any]], dict[str, Any]]) -> dict[str, Any]:
+        """One request on one item; `request` makes its parameters from the item's key."""
+        return await asyncio.to_thread(self._keyed_request, method, connection_id, request)
+
+    def _keyed_request(self, method: str, connection_id: str, request: Callable[[dict[str, Any]], dict[str, Any]]) -> dict[str, Any]:
+        key = self.key
+        try:
+            return self._aws.request(method, TableName=self.table, **request({key: {"S": connection_id}}))
+        except StoreUnavailable as exc:
+            refused = exc.__cause__
+            if self.key_known or refused is None or error_code(refused) != "ValidationException" or self._table_key(refused) == key:
+                raise
+        return self._aws.request(method, TableName=self.table, **request({self.key: {"S": connection_id}}))
+
+    def _table_key(self, refused: BaseException) -> str:
+        """The table's partition key, from DescribeTable (blocking); remembered for the environment."""
+        with self._key_lock:
+            if not self.key_known:
+                self.key, self.key_known = self._describe_key(refused), True
+        return self.key
+
+    def _describe_key(self, refused: BaseException) -> str:
+        try:
+            schema = self._aws.request("describe_table", TableName=self.table)["Table"]["KeySchema"]
+        except StoreUnavailable as exc:
+            raise StoreUnavailable(
+                f"dynamodb store: table {self.table!r} refused an item keyed on {self.key!r} ({cause(refused)}), and "
+                f"its key could not be read ({exc}); set WS_DYNAMODB_KEY to the table's partition key, such as connectionId, "
+                "or allow the function dynamodb:DescribeTable on the table"
+            ) from exc
+        keys: dict[str, str] = {part["KeyType"]: part["AttributeName"] for part in schema}
+        if "RANGE" in keys:
+            raise StoreUnavailable(
+                f"dynamodb store: table {self.table!r} has a sort key ({keys['RANGE']!r}); the store needs a table "
+                "with a partition key only, such as template.yaml's (connection_id, S)"
+            )
+        return keys["HASH"]
 
     async def save(self, record: ConnectionRecord) -> None:
-        await self._run(
+        await self._keyed(
             "put_item",
-            TableName=self.table,
-            Item={
-                "connection_id": {"S": record.connection_id},
-                "data": {"S": record.to_json()},
-                "expires_at": {"N": str(record.expires_at)},
-            },
+            record.connection_id,
+            lambda key: {"Item": {**key, "data": {"S": record.to_json()}, "expires_at": {"N": str(record.expires_at)}}},
         )
 
     async def load(self, connection_id: str) -> ConnectionRecord | None:
-        response = await self._run(
+        response = await self._keyed(
             "get_item",
-            TableName=self.table,
-            Key={"connection_id": {"S": connection_id}},
-            ConsistentRead=True,
-            ProjectionExpression="#data",
-            ExpressionAttributeNames=NAMES,
+            connection_id,
+            lambda key: {"Key": key, "ConsistentRead": True, "ProjectionExpression": "#data", "ExpressionAttributeNames": NAMES},
         )
         return _data(response.get("Item"))
 
     async def pop(self, connection_id: str) -> ConnectionRecord | None:
-        response = await self._run(
-            "delete_item",
-            TableName=self.table,
-            Key={"connection_id": {"S": connection_id}},
-            ReturnValues="ALL_OLD",
-        )
+        response = await self._keyed("delete_item", connection_id, lambda key: {"Key": key, "ReturnValues": "ALL_OLD"})
         return _data(response.get("Attributes"))
 
     async def scan(self) -> list[ConnectionRecord]:
@@ -105,7 +141,7 @@ class DynamoDBStore:
             while True:
                 page = self._aws.request("scan", **parameters)
                 # A page may hold nothing (the filter applies after the read) and still not be the last.
-                records.extend(record for item in page.get("Items", ()) if (record := live(item["data"]["S"])) is not None)
+                records.extend(record for item in page.get("Items", ()) if (record := _data(item)) is not None)
                 if "LastEvaluatedKey" not in page:
                     break
                 parameters["ExclusiveStartKey"] = page["LastEvaluatedKey"]
@@ -120,4 +156,7 @@ class DynamoDBStore:
 
 
 def _data(item: dict[str, Any] | None) -> ConnectionRecord | None:
-    return live(item["data"]["S"] if item else None)
+    """The item's record; None for no item, an expired one, or one another program wrote into the
+    table (a Mangum 0.9 table reused may still hold that era's items, which have no `data`)."""
+    data = (item or {}).get("data", {}).get("S")
+    return live(data if isinstance(data, str) else None)

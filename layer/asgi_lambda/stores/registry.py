@@ -80,6 +80,8 @@ STORES: tuple[StoreEntry, ...] = (
             StoreOption("table", "the dynamodb store's table", "WS_DYNAMODB_TABLE", ("table_name",), required=True),
             REGION,
             ENDPOINT_URL,
+            # For a table keyed otherwise, such as connectionId as Mangum 0.9 made them (dynamodb.py).
+            StoreOption("key", "the dynamodb table's partition key (default: connection_id, or the table's)", "WS_DYNAMODB_KEY", ("key",)),
         ),
         library="boto3",
         extra="aws",

@@ -1,0 +1,257 @@
+"""The layer's own Runtime API client (asgi_lambda.runtime_client) against the managed runtime's
+(awslambdaric), each in a child process of the same interpreter, through the Runtime API emulator
+(asgi_lambda.local.runtime_api), on the same handlers:
+
+- *cold start*: from spawning the process to its first `GET /invocation/next` (imports, the
+  handler's init, the client's setup), the median of several spawns, the two clients alternating;
+- *per invocation*: from queuing an event to its answer, the median of per-round means, the two
+  processes taking turns round by round (as latency.py interleaves the adapters);
+- *time to first byte* of the streaming example (examples/stream, a token every 50 ms): streamed by
+  our client (a Function URL event, ASGI_INVOKE_MODE=response_stream) against buffered by awslambdaric
+  (the whole reply at the end, as under the managed runtime today); the first byte is the first
+  token's event in the body.
+
+The handlers: `echo.handler` (returns its event; no ASGI) and the layer's zero-code handler with a
+raw ASGI app answering 200 `ok` to an HTTP API event (answered whole by both clients). Bytecode is
+cached in a throwaway PYTHONPYCACHEPREFIX, as a layer and the runtime ship it, and one spawn of
+each client before the timed ones writes it: with PYTHONDONTWRITEBYTECODE set, every spawn would
+compile whatever has no cached bytecode yet, and time the compiler.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from asgi_lambda.local.runtime_api import RuntimeAPI
+
+from .events import http_api_v2_event
+
+ROOT = Path(__file__).resolve().parent.parent
+ECHO = "def handler(event, context):\n    return event\n"
+APP = """
+async def app(scope, receive, send):
+    if scope["type"] != "http":
+        return
+    await receive()
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
+    await send({"type": "http.response.body", "body": b"ok"})
+"""
+ZERO_CODE = "asgi_lambda.bootstrap.handler"
+CLIENTS = {"ours": "asgi_lambda.runtime_client", "awslambdaric": "awslambdaric"}
+WARMUP = 20
+RATIO_TARGET = 1.05
+
+
+@dataclass(frozen=True)
+class ClientScale:
+    spawns: int  # cold starts per client and handler
+    calls: int  # invocations per client per round
+    rounds: int
+    streams: int  # runs of the streaming example per mode
+
+
+FULL_CLIENTS = ClientScale(spawns=15, calls=100, rounds=7, streams=5)
+QUICK_CLIENTS = ClientScale(spawns=3, calls=20, rounds=2, streams=2)
+
+
+@dataclass(frozen=True)
+class Handler:
+    label: str
+    name: str  # module.attribute
+    env: dict[str, str]
+    event: Any
+    target: bool = True  # "no slower than awslambdaric" (issue #13)
+
+
+@dataclass(frozen=True)
+class Pair:
+    """One figure for each client: milliseconds."""
+
+    label: str
+    ours_ms: float
+    theirs_ms: float
+    target: bool
+
+    @property
+    def ratio(self) -> float:
+        return self.ours_ms / self.theirs_ms
+
+    @property
+    def passed(self) -> bool | None:
+        # "No slower": within 5 %, the spread of repeated runs on a quiet machine.
+        return self.ratio <= RATIO_TARGET if self.target else None
+
+
+class Function:
+    """One client serving one handler in a child process, against an emulator of its own."""
+
+    def __init__(self, client: str, handler: Handler, task_root: Path) -> None:
+        self.api = RuntimeAPI()
+        env = {
+            **{name: value for name, value in os.environ.items() if name != "PYTHONDONTWRITEBYTECODE"},
+            "PYTHONPYCACHEPREFIX": str(task_root / "pycache"),
+            "AWS_LAMBDA_RUNTIME_API": self.api.address,
+            "LAMBDA_TASK_ROOT": str(task_root),
+            "AWS_LAMBDA_FUNCTION_NAME": "bench",
+            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
+            "AWS_EXECUTION_ENV": f"AWS_Lambda_python{sys.version_info.major}.{sys.version_info.minor}",
+            "PYTHONPATH": os.pathsep.join([str(task_root), str(ROOT / "examples")]),
+            **handler.env,
+        }
+        command = [sys.executable, "-m", CLIENTS[client], handler.name]
+        self.started = time.perf_counter()
+        self.process = subprocess.Popen(command, cwd=task_root, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+
+    def ready(self) -> float:
+        """Seconds from the spawn to the first GET /next."""
+        if not self.api.wait_ready(60):
+            raise RuntimeError("the runtime client did not call /next within 60 s")
+        return time.perf_counter() - self.started
+
+    def close(self) -> None:
+        self.process.kill()
+        self.process.wait()
+        self.api.close()
+
+
+def handlers() -> list[Handler]:
+    return [
+        # A plain handler: the client must not load asyncio or the adapter for it.
+        Handler("echo handler, no ASGI", "echo.handler", {}, {"data": "x" * 100}),
+        Handler(
+            "ASGI app, HTTP API event",
+            ZERO_CODE,
+            {"ASGI_APP": "app:app", "ASGI_INVOKE_MODE": "response_stream"},
+            http_api_v2_event(),
+        ),
+    ]
+
+
+def cold_starts(handler: Handler, spawns: int, task_root: Path) -> Pair:
+    seconds: dict[str, list[float]] = {"ours": [], "awslambdaric": []}
+    for client in CLIENTS:  # untimed: writes the bytecode
+        function = Function(client, handler, task_root)
+        try:
+            function.ready()
+        finally:
+            function.close()
+    for spawn in range(spawns):
+        order = ("ours", "awslambdaric") if spawn % 2 == 0 else ("awslambdaric", "ours")
+        for client in order:
+            function = Function(client, handler, task_root)
+            try:
+                seconds[client].append(function.ready())
+            finally:
+                function.close()
+    return Pair(handler.label, statistics.median(seconds["ours"]) * 1000, statistics.median(seconds["awslambdaric"]) * 1000, handler.target)
+
+
+def invocations(handler: Handler, scale: ClientScale, task_root: Path) -> Pair:
+    functions = {client: Function(client, handler, task_root) for client in CLIENTS}
+    try:
+        for client, function in functions.items():
+            function.ready()
+            for _ in range(WARMUP):
+                answered = function.api.invoke(handler.event)
+                if not answered.ok:
+                    raise RuntimeError(f"{client} failed the {handler.label}: {answered.body[:300]!r}")
+        means: dict[str, list[float]] = {client: [] for client in CLIENTS}
+        for round_number in range(scale.rounds):
+            order = list(CLIENTS) if round_number % 2 == 0 else list(CLIENTS)[::-1]
+            for client in order:
+                api = functions[client].api
+                started = time.perf_counter()
+                for _ in range(scale.calls):
+                    api.invoke(handler.event)
+                means[client].append((time.perf_counter() - started) / scale.calls)
+    finally:
+        for function in functions.values():
+            function.close()
+    return Pair(handler.label, statistics.median(means["ours"]) * 1000, statistics.median(means["awslambdaric"]) * 1000, handler.target)
+
+
+@dataclass(frozen=True)
+class FirstByte:
+    """The streaming example's reply: time to its first token and to its end, in ms (medians)."""
+
+    streamed_first_ms: float
+    streamed_end_ms: float
+    buffered_first_ms: float  # buffered: the first byte comes with the last
+    tokens: int
+
+
+def stream_event() -> dict[str, Any]:
+    """A Function URL event for the example's token stream (payload 2.0 on a lambda-url domain)."""
+    event = http_api_v2_event("/tokens", "prompt=hi")
+    domain = "abcdefghij0123456789klmnop.lambda-url.eu-west-1.on.aws"
+    event["headers"]["host"] = event["requestContext"]["domainName"] = domain
+    event["requestContext"]["domainPrefix"] = event["requestContext"]["apiId"] = domain.split(".")[0]
+    return event
+
+
+def first_bytes(runs: int, task_root: Path) -> FirstByte:
+    sys.path.insert(0, str(ROOT / "examples"))
+    try:
+        reply = importlib.import_module("stream.main").reply  # the example's tokens, to know the first one
+    finally:
+        sys.path.remove(str(ROOT / "examples"))
+    first = f"data: {json.dumps(reply('hi')[0])}".encode()  # as the example writes each token
+    env = {"ASGI_APP": "stream.main:app"}
+    streamed = Function("ours", Handler("stream", ZERO_CODE, {**env, "ASGI_INVOKE_MODE": "response_stream"}, None), task_root)
+    buffered = Function("awslambdaric", Handler("stream", ZERO_CODE, env, None), task_root)
+    starts: list[float] = []
+    ends: list[float] = []
+    whole: list[float] = []
+    try:
+        streamed.ready()
+        buffered.ready()
+        for _ in range(runs):
+            request_id = streamed.api.submit(stream_event())
+            submitted = time.monotonic()
+            stream = streamed.api.stream(request_id, 30)
+            result = streamed.api.result(request_id, 30)
+            if stream is None or result is None or not stream.complete:
+                raise RuntimeError("the streaming example did not stream")
+            arrived = stream.arrived(first)
+            if arrived is None:
+                raise RuntimeError(f"no {first!r} in the stream: {stream.body[:200]!r}")
+            starts.append(arrived - submitted)
+            ends.append(stream.chunks[-1][0] - submitted)
+            started = time.perf_counter()
+            answered = buffered.api.invoke(stream_event())
+            whole.append(time.perf_counter() - started)
+            if not answered.ok or first.decode() not in str(answered.payload):
+                raise RuntimeError(f"the buffered example answered {str(answered.payload)[:200]}")
+    finally:
+        streamed.close()
+        buffered.close()
+    return FirstByte(statistics.median(starts) * 1000, statistics.median(ends) * 1000, statistics.median(whole) * 1000, len(reply("hi")))
+
+
+@dataclass(frozen=True)
+class ClientResults:
+    cold: list[Pair]
+    warm: list[Pair]
+    first_byte: FirstByte
+
+
+def measure_clients(scale: ClientScale) -> ClientResults:
+    with tempfile.TemporaryDirectory(prefix="bench-runtime-clients-") as directory:
+        task_root = Path(directory)
+        (task_root / "echo.py").write_text(ECHO)
+        (task_root / "app.py").write_text(APP)
+        cold = [cold_starts(handler, scale.spawns, task_root) for handler in handlers()]
+        warm = [invocations(handler, scale, task_root) for handler in handlers()]
+        first_byte = first_bytes(scale.streams, task_root)
+    return ClientResults(cold, warm, first_byte)
