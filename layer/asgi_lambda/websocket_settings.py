@@ -92,7 +92,11 @@ def parse_store_option(entry: StoreEntry, keyword: str, value: object, *, name: 
 
 
 def on_lambda(environ: Mapping[str, str]) -> bool:
-    """Lambda (or an emulator of it: SAM, the project's runtime tests) sets both; the local gateway neither."""
+    """Lambda (or an emulator of it: the project's runtime tests) sets both; the local gateway neither.
+    A local emulation that says so (AWS_SAM_LOCAL=true: `sam local`, and `asgi-lambda serve
+    --runtime`) runs one execution environment, where connections in memory or /tmp are found."""
+    if environ.get("AWS_SAM_LOCAL") == "true":
+        return False
     return bool(environ.get("AWS_LAMBDA_FUNCTION_NAME")) or environ.get("AWS_EXECUTION_ENV", "").startswith("AWS_Lambda_")
 
 

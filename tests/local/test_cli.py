@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
 import subprocess
@@ -18,6 +17,7 @@ from websockets.sync.client import connect
 from asgi_lambda.local.cli import main
 
 from ..websocket.fixtures_local import directory_outside_tmp
+from .conftest import clean_environ, free_port
 
 # A raw ASGI app: says which context object its handler got (ours in-process, awslambdaric's
 # under --runtime), echoes WebSocket messages, and reports its lifespan shutdown on stdout.
@@ -51,13 +51,6 @@ async def app(scope, receive, send):
 """
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.fixture
 def app_dir(tmp_path: Path) -> Path:
     (tmp_path / "main.py").write_text(APP_SOURCE)
@@ -66,9 +59,7 @@ def app_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def env() -> dict[str, str]:
-    clean = {name: value for name, value in os.environ.items() if not name.startswith(("ASGI_", "WS_"))}
-    clean.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", PYTHONUNBUFFERED="1")
-    return clean
+    return clean_environ(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing")
 
 
 @pytest.fixture

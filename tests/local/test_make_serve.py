@@ -5,6 +5,7 @@ build files, without a venv."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -26,7 +27,10 @@ def clone(tmp_path: Path) -> Path:
 
 
 def make_n(clone: Path, target: str) -> list[str]:
-    result = subprocess.run(["make", "-n", target], cwd=clone, capture_output=True, text=True, timeout=30, check=True)
+    # As a user's shell runs it: not as a sub-make of `make test`, which would add its flags and
+    # print "Entering directory" lines.
+    env = {name: value for name, value in os.environ.items() if name not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")}
+    result = subprocess.run(["make", "-n", target], cwd=clone, env=env, capture_output=True, text=True, timeout=30, check=True)
     return result.stdout.splitlines()
 
 

@@ -14,17 +14,16 @@ from asgi_lambda import loop
 from asgi_lambda.stores.memory import MemoryStore
 from asgi_lambda.stores.sqlite import SqliteStore
 
-CACHE = Path(__file__).resolve().parents[2] / ".cache"  # gitignored
-
 
 @contextmanager
 def directory_outside_tmp() -> Iterator[Path]:
-    """A new directory under the checkout's .cache/, removed afterwards. On Lambda (and a function
-    under the runtime tests' harness is, as far as the layer can tell) an SQLite store under /tmp
-    is refused, and pytest's tmp_path is under /tmp: a file that stands for one on an EFS mount
-    goes here."""
-    CACHE.mkdir(exist_ok=True)
-    path = Path(tempfile.mkdtemp(prefix="state-", dir=CACHE))
+    """A new directory outside /tmp, removed afterwards. On Lambda (and a function under the runtime
+    tests' harness is, as far as the layer can tell) an SQLite store under /tmp is refused, and
+    pytest's tmp_path is under /tmp, as a checkout may be: a file that stands for one on an EFS
+    mount goes in /var/tmp, or under the home directory where there is none."""
+    parent = Path("/var/tmp") if Path("/var/tmp").is_dir() else Path.home() / ".cache"
+    parent.mkdir(parents=True, exist_ok=True)
+    path = Path(tempfile.mkdtemp(prefix="asgi-lambda-state-", dir=parent))
     try:
         yield path
     finally:

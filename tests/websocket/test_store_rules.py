@@ -60,6 +60,7 @@ def test_the_aliases_are_dsn_schemes_too(dsn: str, backend: str) -> None:
         ({"AWS_EXECUTION_ENV": "AWS_Lambda_python3.12"}, True),
         ({"AWS_EXECUTION_ENV": "AWS_ECS_FARGATE"}, False),
         ({}, False),
+        ({**LAMBDA, "AWS_SAM_LOCAL": "true"}, False),  # sam local, serve --runtime: one environment
     ],
 )
 def test_on_lambda_is_what_lambda_sets(environ: dict[str, str], expected: bool) -> None:

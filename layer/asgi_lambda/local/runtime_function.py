@@ -61,6 +61,9 @@ class RuntimeFunction(EmulatedFunction):
             "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{self.function_name}",
             "AWS_LAMBDA_LOG_STREAM_NAME": f"{time.strftime('%Y/%m/%d')}/[$LATEST]{uuid.uuid4().hex}",
             "AWS_EXECUTION_ENV": f"AWS_Lambda_python{version}",  # 3.12+: awslambdaric polls in a thread
+            # What `sam local` sets too: one local execution environment, so the layer allows a store
+            # that keeps connections in it (the default SQLite file under --app-dir's .asgi-lambda/).
+            "AWS_SAM_LOCAL": "true",
             # The layer's python/ directory first, as /opt/python is on Lambda; the task root is the
             # working directory, which `python -m` puts first on sys.path.
             "PYTHONPATH": os.pathsep.join([str(opt / "python"), self.app_dir]),
