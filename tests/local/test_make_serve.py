@@ -27,9 +27,9 @@ def clone(tmp_path: Path) -> Path:
 
 
 def make_n(clone: Path, target: str) -> list[str]:
-    # As a user's shell runs it: not as a sub-make of `make test`, which would add its flags and
-    # print "Entering directory" lines.
-    env = {name: value for name, value in os.environ.items() if name not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")}
+    # As a user's shell runs it: not with what a `make test` around the tests exports (its flags,
+    # and PYTHON and VENV when it runs the suite on another interpreter).
+    env = {name: os.environ[name] for name in ("PATH", "HOME", "LANG") if name in os.environ}
     result = subprocess.run(["make", "-n", target], cwd=clone, env=env, capture_output=True, text=True, timeout=30, check=True)
     return result.stdout.splitlines()
 
