@@ -195,3 +195,17 @@ def test_a_rest_sample_piped_into_invoke_prints_the_lambda_response(app_dir: Pat
     assert (sample.wait(10), invoke.returncode) == (0, 0), invoke.stderr
     response = json.loads(invoke.stdout)
     assert (response["statusCode"], json.loads(response["body"])) == (200, {"method": "GET", "path": "/items", "query": ""})
+
+
+def test_a_reader_that_goes_away_ends_event_quietly() -> None:
+    # `asgi-lambda event rest | head -1`: the reader has closed the pipe before the event is written.
+    reader, writer = os.pipe()
+    os.close(reader)
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "asgi_lambda", "event", "rest"], stdout=writer, stderr=subprocess.PIPE, text=True, timeout=60
+        )
+    finally:
+        os.close(writer)
+
+    assert (result.returncode, result.stderr) == (1, "")

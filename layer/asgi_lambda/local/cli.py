@@ -129,10 +129,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse(argv)
     if isinstance(args, int):
         return args
-    if args.command == "event":
-        return print_event(args)
-    if args.command == "invoke":
-        return invoke_event(args)
+    try:
+        if args.command == "event":
+            return print_event(args)
+        if args.command == "invoke":
+            return invoke_event(args)
+    except BrokenPipeError:
+        # The reader went away (`... | head`): stop as other command-line tools do, without a
+        # traceback, and keep Python's exit-time flush of stdout from raising again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     return serve(args, argv)
 
 
