@@ -25,7 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from asgi_lambda import Adapter, loop
+from asgi_lambda import Adapter
+from asgi_lambda.protocols import loop
 
 from .apps import minimal_app
 from .ws_load import check_available

@@ -19,13 +19,13 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from asgi_lambda import loop
-from asgi_lambda.connections.hub import ConnectionHub, install_default
-from asgi_lambda.connections.management_api import ManagementAPI
+from asgi_lambda.protocols import loop
+from asgi_lambda.settings.websocket import WebSocketSettings
 from asgi_lambda.stores.memory import MemoryStore
 from asgi_lambda.stores.record import ConnectionRecord
 from asgi_lambda.websocket import broadcast
-from asgi_lambda.websocket_settings import WebSocketSettings
+from asgi_lambda.websocket.hub import ConnectionHub, install_default
+from asgi_lambda.websocket.management_api import ManagementAPI
 
 from .ws_stores import aws_environment
 

@@ -29,10 +29,11 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from asgi_lambda import Adapter, loop
-from asgi_lambda.connections.hub import ConnectionHub, install_default
+from asgi_lambda import Adapter
+from asgi_lambda.protocols import loop
+from asgi_lambda.settings.websocket import WebSocketSettings
 from asgi_lambda.stores import Store
-from asgi_lambda.websocket_settings import WebSocketSettings
+from asgi_lambda.websocket.hub import ConnectionHub, install_default
 
 from .relay import RoundTripRelay
 

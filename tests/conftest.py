@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from asgi_lambda import loop
-from asgi_lambda.connections.hub import ConnectionHub, install_default
+from asgi_lambda.protocols import loop
+from asgi_lambda.settings.websocket import WebSocketSettings
 from asgi_lambda.stores import Store
-from asgi_lambda.websocket_settings import WebSocketSettings
+from asgi_lambda.websocket.hub import ConnectionHub, install_default
 
 from .websocket.management_api import ManagementAPIStub
 

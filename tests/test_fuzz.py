@@ -20,11 +20,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from asgi_lambda import Adapter, UnknownEventError, loop
-from asgi_lambda.connections.hub import ConnectionHub, install_default
+from asgi_lambda import Adapter, UnknownEventError
 from asgi_lambda.exceptions import MalformedEvent
+from asgi_lambda.protocols import loop
+from asgi_lambda.settings.websocket import WebSocketSettings
 from asgi_lambda.stores.memory import MemoryStore
-from asgi_lambda.websocket_settings import WebSocketSettings
+from asgi_lambda.websocket.hub import ConnectionHub, install_default
 
 from .conftest import EVENTS, load_event
 from .websocket.fixtures_services import closed_port

@@ -152,7 +152,7 @@ def test_a_callable_that_is_not_an_asgi_app_is_named_with_what_it_is(code: Path,
 
 
 def test_an_asgi2_class_is_served_as_asgi3(code: Path) -> None:
-    from asgi_lambda import loop
+    from asgi_lambda.protocols import loop
 
     app = import_app("main:Legacy")
     sent: list[dict[str, str]] = []

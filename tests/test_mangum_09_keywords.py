@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from asgi_lambda import Adapter, ConfigError, loop
+from asgi_lambda import Adapter, ConfigError
+from asgi_lambda.protocols import loop
 
 from .conftest import RecordingApp, load_event
 

@@ -11,7 +11,10 @@ import sys
 
 import pytest
 
-from asgi_lambda.runtime_support import FramedSink, JsonFormatter, LambdaContext, RuntimeFault, error_result, frame_type, load_handler
+from asgi_lambda.runtime.api import RuntimeFault, error_result
+from asgi_lambda.runtime.context import LambdaContext
+from asgi_lambda.runtime.handler import load_handler
+from asgi_lambda.runtime.logs import FramedSink, JsonFormatter, frame_type
 
 
 @pytest.mark.parametrize(

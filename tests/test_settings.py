@@ -9,7 +9,7 @@ import pytest
 
 from asgi_lambda.exceptions import ConfigError
 from asgi_lambda.settings import DEFAULT_TEXT_MIME_TYPES, Settings
-from asgi_lambda.websocket_settings import websocket_from_environ
+from asgi_lambda.settings.websocket import websocket_from_environ
 
 
 def test_defaults_with_only_asgi_app_set() -> None:

@@ -19,12 +19,13 @@ from pathlib import Path
 import pytest
 from awslambdaric import lambda_runtime_hooks_runner as runtime_hooks  # type: ignore[import-untyped]
 
-from asgi_lambda import Adapter, LifespanFailure, lifespan, loop, snapstart
-from asgi_lambda.connections.hub import ConnectionHub
+from asgi_lambda import Adapter, LifespanFailure, snapstart
 from asgi_lambda.exceptions import ConfigError
+from asgi_lambda.protocols import lifespan, loop
 from asgi_lambda.settings import Settings
+from asgi_lambda.settings.websocket import WebSocketSettings
 from asgi_lambda.stores.memory import MemoryStore
-from asgi_lambda.websocket_settings import WebSocketSettings
+from asgi_lambda.websocket.hub import ConnectionHub
 
 from .conftest import load_event
 from .test_lifespan import LifespanApp
@@ -39,7 +40,7 @@ def hooks(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     no startup held, and only the test's own hubs."""
     import snapshot_restore_py  # type: ignore[import-untyped]
 
-    from asgi_lambda.connections import hub
+    from asgi_lambda.websocket import hub
 
     registries = (snapshot_restore_py.get_before_snapshot(), snapshot_restore_py.get_after_restore())
     saved = [list(registry) for registry in registries]

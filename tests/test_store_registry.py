@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from asgi_lambda.settings.websocket import all_variables, websocket_from_environ, websocket_from_ws_config
 from asgi_lambda.stores import registry
-from asgi_lambda.websocket_settings import all_variables, websocket_from_environ, websocket_from_ws_config
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()

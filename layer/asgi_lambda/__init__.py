@@ -44,7 +44,7 @@ def __getattr__(name: str) -> Any:
 
         return Adapter
     if name in ("send", "broadcast"):
-        from .connections import send as send_api
+        from . import websocket
 
-        return getattr(send_api, name)
+        return getattr(websocket, name)
     raise AttributeError(f"module 'asgi_lambda' has no attribute {name!r}")

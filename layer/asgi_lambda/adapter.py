@@ -13,16 +13,18 @@ from collections.abc import Coroutine, Iterable, Mapping
 from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
-from . import loop, sources
+from . import sources
 from .exceptions import ConfigError, MalformedEvent, UnknownEventError
-from .http_cycle import HTTPCycle, internal_error
-from .lifespan import Lifespan, NoLifespan
+from .protocols import loop
+from .protocols.http_cycle import HTTPCycle, internal_error
+from .protocols.lifespan import Lifespan, NoLifespan
 from .settings import Settings
 from .sources.common import strip_root_path
 from .sources.fields import FieldError, explain
 
 if TYPE_CHECKING:
-    from .connections.hub import ConnectionHub
+    from .protocols.http_cycle import ResponseStream
+    from .websocket.hub import ConnectionHub
     from .types import ASGIApp, HTTPRequest, LambdaContext, LambdaEvent, LambdaResponse, MappedEvent, Response, WebSocketRequest
 
 logger = logging.getLogger("asgi_lambda.adapter")
@@ -104,7 +106,7 @@ class Adapter:
         # Without one, WebSocket events use the environment's, from WS_* on first use.
         self.hub: ConnectionHub | None = None
         if settings.websocket is not None:
-            from .connections.hub import ConnectionHub
+            from .websocket.hub import ConnectionHub
 
             self.hub = ConnectionHub(settings.websocket)
         if settings.snapstart is not None:
@@ -150,10 +152,21 @@ class Adapter:
         except (TypeError, AttributeError, KeyError, IndexError, ValueError) as exc:  # UnicodeError is a ValueError
             raise MalformedEvent(f"{source.name} event: {explain(source.fields, event, exc)}.") from exc
 
-    def http(self, request: HTTPRequest) -> LambdaResponse:
+    def http(self, request: HTTPRequest, stream: ResponseStream | None = None) -> LambdaResponse:
+        """Run the app on `request`; its answer, shaped by the source. With `stream` (the layer's
+        Runtime API client, for a source whose answer `streams`), the response goes out through it
+        as the app sends it, and nothing is returned."""
         # The access log's clock, and the path before strip_root_path shortens it: read only when on.
         access = (perf_counter(), request.scope["path"]) if self.settings.access_log else None
-        response = loop.run(self.running(request, HTTPCycle(request.scope, request.body)))
+        cycle = HTTPCycle(request.scope, request.body, stream)
+        if stream is not None:
+            try:
+                loop.run(self.streaming(request, cycle, stream))
+            finally:
+                if access is not None:  # the prelude's status once it went out; else the invocation failed: a 500
+                    log_http_access(request, status=stream.status, started=access[0], path=access[1])
+            return None
+        response = loop.run(self.running(request, cycle))
         shaped = request.to_response(response)
         size = response_size(shaped, limit=request.max_response_bytes)
         if size > request.max_response_bytes:
@@ -172,23 +185,26 @@ class Adapter:
             log_http_access(request, status=status, started=access[0], path=access[1])
         return shaped
 
+    async def streaming(self, request: HTTPRequest, cycle: HTTPCycle, stream: ResponseStream) -> None:
+        response = await self.running(request, cycle)
+        await stream.conclude(cycle, response)
+
     def running(self, request: HTTPRequest, cycle: HTTPCycle) -> Coroutine[Any, Any, Response]:
         """The app run on `request` by `cycle`, for the shared loop to await: the scope made final
-        (root path, lifespan state), the adapter's WebSocket hub the send API's. The streaming
-        Runtime API client (runtime_client.py) passes a cycle of its own."""
+        (root path, lifespan state), the adapter's WebSocket hub the send API's."""
         if self.settings.strip_root_path:
             strip_root_path(request.scope)
         if self.lifespan.state is not None:
             request.scope["state"] = self.lifespan.state.copy()
         if self.hub is not None:
-            from .connections.hub import serving  # loaded already: the hub is made
+            from .websocket.hub import serving  # loaded already: the hub is made
 
             return serving(self.hub, cycle.run(self.app))
         return cycle.run(self.app)
 
     def websocket(self, event: WebSocketRequest) -> LambdaResponse:
         # Imported here: an HTTP-only function never loads the WebSocket code or a store.
-        from .connections import bookkeeping, hub
+        from .websocket import bookkeeping, hub
 
         started = perf_counter() if self.settings.access_log else None
         outcome = loop.run(bookkeeping.handle(event, self.app, hub=self.hub or hub.default(), state=self.lifespan.state))

@@ -27,7 +27,7 @@ import random
 import sys
 from typing import TYPE_CHECKING
 
-from . import lifespan, loop
+from .protocols import lifespan, loop
 
 if TYPE_CHECKING:
     from .settings import Settings
@@ -76,7 +76,7 @@ def before_snapshot() -> None:
 async def close_hubs() -> None:
     """Close each WebSocket hub's store and clients; a failure is logged, not raised, as the snapshot
     must go on (close_connections then closes what is left)."""
-    hub = sys.modules.get(f"{__package__}.connections.hub")
+    hub = sys.modules.get("asgi_lambda.websocket.hub")
     if hub is None:  # never imported: no store was made
         return
     for each in hub.every_hub():

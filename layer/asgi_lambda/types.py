@@ -66,6 +66,7 @@ class HTTPRequest(Protocol):
 
     name: str
     max_response_bytes: int
+    streams: bool  # whether Lambda can stream the answer (a Function URL's, a REST API's)
     scope: dict[str, Any]
     body: bytes
 

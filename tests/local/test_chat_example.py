@@ -13,9 +13,10 @@ from typing import Any
 
 import pytest
 
-from asgi_lambda import Adapter, loop
-from asgi_lambda.connections.hub import ConnectionHub
+from asgi_lambda import Adapter
+from asgi_lambda.protocols import loop
 from asgi_lambda.stores.memory import MemoryStore
+from asgi_lambda.websocket.hub import ConnectionHub
 
 from ..conftest import load_event, websocket_runtime
 from ..websocket.management_api import ManagementAPIStub

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from websockets.sync.client import connect
 
-from asgi_lambda.connections import management_api
-from asgi_lambda.connections.management_api import Credentials, GatewayError, find_credentials
 from asgi_lambda.local.runtime_function import has_credentials
+from asgi_lambda.websocket import management_api
+from asgi_lambda.websocket.management_api import Credentials, GatewayError, find_credentials
 
 from .conftest import ServeProcess, clean_environ
 

@@ -12,8 +12,9 @@ from typing import Any
 
 import pytest
 
-from asgi_lambda import Adapter, loop
+from asgi_lambda import Adapter
 from asgi_lambda.local.samples import KINDS, SAMPLE_CONNECTION_ID
+from asgi_lambda.protocols import loop
 from asgi_lambda.stores.memory import MemoryStore
 
 from ..conftest import RecordingApp, websocket_runtime

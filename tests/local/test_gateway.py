@@ -18,9 +18,9 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 from websockets.typing import Subprotocol
 
-from asgi_lambda.connections.hub import current
-from asgi_lambda.connections.management_api import Gone
 from asgi_lambda.websocket import broadcast, send
+from asgi_lambda.websocket.hub import current
+from asgi_lambda.websocket.management_api import Gone
 
 from .conftest import Served
 

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 import pytest
 
-from asgi_lambda import loop
+from asgi_lambda.protocols import loop
 
 from ..conftest import load_event
 from ..websocket.fixtures_services import POSTGRES_HINT, POSTGRES_PORT, REDIS_HINT, REDIS_PORT, require_package, require_server

@@ -11,8 +11,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from asgi_lambda.connections.hub import ConnectionHub
 from asgi_lambda.stores import Store
+from asgi_lambda.websocket.hub import ConnectionHub
 
 from ..conftest import websocket_runtime
 from .fixtures_aws import store_dynamodb, store_s3, unreachable_dynamodb, unreachable_s3  # noqa: F401

@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 
 import pytest
 
-from asgi_lambda import loop
+from asgi_lambda.protocols import loop
 from asgi_lambda.stores import Store
 
 from .fixtures_aws import REGION, aws_client, create_bucket, create_table, delete_bucket, fake_aws_environment, moto_url

@@ -23,7 +23,7 @@ from typing import Any
 import boto3
 import pytest
 
-from asgi_lambda import loop
+from asgi_lambda.protocols import loop
 from asgi_lambda.stores.dynamodb import DynamoDBStore
 from asgi_lambda.stores.s3 import S3Store
 

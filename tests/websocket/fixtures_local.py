@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from asgi_lambda import loop
+from asgi_lambda.protocols import loop
 from asgi_lambda.stores.memory import MemoryStore
 from asgi_lambda.stores.sqlite import SqliteStore
 

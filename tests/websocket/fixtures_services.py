@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 import pytest
 
-from asgi_lambda import loop
+from asgi_lambda.protocols import loop
 
 if TYPE_CHECKING:  # imported in the fixtures, so a missing asyncpg or redis fails only their tests
     from asgi_lambda.stores.postgresql import PostgresStore

@@ -11,13 +11,13 @@ from typing import Any
 import pytest
 
 from asgi_lambda import Adapter, ConfigError
-from asgi_lambda.connections.hub import install_default
 from asgi_lambda.stores.dynamodb import DynamoDBStore
 from asgi_lambda.stores.memory import MemoryStore
 from asgi_lambda.stores.postgresql import PostgresStore
 from asgi_lambda.stores.redis_store import RedisStore
 from asgi_lambda.stores.s3 import S3Store
 from asgi_lambda.stores.sqlite import SqliteStore
+from asgi_lambda.websocket.hub import install_default
 
 from ..conftest import load_event
 from .fixtures_aws import aws_client, fake_aws_environment, moto_url

@@ -14,13 +14,14 @@ from typing import Any
 
 import pytest
 
-from asgi_lambda import Adapter, loop
-from asgi_lambda.connections.hub import ConnectionHub, install_default
+from asgi_lambda import Adapter
 from asgi_lambda.exceptions import ConfigError
+from asgi_lambda.protocols import loop
+from asgi_lambda.settings.websocket import WebSocketSettings
 from asgi_lambda.stores import Store
 from asgi_lambda.stores.record import ConnectionRecord
 from asgi_lambda.websocket import broadcast, send
-from asgi_lambda.websocket_settings import WebSocketSettings
+from asgi_lambda.websocket.hub import ConnectionHub, install_default
 
 from ..conftest import load_event
 from .management_api import ManagementAPIStub

@@ -14,7 +14,7 @@ from typing import Any
 import boto3
 import pytest
 
-from asgi_lambda import loop
+from asgi_lambda.protocols import loop
 from asgi_lambda.stores import StoreUnavailable
 from asgi_lambda.stores.dynamodb import DynamoDBStore
 from asgi_lambda.stores.record import ConnectionRecord
@@ -378,8 +378,8 @@ def test_scan_skips_items_another_program_wrote(mangum_table: str, dynamodb_endp
     ids=["WS_DYNAMODB_KEY", "ws_config", "dsn"],
 )
 def test_the_key_is_configured_in_every_spelling(configure: dict[str, Any]) -> None:
+    from asgi_lambda.settings.websocket import websocket_from_dsn, websocket_from_environ, websocket_from_ws_config
     from asgi_lambda.stores import registry
-    from asgi_lambda.websocket_settings import websocket_from_dsn, websocket_from_environ, websocket_from_ws_config
 
     if "environ" in configure:
         settings = websocket_from_environ(configure["environ"])

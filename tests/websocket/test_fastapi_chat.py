@@ -7,8 +7,8 @@ from typing import Any
 from fastapi import FastAPI, WebSocket, WebSocketDisconnect
 
 from asgi_lambda import Adapter
-from asgi_lambda.connections.hub import ConnectionHub
 from asgi_lambda.websocket import broadcast
+from asgi_lambda.websocket.hub import ConnectionHub
 
 from ..conftest import load_event
 from .management_api import ManagementAPIStub

@@ -10,8 +10,8 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from asgi_lambda import loop
-from asgi_lambda.connections.management_api import Gone, ManagementAPI, MessageTooLarge, sign
+from asgi_lambda.protocols import loop
+from asgi_lambda.websocket.management_api import Gone, ManagementAPI, MessageTooLarge, sign
 
 from .management_api import ManagementAPIStub
 

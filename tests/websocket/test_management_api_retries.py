@@ -13,11 +13,12 @@ from http import HTTPStatus
 
 import pytest
 
-from asgi_lambda import Adapter, loop
-from asgi_lambda.connections import management_api
-from asgi_lambda.connections.hub import ConnectionHub
-from asgi_lambda.connections.management_api import BACKOFF_CAP, GatewayError, Gone, ManagementAPI
+from asgi_lambda import Adapter
+from asgi_lambda.protocols import loop
 from asgi_lambda.stores.memory import MemoryStore
+from asgi_lambda.websocket import management_api
+from asgi_lambda.websocket.hub import ConnectionHub
+from asgi_lambda.websocket.management_api import BACKOFF_CAP, GatewayError, Gone, ManagementAPI
 
 from ..conftest import load_event, websocket_runtime
 from .management_api import ManagementAPIStub

@@ -13,7 +13,7 @@ from typing import Any
 import asyncpg  # type: ignore[import-untyped]
 import pytest
 
-from asgi_lambda import loop
+from asgi_lambda.protocols import loop
 from asgi_lambda.stores import StoreUnavailable
 from asgi_lambda.stores.postgresql import MAX_CONNECTIONS, PostgresStore
 

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import redis.asyncio
 
-from asgi_lambda import loop
+from asgi_lambda.protocols import loop
 from asgi_lambda.stores import StoreUnavailable
 from asgi_lambda.stores.redis_store import RedisStore
 

@@ -16,10 +16,11 @@ from starlette.websockets import WebSocket
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
-from asgi_lambda import Adapter, loop
-from asgi_lambda.connections import bookkeeping
-from asgi_lambda.connections.hub import ConnectionHub
+from asgi_lambda import Adapter
+from asgi_lambda.protocols import loop
 from asgi_lambda.stores.memory import MemoryStore
+from asgi_lambda.websocket import bookkeeping
+from asgi_lambda.websocket.hub import ConnectionHub
 
 from ..conftest import load_event, websocket_runtime
 from ..local.conftest import serve_gateway

@@ -16,7 +16,7 @@ from typing import Any
 import boto3
 import pytest
 
-from asgi_lambda import loop
+from asgi_lambda.protocols import loop
 from asgi_lambda.stores import StoreUnavailable
 from asgi_lambda.stores.s3 import CONCURRENCY, S3Store
 

@@ -15,9 +15,10 @@ from typing import Any
 
 import pytest
 
-from asgi_lambda import Adapter, loop
-from asgi_lambda.connections.hub import ConnectionHub
+from asgi_lambda import Adapter
+from asgi_lambda.protocols import loop
 from asgi_lambda.stores import Store
+from asgi_lambda.websocket.hub import ConnectionHub
 from benchmarks.ws_stores import echo_app
 
 from ..conftest import load_event

@@ -3,7 +3,7 @@ opens what it needs again on its next call."""
 
 from __future__ import annotations
 
-from asgi_lambda import loop
+from asgi_lambda.protocols import loop
 from asgi_lambda.stores import Store
 
 from .test_stores import connection

@@ -20,7 +20,8 @@ from typing import Any
 
 import pytest
 
-from asgi_lambda import Adapter, loop
+from asgi_lambda import Adapter
+from asgi_lambda.protocols import loop
 from asgi_lambda.stores import Store
 from asgi_lambda.stores.record import ConnectionRecord
 

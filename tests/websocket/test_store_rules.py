@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from asgi_lambda import ConfigError
-from asgi_lambda.websocket_settings import on_lambda, websocket_from_dsn, websocket_from_environ, websocket_from_ws_config
+from asgi_lambda.settings.websocket import on_lambda, websocket_from_dsn, websocket_from_environ, websocket_from_ws_config
 
 # What Lambda sets (https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html#configuration-envvars-runtime).
 LAMBDA = {"AWS_LAMBDA_FUNCTION_NAME": "chat", "AWS_EXECUTION_ENV": "AWS_Lambda_python3.13"}

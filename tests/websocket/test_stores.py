@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from asgi_lambda import loop
+from asgi_lambda.protocols import loop
 from asgi_lambda.stores import Store, StoreUnavailable
 from asgi_lambda.stores.record import ConnectionRecord
 

@@ -9,7 +9,7 @@ import pytest
 
 from asgi_lambda import ConfigError
 from asgi_lambda.local.cli import build_parser, main
-from asgi_lambda.websocket_settings import DEFAULT_WS_PATH, parse_ws_path, websocket_from_environ, websocket_from_ws_config
+from asgi_lambda.settings.websocket import DEFAULT_WS_PATH, parse_ws_path, websocket_from_environ, websocket_from_ws_config
 
 
 @pytest.fixture(autouse=True)

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 
 from .. import __version__
 from ..exceptions import AppImportError, ConfigError, LifespanFailure
-from ..websocket_settings import DEFAULT_WS_PATH, parse_ws_path
+from ..settings.websocket import DEFAULT_WS_PATH, parse_ws_path
 from .env_file import EnvFileError, load_env_file, read_env_file
 from .events import MANAGEMENT_PREFIX, WS_STAGE
 from .function import FunctionError, InProcessFunction

@@ -175,7 +175,7 @@ def has_credentials(environ: Mapping[str, str]) -> bool:
     """Whether the Management API client finds credentials to sign with: in the environment, or
     through botocore's chain. A chain that fails (a profile that does not exist) counts: its
     error, logged when a reply is sent, says what to fix, where placeholders would hide it."""
-    from ..connections.management_api import GatewayError, chain_credentials
+    from ..websocket.management_api import GatewayError, chain_credentials
 
     if environ.get("AWS_ACCESS_KEY_ID") and environ.get("AWS_SECRET_ACCESS_KEY"):
         return True

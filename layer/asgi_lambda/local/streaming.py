@@ -143,7 +143,8 @@ class InProcessStreamingFunction(EmulatedFunction):
         self.handler = Adapter.from_environ(os.environ, app_variable=self.app_variable)
 
     def serve(self) -> None:
-        from ..runtime_client import RuntimeClient, RuntimeClientError, RuntimeConnection
+        from ..runtime.api import RuntimeClientError, RuntimeConnection
+        from ..runtime.client import RuntimeClient
 
         assert self.api is not None and self.handler is not None
         connection = RuntimeConnection(self.api.address)

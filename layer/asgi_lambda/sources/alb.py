@@ -36,6 +36,7 @@ ALB_RESPONSE_LIMIT = 1024 * 1024
 
 class AlbEvent:
     kind: Final = "http"
+    streams = False  # Lambda streams only Function URL and REST API answers
     name = "Application Load Balancer"
     max_response_bytes = ALB_RESPONSE_LIMIT
     fields = Fields(

@@ -74,7 +74,9 @@ class HttpApiEvent:
         raw_path = event.get("rawPath") or http.get("path") or "/"
         # Function URLs send rawPath as the client encoded it. HTTP APIs send it decoded
         # (a %2F the client sent is lost) and it is re-encoded to give a valid raw_path.
-        if ".lambda-url." in domain_name:
+        # A Function URL's answer can stream; an HTTP API's cannot, though the payload is the same.
+        self.streams = ".lambda-url." in domain_name
+        if self.streams:
             path = percent_decode(raw_path)
         else:
             path, raw_path = raw_path, percent_encode(raw_path, PATH_ESCAPES)

@@ -74,7 +74,9 @@ class RestApiEvent:
     def __init__(self, event: LambdaEvent, context: Any, settings: Settings) -> None:
         request_context = event["requestContext"]
         path = event["path"]
-        if "version" in event:
+        # A REST API's answer can stream; an HTTP API's payload 1.0 (with "version") cannot.
+        self.streams = "version" not in event
+        if not self.streams:
             # HTTP APIs send "version": "1.0" and deliver the path decoded, stage included.
             raw_path = percent_encode(path, PATH_ESCAPES)
         else:

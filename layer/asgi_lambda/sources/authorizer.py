@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
 class AuthorizerEvent:
     kind: Final = "http"
+    streams = False  # Lambda streams only Function URL and REST API answers
     refuses = True  # recognised only to be refused by name: not among the sources an error lists
     name = "API Gateway Lambda authorizer (refused)"
     max_response_bytes = 0

@@ -74,6 +74,7 @@ REFUSED_PREFIXES = ("x-amz-cf-", "x-edge-")
 
 class LambdaEdgeEvent:
     kind: Final = "http"
+    streams = False  # Lambda streams only Function URL and REST API answers
     name = "CloudFront Lambda@Edge (viewer-request, origin-request)"
     fields = Fields(
         {

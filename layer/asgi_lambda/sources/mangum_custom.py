@@ -30,6 +30,7 @@ class MangumHandlerEvent:
     """One event handled by a Mangum custom handler, seen through our source interface."""
 
     kind: Final = "http"
+    streams = False  # Lambda streams only Function URL and REST API answers
     max_response_bytes = LAMBDA_RESPONSE_LIMIT
 
     def __init__(self, handler: Any) -> None:

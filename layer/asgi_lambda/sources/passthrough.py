@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 class PassThroughEvent:
     kind: Final = "http"
+    streams = False  # Lambda streams only Function URL and REST API answers
     name: str  # each source's own
     route: str  # the last path segment: sqs, sns, eventbridge, s3, dynamodb, kinesis
     max_response_bytes = LAMBDA_RESPONSE_LIMIT

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 
 class VpcLatticeEvent:
     kind: Final = "http"
+    streams = False  # Lambda streams only Function URL and REST API answers
     name = "Amazon VPC Lattice (event structure version 2)"
     max_response_bytes = LAMBDA_RESPONSE_LIMIT
     fields = Fields(
@@ -79,6 +80,7 @@ class VpcLatticeEvent:
 
 class VpcLatticeV1Event:
     kind: Final = "http"
+    streams = False  # Lambda streams only Function URL and REST API answers
     name = "Amazon VPC Lattice (event structure version 1)"
     max_response_bytes = LAMBDA_RESPONSE_LIMIT
     fields = Fields(

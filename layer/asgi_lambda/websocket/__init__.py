@@ -1,6 +1,6 @@
 """`from asgi_lambda.websocket import broadcast, send`: the send API's first home, kept for the
 code that imports it from here (`connections/send.py` has it)."""
 
-from ..connections.send import broadcast, send
+from .send import broadcast, send
 
 __all__ = ["broadcast", "send"]

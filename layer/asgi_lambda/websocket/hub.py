@@ -14,7 +14,7 @@ from typing import TypeVar
 
 from ..exceptions import ConfigError
 from ..stores import Store, registry
-from ..websocket_settings import WebSocketSettings, websocket_from_environ
+from ..settings.websocket import WebSocketSettings, websocket_from_environ
 from .management_api import ManagementAPI
 
 T = TypeVar("T")

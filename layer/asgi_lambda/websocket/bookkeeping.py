@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..stores import StoreUnavailable
 from ..stores.record import ConnectionRecord
-from ..websocket_cycle import WebSocketCycle
+from .cycle import WebSocketCycle
 from .hub import CURRENT_HUB, ConnectionHub
 from .management_api import MAX_MESSAGE_BYTES, GatewayError, Gone, MessageTooLarge
 

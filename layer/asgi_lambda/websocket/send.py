@@ -16,7 +16,7 @@ import logging
 from collections.abc import Iterable
 
 from ..stores.record import ConnectionRecord
-from ..websocket_cycle import CURRENT_CYCLE
+from .cycle import CURRENT_CYCLE
 from .hub import ConnectionHub, current
 from .management_api import GatewayError, Gone
 

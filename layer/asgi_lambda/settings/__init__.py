@@ -17,11 +17,11 @@ import os
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
-from .exceptions import ConfigError
+from ..exceptions import ConfigError
 
 if TYPE_CHECKING:
-    from .types import LifespanMode
-    from .websocket_settings import WebSocketSettings
+    from ..types import LifespanMode
+    from .websocket import WebSocketSettings
 
 logger = logging.getLogger("asgi_lambda.settings")
 
@@ -172,7 +172,7 @@ class Settings(Frozen):
         if any(name.startswith(("ASGI_", "WS_")) for name in environ):
             known = VARIABLES
             if any(name.startswith("WS_") for name in environ):
-                from .websocket_settings import all_variables
+                from .websocket import all_variables
 
                 known = all_variables()
             for name in sorted(environ):
@@ -181,7 +181,7 @@ class Settings(Frozen):
         websocket = None
         if environ.get("WS_BACKEND", "").strip():
             # Checked at init when a store is chosen, so a bad WS_* value fails the init.
-            from .websocket_settings import websocket_from_environ
+            from .websocket import websocket_from_environ
 
             websocket = websocket_from_environ(environ)
         app = environ.get("ASGI_APP", "").strip()
@@ -223,11 +223,11 @@ class Settings(Frozen):
             raise ConfigError("ws_config and dsn both configure the WebSocket store: give one of them.")
         websocket = None
         if ws_config is not None:
-            from .websocket_settings import websocket_from_ws_config
+            from .websocket import websocket_from_ws_config
 
             websocket = websocket_from_ws_config(ws_config, environ)
         elif dsn is not None:
-            from .websocket_settings import websocket_from_dsn
+            from .websocket import websocket_from_dsn
 
             websocket = websocket_from_dsn(dsn, environ)
         if enable_lifespan is not None:
@@ -242,7 +242,7 @@ class Settings(Frozen):
             deprecated("log_level", "the 'asgi_lambda' logger's level (logging.getLogger('asgi_lambda').setLevel(...))")
             log_level = parse_log_level(log_level, name="log_level")
         if api_gateway_endpoint_url is not None or api_gateway_region_name is not None:
-            from .websocket_settings import management_api_overrides
+            from .websocket import management_api_overrides
 
             websocket = management_api_overrides(websocket, api_gateway_endpoint_url, api_gateway_region_name, environ)
         return cls(

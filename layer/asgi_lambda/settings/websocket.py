@@ -10,11 +10,11 @@ import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from .exceptions import ConfigError
-from .settings import DEFAULT_TTL_SECONDS, VARIABLES, Frozen
+from ..exceptions import ConfigError
+from . import DEFAULT_TTL_SECONDS, VARIABLES, Frozen
 
 if TYPE_CHECKING:
-    from .stores.registry import StoreEntry
+    from ..stores.registry import StoreEntry
 
 # Options every store takes in code, beside its own (WS_TTL_SECONDS and WS_ENDPOINT_URL in the environment).
 COMMON_PARAMS = ("ttl_seconds", "management_endpoint_url")
@@ -73,7 +73,7 @@ def parse_ws_path(value: object, *, name: str) -> str:
 
 
 def parse_store_name(value: object, *, name: str) -> StoreEntry:
-    from .stores import registry
+    from ..stores import registry
 
     entry = registry.entry_for(str(value))
     if entry is None:
@@ -85,7 +85,7 @@ def parse_store_option(entry: StoreEntry, keyword: str, value: object, *, name: 
     text = str(value).strip()
     option = next(option for option in entry.options if option.keyword == keyword)
     if option.schemes and not text.startswith(option.schemes):
-        from .stores.failures import mask_password  # only on this error: it imports urllib.parse
+        from ..stores.failures import mask_password  # only on this error: it imports urllib.parse
 
         raise ConfigError(f"{name}={mask_password(text)!r}: expected a URL starting with {' or '.join(option.schemes)}.")
     return text
@@ -197,7 +197,7 @@ def websocket_from_ws_config(ws_config: Mapping[str, Any], environ: Mapping[str,
 def websocket_from_dsn(dsn: str, environ: Mapping[str, str]) -> WebSocketSettings:
     """One URI names the store: dynamodb://table?region=eu-west-1, s3://bucket/prefix/,
     postgresql://... (the client's own DSN), redis://..., sqlite://file, memory://."""
-    from .stores import registry
+    from ..stores import registry
 
     scheme, _, rest = str(dsn).partition("://")
     entry = next((entry for entry in registry.STORES if scheme.lower() in (entry.name, *entry.aliases, *entry.dsn_schemes)), None)
@@ -245,7 +245,7 @@ def common_options(params: Mapping[str, Any], *, name: str) -> dict[str, Any]:
 
 def all_variables() -> dict[str, str]:
     """VARIABLES and every store's own."""
-    from .stores import registry
+    from ..stores import registry
 
     variables = dict(VARIABLES)
     variables["WS_BACKEND"] += ": " + registry.names()
@@ -262,7 +262,7 @@ def management_api_overrides(
     websocket: WebSocketSettings | None, endpoint_url: str | None, region: str | None, environ: Mapping[str, str]
 ) -> WebSocketSettings:
     """Mangum 0.9's api_gateway_endpoint_url and api_gateway_region_name, over the store's settings."""
-    from .settings import deprecated
+    from . import deprecated
 
     if websocket is None:
         if not environ.get("WS_BACKEND", "").strip():

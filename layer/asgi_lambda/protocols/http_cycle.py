@@ -10,9 +10,10 @@ logged once, as one line naming it. Before the response is complete it decides t
 500, even if the app catches the exception and carries on; after, the complete response stands.
 Trailers are not supported: the response is sent whole, so `trailers` must be absent or False.
 
-The streaming Runtime API client's `StreamingCycle` (runtime_client.py) is this cycle with each
-message written out as it is accepted: it reads `state`, `status`, `headers` and `chunks` after
-`send`, so the checks and the state machine stay here, in one place.
+Where the response goes is the cycle's sink: by default it is buffered here, whole, for the source
+to shape; the layer's Runtime API client passes a `ResponseStream` (runtime/stream.py) that writes
+each accepted message out as it comes, as the WebSocket cycle takes `deliver=`. The checks and the
+state machine stay here, in one place, whichever the sink.
 """
 
 from __future__ import annotations
@@ -20,12 +21,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
-from .exceptions import InvalidMessage, UnexpectedMessage
+from ..exceptions import InvalidMessage, UnexpectedMessage
 
 if TYPE_CHECKING:
-    from .types import ASGIApp, Headers, Message, Response
+    from collections.abc import Callable
+
+    from ..types import ASGIApp, Headers, Message, Response
 
 logger = logging.getLogger("asgi_lambda.http")
 
@@ -42,6 +45,25 @@ CR, LF, NUL = 13, 10, 0  # `13 in value` is a memchr; `b"\r" in value` a slower 
 # short values, and a bounded number: apps repeat their content types, not their lengths.
 CHECKED_HEADERS: set[tuple[bytes, bytes]] = set()
 MAX_CHECKED_HEADERS = 1024
+
+
+class ClientDisconnected(ConnectionResetError):
+    """Raised by `send` once the caller is gone (an OSError, as ASGI asks), after `http.disconnect`."""
+
+
+class ResponseStream(Protocol):
+    """A sink that sends the response as the app sends it, instead of the cycle buffering it."""
+
+    status: int  # the status the caller got (500 until the response starts)
+    gone: bool  # the caller went away: `receive` answers `http.disconnect`, `send` raises ClientDisconnected
+    on_gone: Callable[[], None]  # set by the cycle: wakes a `receive` waiting for the caller to leave
+
+    async def start(self, status: int, headers: Headers) -> None: ...
+
+    async def write(self, body: bytes, *, last: bool) -> None: ...
+
+    async def conclude(self, cycle: HTTPCycle, response: Response) -> None:
+        """The app has returned with `response` (a 500 if it failed): end the stream."""
 
 
 def internal_error() -> Response:
@@ -74,11 +96,14 @@ EXPECTED: Final = {
 
 
 class HTTPCycle:
-    __slots__ = ("scope", "request_body", "state", "status", "headers", "chunks", "request_sent", "complete", "fault")
+    __slots__ = ("scope", "request_body", "stream", "state", "status", "headers", "chunks", "request_sent", "complete", "fault", "error")
 
-    def __init__(self, scope: dict[str, Any], body: bytes) -> None:
+    def __init__(self, scope: dict[str, Any], body: bytes, stream: ResponseStream | None = None) -> None:
         self.scope = scope
         self.request_body = body
+        self.stream = stream
+        if stream is not None:
+            stream.on_gone = self.finish
         self.state: str = HTTPCycleState.REQUEST
         self.status = 500
         self.headers: Headers = []
@@ -86,6 +111,7 @@ class HTTPCycle:
         self.request_sent = False
         self.complete: asyncio.Future[None] | None = None
         self.fault: UnexpectedMessage | None = None  # the app's first bad message
+        self.error: Exception | None = None  # what the app raised
 
     async def run(self, app: ASGIApp) -> Response:
         """Run the app and return its response, or a 500 if it failed before finishing one."""
@@ -93,7 +119,7 @@ class HTTPCycle:
         try:
             await app(self.scope, self.receive, self.send)
         except Exception as raised:
-            error = raised
+            error = self.error = raised
         finally:
             if self.complete is not None:  # someone waits for the disconnect
                 self.finish()
@@ -120,6 +146,8 @@ class HTTPCycle:
         return {"status": self.status, "headers": self.headers, "body": b"".join(self.chunks)}
 
     async def receive(self) -> Message:
+        if self.stream is not None and self.stream.gone:
+            return {"type": "http.disconnect"}
         if not self.request_sent:
             self.request_sent = True
             return {"type": "http.request", "body": self.request_body, "more_body": False}
@@ -137,12 +165,17 @@ class HTTPCycle:
             self.complete.set_result(None)
 
     async def send(self, message: Message) -> None:
+        stream = self.stream
+        if stream is not None and stream.gone:
+            raise ClientDisconnected("the caller went away: the Runtime API closed the response stream")
         try:
             message_type = message["type"]
         except (KeyError, TypeError):
             raise self.fail(message_fault(message)) from None
         if self.state is HTTPCycleState.REQUEST and message_type == "http.response.start":
             self.start(message)
+            if stream is not None:
+                await stream.start(self.status, self.headers)
         elif self.state is HTTPCycleState.RESPONSE and message_type == "http.response.body":
             body = message.get("body", b"")
             more_body = message.get("more_body", False)
@@ -152,11 +185,14 @@ class HTTPCycle:
                 body = bytes(body)
             if type(more_body) is not bool:
                 raise self.fail(f"the app sent more_body as {kind(more_body)}: {shown(more_body)}")
-            self.chunks.append(body)
             if not more_body:
                 self.state = HTTPCycleState.COMPLETE
                 if self.complete is not None:
                     self.finish()
+            if stream is None:
+                self.chunks.append(body)
+            else:
+                await stream.write(body, last=not more_body)
         else:
             raise self.fail(f"Expected ASGI message {EXPECTED[self.state]}, but got {message_type!r}.", UnexpectedMessage)
 

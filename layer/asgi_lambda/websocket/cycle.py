@@ -23,10 +23,10 @@ from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, Final
 
-from .exceptions import UnexpectedMessage
+from ..exceptions import UnexpectedMessage
 
 if TYPE_CHECKING:
-    from .types import ASGIApp, Message
+    from ..types import ASGIApp, Message
 
 logger = logging.getLogger("asgi_lambda.websocket")
 

@@ -22,10 +22,10 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any, Final
 
 from . import loop
-from .exceptions import LifespanFailure, UnexpectedMessage
+from ..exceptions import LifespanFailure, UnexpectedMessage
 
 if TYPE_CHECKING:
-    from .types import ASGIApp, Message
+    from ..types import ASGIApp, Message
 
 logger = logging.getLogger("asgi_lambda.lifespan")
 

@@ -1,0 +1,217 @@
+"""The layer's own Lambda Runtime API client: the managed runtime's loop, plus response streaming.
+
+    ASGI_INVOKE_MODE=response_stream with the exec wrapper (it starts this in place of the managed
+    runtime's bootstrap), or `python -m asgi_lambda.runtime_client main.handler` as a container's
+    command, or `asgi_lambda.runtime_client.serve(handler)` from a custom runtime's bootstrap script.
+
+Standard library only. Each invocation is `GET next`, the handler, and one POST back (the
+connection and its errors are api.py). A source whose answer can stream (`streams`: a Function URL
+event, a REST API event) is answered through a `StreamedResponse` (stream.py): a chunked POST that
+starts with a JSON prelude when the app starts its response and carries each body chunk as the app
+sends it, on the adapter's event loop. Every other event, or every event with
+ASGI_INVOKE_MODE=buffered, is answered whole, exactly as the Adapter answers it under the managed
+runtime. https://docs.aws.amazon.com/lambda/latest/dg/runtimes-api.html
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, NoReturn, Protocol, TypeGuard
+
+from .api import PREFIX, RuntimeClientError, RuntimeConnection, RuntimeFault, error_result
+from .context import LambdaContext
+from .handler import load_handler, set_import_path
+from .logs import Logs, RequestId
+
+if TYPE_CHECKING:
+    from ..adapter import Adapter
+
+# Nothing of the ASGI machinery (asyncio, the adapter, the sources) is imported here: a function whose
+# handler is not an Adapter never loads it, and starts as fast as under the managed runtime's client.
+# stream.py (the streamed response) is imported with the first event that streams.
+
+STREAMED = object()  # the answer went out as a stream
+
+
+class ErrorLog(Protocol):
+    """Where an invocation's error is logged: `Logs` on Lambda; `asgi-lambda serve --stream` prints its own."""
+
+    def error(self, result: dict[str, Any]) -> None: ...
+
+
+class RuntimeClient:
+    """GET next, run the handler, POST the answer; for ever."""
+
+    def __init__(self, handler: Callable[..., Any], *, invoke_mode: str, connection: RuntimeConnection, logs: ErrorLog) -> None:
+        self.handler = handler
+        self.streaming = invoke_mode == "response_stream" and is_adapter(handler)
+        self.connection = connection
+        self.logs = logs
+
+    def serve_forever(self) -> None:
+        while True:
+            self.invoke(*self.connection.next())
+
+    def invoke(self, headers: Mapping[str, str], body: bytes) -> None:
+        request_id = headers.get("lambda-runtime-aws-request-id", "")
+        RequestId.request_id, RequestId.tenant_id = request_id, headers.get("lambda-runtime-aws-tenant-id")
+        trace_id = headers.get("lambda-runtime-trace-id")
+        if trace_id is not None:
+            os.environ["_X_AMZN_TRACE_ID"] = trace_id
+        else:
+            os.environ.pop("_X_AMZN_TRACE_ID", None)
+        try:
+            context = LambdaContext(headers)
+            event = unmarshal(body, headers.get("content-type"))
+            result = self.answer(event, context, request_id) if self.streaming else self.handler(event, context)
+            if result is STREAMED:
+                return
+            payload, content_type = marshal(result)
+        except Exception as exc:
+            failure = error_result(exc, request_id)
+            self.logs.error(failure)
+            self.connection.error(f"invocation/{request_id}/error", failure)
+            return
+        self.connection.post(f"invocation/{request_id}/response", payload, f"Content-Type: {content_type}\r\n")
+
+    def answer(self, event: Any, context: Any, request_id: str) -> Any:
+        adapter: Adapter = self.handler  # type: ignore[assignment]
+        mapped = adapter.map(event, context)
+        if mapped.kind == "websocket":
+            return adapter.websocket(mapped)
+        if not mapped.streams:
+            return adapter.http(mapped)
+        from .stream import StreamedResponse
+
+        adapter.http(mapped, stream=StreamedResponse(mapped, self.connection, request_id))
+        return STREAMED
+
+
+def is_adapter(handler: Any) -> TypeGuard[Adapter]:
+    """Whether `handler` is an Adapter, without importing the adapter: until something has imported
+    it, nothing can be one."""
+    adapter = sys.modules.get("asgi_lambda.adapter")
+    return adapter is not None and isinstance(handler, adapter.Adapter)
+
+
+def unmarshal(body: bytes, content_type: str | None) -> Any:
+    if content_type != "application/json":
+        return body
+    try:
+        return json.loads(body)
+    except ValueError as exc:
+        raise RuntimeFault("Runtime.UnmarshalError", f"Unable to unmarshal input: {exc}") from None
+
+
+def marshal(result: Any) -> tuple[bytes, str]:
+    if isinstance(result, bytes):
+        return result, "application/unknown"
+    try:
+        return json.dumps(result).encode(), "application/json"
+    except (TypeError, ValueError) as exc:
+        raise RuntimeFault("Runtime.MarshalError", f"Unable to marshal response: {exc}") from None
+
+
+# --- starting ------------------------------------------------------------------------------------
+
+
+def serve(handler: Callable[..., Any], *, invoke_mode: str | None = None) -> None:
+    """Serve `handler` (an Adapter streams; any other handler is answered buffered) until the
+    process ends. `invoke_mode` is "buffered" or "response_stream"; None reads ASGI_INVOKE_MODE."""
+    from ..settings import parse_invoke_mode
+
+    mode = parse_invoke_mode(
+        os.environ.get("ASGI_INVOKE_MODE") if invoke_mode is None else invoke_mode,
+        name="invoke_mode" if invoke_mode is not None else "ASGI_INVOKE_MODE",
+    )
+    connection = RuntimeConnection(os.environ["AWS_LAMBDA_RUNTIME_API"])
+    RuntimeClient(handler, invoke_mode=mode, connection=connection, logs=Logs(os.environ)).serve_forever()
+
+
+ZERO_CODE_HANDLER = "asgi_lambda.bootstrap.handler"
+
+
+def code_first_handler(environ: Mapping[str, str]) -> Adapter | None:
+    """Without ASGI_APP, the function's own Handler setting (kept by the wrapper in ASGI_ORIGINAL_HANDLER)
+    when it names an Adapter: a code-first function streams with ASGI_INVOKE_MODE alone. Anything else
+    (the console's default lambda_function.lambda_handler, an app) leaves the zero-code handler to say
+    what is missing."""
+    original = environ.get("ASGI_ORIGINAL_HANDLER", "")
+    if environ.get("ASGI_APP", "").strip() or not original:
+        return None
+    try:
+        handler = load_handler(original)
+    except RuntimeFault as fault:
+        missing = getattr(fault.__cause__, "name", None)
+        if fault.error_type == "Runtime.ImportModuleError" and missing == original.rpartition(".")[0].replace("/", "."):
+            return None  # no such module: a placeholder
+        if fault.error_type in ("Runtime.MalformedHandlerName", "Runtime.HandlerNotFound", "Runtime.BuiltInModuleConflict"):
+            return None
+        raise  # the function's own module is broken: that is the init's error
+    return handler if is_adapter(handler) else None
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`python -m asgi_lambda.runtime_client [--layer DIR] [module.handler]`: the handler named (else
+    `_HANDLER`), imported as the managed runtime imports it; a failure is the init's error."""
+    args = sys.argv[1:] if argv is None else argv
+    opt = None
+    if args[:1] == ["--layer"]:  # from the exec wrapper: the layer's directory stands for /opt
+        opt, args = args[1], args[2:]
+        for entry in (f"{opt}/python", ""):  # the wrapper's way in, and -c's current directory
+            if entry in sys.path:
+                sys.path.remove(entry)
+    environ = os.environ
+    logs = Logs(environ)
+    connection = RuntimeConnection(environ["AWS_LAMBDA_RUNTIME_API"])
+    try:
+        if opt is not None:
+            set_import_path(opt, environ)
+        from ..settings import parse_invoke_mode
+
+        mode = parse_invoke_mode(environ.get("ASGI_INVOKE_MODE"), name="ASGI_INVOKE_MODE")
+        name = args[0] if args else environ.get("_HANDLER", "")
+        handler: Callable[..., Any] | None = code_first_handler(environ) if name == ZERO_CODE_HANDLER else None
+        if handler is None:
+            handler = load_handler(name)
+    except Exception as exc:
+        fail(connection, logs, exc, "init/error", None, exit_code=1)
+    if environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") == "snap-start":
+        snapshot(connection, logs)
+    RuntimeClient(handler, invoke_mode=mode, connection=connection, logs=logs).serve_forever()
+
+
+def snapshot(connection: RuntimeConnection, logs: Logs) -> None:
+    """SnapStart: the runtime hooks registered with snapshot_restore_py (which the managed runtime ships)
+    before the snapshot, newest first; GET restore/next, answered after each restore; the after-restore
+    hooks in order. https://docs.aws.amazon.com/lambda/latest/dg/snapstart-runtime-hooks-python.html"""
+    from snapshot_restore_py import get_after_restore, get_before_snapshot  # type: ignore[import-untyped,import-not-found,unused-ignore]
+
+    try:
+        for function, args, kwargs in reversed(get_before_snapshot()):
+            function(*args, **kwargs)
+    except Exception as exc:
+        fail(connection, logs, exc, "init/error", "Runtime.BeforeSnapshotError", exit_code=64)
+    status, _, body = connection.request("GET", f"{PREFIX}/restore/next")  # the snapshot is taken here
+    if status != 200:
+        raise RuntimeClientError(f"GET {PREFIX}/restore/next answered {status}: {body[:200]!r}")
+    try:
+        for function, args, kwargs in get_after_restore():
+            function(*args, **kwargs)
+    except Exception as exc:
+        fail(connection, logs, exc, "restore/error", "Runtime.AfterRestoreError", exit_code=65)
+
+
+def fail(connection: RuntimeConnection, logs: Logs, error: Exception, path: str, error_type: str | None, *, exit_code: int) -> NoReturn:
+    """Log the error, report it where the Runtime API takes it, and end the process."""
+    failure = error_result(error)
+    logs.error(failure)
+    connection.error(path, failure, error_type=error_type)
+    sys.exit(exit_code)
+
+
+if __name__ == "__main__":
+    main()
