@@ -135,6 +135,19 @@ def test_authorizer_events_are_refused_not_answered_as_requests(event: dict[str,
     assert app.scopes == []
 
 
+def test_a_websocket_connect_authorizer_event_is_refused_as_an_authorizer_not_taken_for_a_connect(app: RecordingApp) -> None:
+    # A WebSocket API's REQUEST authorizer gets the $connect event (eventType CONNECT, connectionId) with a methodArn.
+    with pytest.raises(UnknownEventError) as error:
+        Adapter(app, lifespan="off")(load_event("authorizer_ws_connect_request"), None)
+
+    assert str(error.value) == (
+        "This is an API Gateway Lambda authorizer event (type 'REQUEST', "
+        "'arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/prod/$connect'): asgi_lambda serves proxy "
+        "integrations, not authorizers. Give the authorizer a function of its own, which returns a policy or {'isAuthorized': ...}."
+    )
+    assert app.scopes == []
+
+
 def test_mixed_case_header_names_from_sam_local_give_the_right_scheme_and_server(app: RecordingApp) -> None:
     event = load_event("http_api_v2_get")
     event["headers"] = {"Host": "127.0.0.1:3000", "X-Forwarded-Proto": "http", "X-Forwarded-Port": "3000", "User-Agent": "curl/8.5.0"}

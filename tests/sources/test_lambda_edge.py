@@ -13,7 +13,7 @@ import logging
 import pytest
 from mangum import Mangum
 
-from asgi_lambda import Adapter
+from asgi_lambda import Adapter, UnknownEventError
 
 from ..conftest import RecordingApp, load_event, mapped
 
@@ -165,3 +165,75 @@ def test_where_mangum_differs_from_cloudfronts_documented_shape() -> None:
 
     assert (theirs["status"], "bodyEncoding" in theirs, len(theirs["headers"]["set-cookie"])) == (200, False, 1)
     assert (ours["status"], ours["bodyEncoding"], len(ours["headers"]["set-cookie"])) == ("200", "text", 2)
+
+
+# `sam local generate-event cloudfront ...` samples (samcli/lib/generated_sample_events/events/
+# cloudfront/, rendered with their defaults: uri /test, method GET) name no event type, and some
+# have no querystring or no clientIp.
+
+
+def test_a_sam_sample_without_event_type_or_querystring_maps_to_the_exact_scope_and_is_answered(app: RecordingApp) -> None:
+    response = Adapter(app, lifespan="off")(load_event("lambda_edge_sam_response_generation"), None)
+
+    assert mapped(app.scope) == {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.4"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "https",
+        "path": "/test",
+        "raw_path": b"/test",
+        "root_path": "",
+        "query_string": b"",
+        "headers": [(b"host", b"d3k9x2example7.cloudfront.net")],
+        "client": ("2001:db8:4f2a::17", 0),
+        "server": ("d3k9x2example7.cloudfront.net", 443),
+    }
+    assert app.bodies == [b""]
+    assert response == {
+        "status": "200",
+        "statusDescription": "OK",
+        "headers": {"content-type": [{"key": "Content-Type", "value": "text/plain; charset=utf-8"}]},
+        "bodyEncoding": "text",
+        "body": "ok",
+    }
+
+
+def test_a_sam_sample_without_client_ip_has_no_client(app: RecordingApp) -> None:
+    response = Adapter(app, lifespan="off")(load_event("lambda_edge_sam_redirect_unauthenticated_users"), None)
+
+    assert (app.scope["method"], app.scope["path"], app.scope["query_string"], app.scope["client"]) == (
+        "GET",
+        "/test",
+        b"next=%2Faccount",
+        None,
+    )
+    assert (response["status"], response["body"]) == ("200", "ok")
+
+
+def test_a_sam_sample_carrying_a_response_is_a_response_event_and_unknown(app: RecordingApp) -> None:
+    # sam's access-request-in-response sample: a request and the response to it, no event type.
+    event = load_event("lambda_edge_sam_response_generation")
+    event["Records"][0]["cf"]["response"] = {"status": "200", "statusDescription": "OK", "headers": {}}
+
+    with pytest.raises(UnknownEventError) as error:
+        Adapter(app, lifespan="off")(event, None)
+
+    assert str(error.value) == (
+        "The event is not one asgi_lambda handles. Supported sources: API Gateway HTTP API (payload 2.0) and Lambda "
+        "Function URL; API Gateway REST API (payload 1.0); Application Load Balancer; API Gateway WebSocket API; Amazon "
+        "VPC Lattice (event structure version 2); Amazon VPC Lattice (event structure version 1); CloudFront Lambda@Edge "
+        "(viewer-request, origin-request). Non-HTTP events (SQS, SNS, EventBridge, S3, DynamoDB and Kinesis) are "
+        "delivered only when ASGI_EVENTS_PATH (events_path=) is set. Got an event with keys [Records]."
+    )
+    assert app.scopes == []
+
+
+def test_a_sam_sample_answer_is_held_to_the_viewer_request_limit(caplog: pytest.LogCaptureFixture) -> None:
+    app = RecordingApp(headers=[(b"content-type", b"text/plain")], body=b"x" * (41 * 1024))
+
+    with caplog.at_level(logging.ERROR, logger="asgi_lambda"):
+        response = Adapter(app, lifespan="off")(load_event("lambda_edge_sam_response_generation"), None)
+
+    assert (response["status"], response["body"]) == ("500", "Internal Server Error")
+    assert "over the 40960-byte limit" in caplog.text

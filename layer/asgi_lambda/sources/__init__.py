@@ -26,9 +26,11 @@ COMMON_SOURCES: tuple[EventSource, ...] = (HttpApiEvent, RestApiEvent, AlbEvent)
 # Tried next, as "module:Class", imported on the first event none of the above takes, so that an
 # HTTP function's cold start never pays for them. The sources above refuse their events (a
 # WebSocket $connect may carry httpMethod, an authorizer's REQUEST event looks like a request).
+# Authorizers before WebSocket: a WebSocket API's $connect authorizer gets the $connect event,
+# requestContext and all, with a methodArn.
 OTHER_SOURCES = (
-    "apigw_websocket:WebSocketEvent",
     "authorizer:AuthorizerEvent",
+    "apigw_websocket:WebSocketEvent",
     "vpc_lattice:VpcLatticeEvent",
     "vpc_lattice:VpcLatticeV1Event",
     "lambda_edge:LambdaEdgeEvent",

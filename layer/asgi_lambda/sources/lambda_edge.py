@@ -13,6 +13,10 @@ AWS's documentation: `status` a string, `statusDescription`, one `{key, value}` 
 (every Set-Cookie kept), `bodyEncoding` text or base64. Headers CloudFront refuses in a
 generated response (hop-by-hop, read-only, its own) are left out, since any one of them turns
 the answer into a 502.
+
+The samples `sam local generate-event cloudfront` writes leave out `config.eventType`, and some
+`querystring` or `clientIp`: such a record is a request unless it carries a response, with an
+empty query string and no client when those are missing.
 """
 
 from __future__ import annotations
@@ -83,7 +87,7 @@ class LambdaEdgeEvent:
                     {
                         "cf": Fields(
                             {
-                                "config": Fields({"eventType": TEXT}, required=("eventType",)),
+                                "config": Fields({"eventType": Nullable(TEXT)}),
                                 "request": Fields(
                                     {
                                         "clientIp": Nullable(TEXT),
@@ -116,12 +120,12 @@ class LambdaEdgeEvent:
         if not isinstance(records, list) or len(records) != 1 or not isinstance(records[0], dict):
             return False
         cf = records[0].get("cf")
-        return (
-            isinstance(cf, dict)
-            and isinstance(cf.get("request"), dict)
-            and isinstance(cf.get("config"), dict)
-            and cf["config"].get("eventType") in REQUEST_EVENT_TYPES
-        )
+        if not isinstance(cf, dict) or not isinstance(cf.get("request"), dict) or not isinstance(cf.get("config"), dict):
+            return False
+        event_type = cf["config"].get("eventType")
+        # `sam local generate-event cloudfront` samples name no event type: a request, unless a
+        # response comes with it (a viewer- or origin-response event carries both).
+        return event_type in REQUEST_EVENT_TYPES or (event_type is None and "response" not in cf)
 
     def __init__(self, event: LambdaEvent, context: Any, settings: Settings) -> None:
         cf = event["Records"][0]["cf"]
@@ -144,7 +148,8 @@ class LambdaEdgeEvent:
         raw_path = request["uri"] or "/"
         path = percent_decode(raw_path)
         self.settings = settings
-        self.max_response_bytes = RESPONSE_LIMITS[cf["config"]["eventType"]]
+        # With no event type (a sam sample), the stricter limit: an answer that passes it passes both.
+        self.max_response_bytes = RESPONSE_LIMITS[cf["config"].get("eventType") or "viewer-request"]
         self.method: str = request["method"].upper()
         self.body = decode_body(body.get("data"), is_base64=body.get("encoding", "base64") == "base64")
         self.scope = http_scope(
