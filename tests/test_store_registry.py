@@ -86,7 +86,7 @@ def test_readmes_environment_table_lists_every_variable_the_layer_reads() -> Non
     rows = table_after("### Environment variables")
     documented = {name for row in rows for name in re.findall(r"`((?:ASGI|WS)_[A-Z0-9_]+)`", row[0])}
 
-    assert documented == set(all_variables())
+    assert documented == {name for name in all_variables() if name.startswith(("ASGI_", "WS_"))}
 
 
 @pytest.mark.parametrize("entry", registry.STORES, ids=lambda entry: entry.name)

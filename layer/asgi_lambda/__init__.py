@@ -12,6 +12,8 @@ from .exceptions import (
     InvalidMessage,
     LifespanFailure,
     MalformedEvent,
+    MessageTooLarge,
+    StoreUnavailable,
     UnexpectedMessage,
     UnknownEventError,
 )
@@ -28,6 +30,8 @@ __all__ = [
     "InvalidMessage",
     "LifespanFailure",
     "MalformedEvent",
+    "MessageTooLarge",
+    "StoreUnavailable",
     "UnexpectedMessage",
     "UnknownEventError",
     "broadcast",

@@ -18,14 +18,14 @@ from .exceptions import ConfigError, MalformedEvent, UnknownEventError
 from .protocols import loop
 from .protocols.http_cycle import HTTPCycle, internal_error
 from .protocols.lifespan import Lifespan, NoLifespan
-from .settings import Settings
+from .settings import KEYWORD_DEFAULTS, Settings
 from .sources.common import strip_root_path
 from .sources.fields import FieldError, explain
 
 if TYPE_CHECKING:
     from .protocols.http_cycle import ResponseStream
+    from .types import ASGIApp, HandlerContext, HTTPRequest, LambdaEvent, LambdaResponse, MappedEvent, Response, WebSocketRequest
     from .websocket.hub import ConnectionHub
-    from .types import ASGIApp, HTTPRequest, LambdaContext, LambdaEvent, LambdaResponse, MappedEvent, Response, WebSocketRequest
 
 logger = logging.getLogger("asgi_lambda.adapter")
 access_logger = logging.getLogger("asgi_lambda.access")
@@ -67,25 +67,10 @@ class Adapter:
         strip_root_path: bool = False,
         access_log: bool = False,
     ) -> None:
-        options: dict[str, Any] = {
-            "lifespan": lifespan,
-            "api_gateway_base_path": api_gateway_base_path,
-            "text_mime_types": text_mime_types,
-            "exclude_headers": exclude_headers,
-            "events_path": events_path,
-            "strip_root_path": strip_root_path,
-            "access_log": access_log,
-            "ws_config": ws_config,
-            "dsn": dsn,
-            # Mangum 0.9's keywords, taken with their old meaning and a DeprecationWarning.
-            "enable_lifespan": enable_lifespan,
-            "log_level": log_level,
-            "api_gateway_endpoint_url": api_gateway_endpoint_url,
-            "api_gateway_region_name": api_gateway_region_name,
-        }
+        arguments = locals()  # the declared keywords (settings.options), passed through to the one check of each
         if settings is None:
-            settings = Settings.from_arguments(**options)
-        elif given := [name for name, value in options.items() if value != ARGUMENT_DEFAULTS[name]]:
+            settings = Settings.from_arguments(**{keyword: arguments[keyword] for keyword in KEYWORD_DEFAULTS})
+        elif given := [keyword for keyword, default in KEYWORD_DEFAULTS.items() if arguments[keyword] != default]:
             raise ConfigError(f"settings= and {', '.join(given)} both configure the adapter: give the settings, or the keyword arguments.")
         self.app = app
         self.settings = settings
@@ -122,9 +107,13 @@ class Adapter:
         from .importer import import_app
 
         settings = Settings.from_environ(environ)
+        if settings.snapstart is not None:
+            from . import snapstart  # before the app is imported: its own hooks then run before ours at the snapshot
+
+            snapstart.install(settings)
         return cls(import_app(settings.app or "", variable=app_variable), settings=settings)
 
-    def __call__(self, event: LambdaEvent, context: LambdaContext | Any = None) -> LambdaResponse:
+    def __call__(self, event: LambdaEvent, context: HandlerContext | Any = None) -> LambdaResponse:
         mapped = self.map(event, context)
         if mapped.kind == "websocket":
             return self.websocket(mapped)
@@ -207,7 +196,7 @@ class Adapter:
         from .websocket import bookkeeping, hub
 
         started = perf_counter() if self.settings.access_log else None
-        outcome = loop.run(bookkeeping.handle(event, self.app, hub=self.hub or hub.default(), state=self.lifespan.state))
+        outcome = loop.run(bookkeeping.handle(event, self.app, hub=self.hub or hub.default(), app_state=self.lifespan.state))
         if started is not None:
             log_websocket_access(event, status=outcome["status"], started=started)
         return event.to_response(outcome)
@@ -217,23 +206,6 @@ class Adapter:
         self.lifespan.shutdown()
         if self.hub is not None:
             loop.run(self.hub.close())
-
-
-ARGUMENT_DEFAULTS: dict[str, Any] = {
-    "lifespan": "auto",
-    "api_gateway_base_path": "/",
-    "text_mime_types": None,
-    "exclude_headers": None,
-    "events_path": None,
-    "strip_root_path": False,
-    "access_log": False,
-    "ws_config": None,
-    "dsn": None,
-    "enable_lifespan": None,
-    "log_level": None,
-    "api_gateway_endpoint_url": None,
-    "api_gateway_region_name": None,
-}
 
 
 def log_http_access(request: HTTPRequest, *, status: int, started: float, path: str) -> None:

@@ -1,15 +1,12 @@
 """The zero-code handler: the exec wrapper sets `_HANDLER=asgi_lambda.bootstrap.handler`.
 
 All the work happens at import, which on Lambda is the init phase: it runs before the first
-request, with the boosted CPU Lambda gives init. The settings are checked, the app imported,
-the adapter made and the app's lifespan started (and, with WS_BACKEND set, the WebSocket
-store made, its library imported), so the first request pays nothing extra, and a fault fails
-the init with a message the runtime shows in the console and the logs (Runtime.ImportModuleError
-for the app, ConfigError for a setting, LifespanFailure for startup).
-
-A SnapStart init (AWS_LAMBDA_INITIALIZATION_TYPE=snap-start) registers the snapshot and restore
-hooks first (snapstart.py, imported then only), so that the app's own hooks, registered as it is
-imported, run before ours at the snapshot and after ours at a restore.
+request, with the boosted CPU Lambda gives init. `Adapter.from_environ` checks the settings,
+imports the app, makes the adapter and starts the app's lifespan (and, with WS_BACKEND set, makes
+the WebSocket store, its library imported), so the first request pays nothing extra, and a fault
+fails the init with a message the runtime shows in the console and the logs
+(Runtime.ImportModuleError for the app, ConfigError for a setting, LifespanFailure for startup).
+It is the same path the local tools and a user's own code take.
 """
 
 from __future__ import annotations
@@ -18,17 +15,11 @@ import logging
 import os
 
 from .adapter import Adapter
-from .importer import import_app
-from .settings import Settings
 
 logger = logging.getLogger("asgi_lambda.bootstrap")
 
-settings = Settings.from_environ(os.environ)
-if settings.snapstart is not None:
-    from . import snapstart
-
-    snapstart.install(settings)
-handler = Adapter(import_app(settings.app or "", variable="ASGI_APP"), settings=settings)
+handler = Adapter.from_environ(os.environ)
+settings = handler.settings
 started = {"init": ", started before the SnapStart snapshot", "restore": ", started after each SnapStart restore"}
 logger.info(
     "Serving %s (lifespan %s%s%s).",

@@ -45,3 +45,12 @@ class AppImportError(AsgiLambdaError, ImportError):
 class EventNotHandled(AsgiLambdaError, RuntimeError):
     """The app answered a non-HTTP event (SQS, SNS, ...) with a status outside 2xx; the
     invocation fails, so that the platform retries the event as its configuration says."""
+
+
+class StoreUnavailable(AsgiLambdaError, RuntimeError):
+    """The WebSocket connection store could not be reached or answered with an error; the message
+    names both. `send` and `broadcast` raise it, as does a WebSocket event during an outage."""
+
+
+class MessageTooLarge(AsgiLambdaError, ValueError):
+    """A WebSocket message is over API Gateway's 128 KB frame limit; it was not sent."""

@@ -1,17 +1,13 @@
 """Types shared across the package: ASGI callables, Lambda events, context and responses.
 
 Only for type checkers: modules import it under `if TYPE_CHECKING:`, so that building
-these Protocols and TypedDicts costs nothing at cold start.
+these Protocols and TypedDicts costs nothing at cold start. A leaf: it imports nothing of the package.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, MutableMapping
-from typing import TYPE_CHECKING, Any, Literal, Protocol, TypedDict
-
-if TYPE_CHECKING:
-    from .settings import Settings
-    from .sources.fields import Fields
+from typing import Any, Literal, Protocol, TypedDict
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -25,8 +21,9 @@ LambdaResponse = Any  # JSON: a dict for HTTP and WebSocket events, any value fo
 LifespanMode = Literal["auto", "on", "off"]
 
 
-class LambdaContext(Protocol):
-    """The context object the Lambda runtime passes to a handler.
+class HandlerContext(Protocol):
+    """What a handler may read of the context object the Lambda runtime passes it (the layer's own
+    is runtime/context.py's `LambdaContext`).
 
     https://docs.aws.amazon.com/lambda/latest/dg/python-context.html
     """
@@ -89,7 +86,7 @@ class WebSocketRequest(Protocol):
 
     def request(self, *, path: str) -> dict[str, Any]: ...
 
-    def scope(self, stored: dict[str, Any], *, state: dict[str, Any] | None) -> dict[str, Any]: ...
+    def scope(self, stored: dict[str, Any], *, app_state: dict[str, Any] | None) -> dict[str, Any]: ...
 
     def message(self) -> Message: ...
 
@@ -99,16 +96,3 @@ class WebSocketRequest(Protocol):
 
 
 MappedEvent = HTTPRequest | WebSocketRequest
-
-
-class EventSource(Protocol):
-    """One kind of Lambda event: a class whose instances are its events, mapped. `fields` declares
-    the fields its mapping reads and the types it accepts (sources/fields.py)."""
-
-    name: str
-    fields: Fields
-
-    @classmethod
-    def matches(cls, event: LambdaEvent) -> bool: ...
-
-    def __call__(self, event: LambdaEvent, context: Any, settings: Settings) -> MappedEvent: ...

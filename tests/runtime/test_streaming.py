@@ -23,7 +23,7 @@ import pytest
 
 from asgi_lambda.exceptions import ConfigError
 from asgi_lambda.local.runtime_api import Invocation, RuntimeAPI
-from asgi_lambda.settings import parse_invoke_mode
+from asgi_lambda.settings.options import parse_invoke_mode
 
 from ..conftest import load_event
 from ..websocket.fixtures_local import directory_outside_tmp
@@ -661,7 +661,7 @@ def test_a_head_request_streams_the_prelude_without_a_body(fn: FunctionProcess) 
 
 
 def test_the_invoke_mode_is_checked_in_one_place() -> None:
-    assert parse_invoke_mode(" Response_Stream ", name="invoke_mode") == "response_stream"
-    assert parse_invoke_mode("", name="ASGI_INVOKE_MODE") == "buffered"
+    assert parse_invoke_mode(" Response_Stream ", name="invoke_mode", text=False) == "response_stream"
+    assert parse_invoke_mode("", name="ASGI_INVOKE_MODE", text=True) == "buffered"
     with pytest.raises(ConfigError, match=r"^invoke_mode='stream': expected buffered or response_stream"):
-        parse_invoke_mode("stream", name="invoke_mode")
+        parse_invoke_mode("stream", name="invoke_mode", text=False)

@@ -9,7 +9,8 @@ import pytest
 
 from asgi_lambda import ConfigError
 from asgi_lambda.local.cli import build_parser, main
-from asgi_lambda.settings.websocket import DEFAULT_WS_PATH, parse_ws_path, websocket_from_environ, websocket_from_ws_config
+from asgi_lambda.settings.options import DEFAULT_WS_PATH, parse_ws_path
+from asgi_lambda.settings.websocket import websocket_from_environ, websocket_from_ws_config
 
 
 @pytest.fixture(autouse=True)
@@ -49,8 +50,8 @@ def test_serve_ws_path_option_wins_over_the_environment(monkeypatch: pytest.Monk
 
 
 def test_an_empty_ws_path_is_the_default() -> None:
-    assert parse_ws_path("", name="WS_PATH") == "/"
-    assert parse_ws_path("  ", name="WS_PATH") == "/"
+    assert parse_ws_path("", name="WS_PATH", text=True) == "/"
+    assert parse_ws_path("  ", name="WS_PATH", text=True) == "/"
     assert websocket_from_environ({"WS_BACKEND": "memory", "WS_PATH": ""}).path == "/"
 
 

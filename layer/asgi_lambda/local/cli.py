@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 
 from .. import __version__
 from ..exceptions import AppImportError, ConfigError, LifespanFailure
-from ..settings.websocket import DEFAULT_WS_PATH, parse_ws_path
+from ..settings.options import DEFAULT_WS_PATH, parse_ws_path
 from .env_file import EnvFileError, load_env_file, read_env_file
 from .events import MANAGEMENT_PREFIX, WS_STAGE
 from .function import FunctionError, InProcessFunction
@@ -235,7 +235,7 @@ def serve(args: argparse.Namespace, argv: Sequence[str]) -> int:
     # The same check as on Lambda, naming where the value came from.
     ws_path_from = "--ws-path" if any(arg == "--ws-path" or arg.startswith("--ws-path=") for arg in argv) else "WS_PATH"
     try:
-        args.ws_path = parse_ws_path(args.ws_path, name=ws_path_from)
+        args.ws_path = parse_ws_path(args.ws_path, name=ws_path_from, text=True)
     except ConfigError as exc:
         return fail(str(exc))
     if args.ws_path.startswith(MANAGEMENT_PREFIX):

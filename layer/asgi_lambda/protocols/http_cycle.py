@@ -70,7 +70,7 @@ def internal_error() -> Response:
     return {"status": 500, "headers": list(PLAIN_TEXT), "body": b"Internal Server Error"}
 
 
-class HTTPCycleState:
+class HTTPCyclePhase:
     """Where the app is in answering.
 
     * REQUEST: the app has not started its response yet.
@@ -88,15 +88,15 @@ class HTTPCycleState:
 
 
 EXPECTED: Final = {
-    HTTPCycleState.REQUEST: "'http.response.start'",
-    HTTPCycleState.RESPONSE: "'http.response.body'",
-    HTTPCycleState.COMPLETE: "nothing (the response is complete)",
-    HTTPCycleState.FAILED: "nothing (an earlier message was invalid)",
+    HTTPCyclePhase.REQUEST: "'http.response.start'",
+    HTTPCyclePhase.RESPONSE: "'http.response.body'",
+    HTTPCyclePhase.COMPLETE: "nothing (the response is complete)",
+    HTTPCyclePhase.FAILED: "nothing (an earlier message was invalid)",
 }
 
 
 class HTTPCycle:
-    __slots__ = ("scope", "request_body", "stream", "state", "status", "headers", "chunks", "request_sent", "complete", "fault", "error")
+    __slots__ = ("scope", "request_body", "stream", "phase", "status", "headers", "chunks", "request_sent", "complete", "fault", "error")
 
     def __init__(self, scope: dict[str, Any], body: bytes, stream: ResponseStream | None = None) -> None:
         self.scope = scope
@@ -104,7 +104,7 @@ class HTTPCycle:
         self.stream = stream
         if stream is not None:
             stream.on_gone = self.finish
-        self.state: str = HTTPCycleState.REQUEST
+        self.phase: str = HTTPCyclePhase.REQUEST
         self.status = 500
         self.headers: Headers = []
         self.chunks: list[bytes] = []
@@ -129,18 +129,18 @@ class HTTPCycle:
             if isinstance(error, UnexpectedMessage):
                 error = None  # raised by send: the fault, or a message refused after it
         if error is not None:
-            if self.state is HTTPCycleState.COMPLETE:
+            if self.phase is HTTPCyclePhase.COMPLETE:
                 # The response was whole before the error (a background task, say): it stands.
                 logger.error("Exception in ASGI application after its response was complete", exc_info=error)
             else:
                 logger.error("Exception in ASGI application", exc_info=error)
                 return internal_error()
-        if self.state is HTTPCycleState.FAILED:
+        if self.phase is HTTPCyclePhase.FAILED:
             return internal_error()
-        if self.state is not HTTPCycleState.COMPLETE:
+        if self.phase is not HTTPCyclePhase.COMPLETE:
             logger.error(
                 "ASGI application returned without %s its response",
-                "starting" if self.state is HTTPCycleState.REQUEST else "completing",
+                "starting" if self.phase is HTTPCyclePhase.REQUEST else "completing",
             )
             return internal_error()
         return {"status": self.status, "headers": self.headers, "body": b"".join(self.chunks)}
@@ -153,7 +153,7 @@ class HTTPCycle:
             return {"type": "http.request", "body": self.request_body, "more_body": False}
         # The client stays until the answer is decided; only then is it "gone". Answering
         # http.disconnect at once would make apps that listen for it abandon the response.
-        if self.state is HTTPCycleState.REQUEST or self.state is HTTPCycleState.RESPONSE:
+        if self.phase is HTTPCyclePhase.REQUEST or self.phase is HTTPCyclePhase.RESPONSE:
             if self.complete is None:
                 self.complete = asyncio.get_running_loop().create_future()
             await self.complete
@@ -172,11 +172,11 @@ class HTTPCycle:
             message_type = message["type"]
         except (KeyError, TypeError):
             raise self.fail(message_fault(message)) from None
-        if self.state is HTTPCycleState.REQUEST and message_type == "http.response.start":
+        if self.phase is HTTPCyclePhase.REQUEST and message_type == "http.response.start":
             self.start(message)
             if stream is not None:
                 await stream.start(self.status, self.headers)
-        elif self.state is HTTPCycleState.RESPONSE and message_type == "http.response.body":
+        elif self.phase is HTTPCyclePhase.RESPONSE and message_type == "http.response.body":
             body = message.get("body", b"")
             more_body = message.get("more_body", False)
             if type(body) is not bytes:
@@ -186,7 +186,7 @@ class HTTPCycle:
             if type(more_body) is not bool:
                 raise self.fail(f"the app sent more_body as {kind(more_body)}: {shown(more_body)}")
             if not more_body:
-                self.state = HTTPCycleState.COMPLETE
+                self.phase = HTTPCyclePhase.COMPLETE
                 if self.complete is not None:
                     self.finish()
             if stream is None:
@@ -194,7 +194,7 @@ class HTTPCycle:
             else:
                 await stream.write(body, last=not more_body)
         else:
-            raise self.fail(f"Expected ASGI message {EXPECTED[self.state]}, but got {message_type!r}.", UnexpectedMessage)
+            raise self.fail(f"Expected ASGI message {EXPECTED[self.phase]}, but got {message_type!r}.", UnexpectedMessage)
 
     def start(self, message: Message) -> None:
         """Keep `http.response.start`'s status and headers, once all of it is checked."""
@@ -240,7 +240,7 @@ class HTTPCycle:
             raise self.fail(f"the app sent trailers: {shown(message['trailers'])}; expected False, since the response is sent whole")
         self.status = status
         self.headers = headers
-        self.state = HTTPCycleState.RESPONSE
+        self.phase = HTTPCyclePhase.RESPONSE
 
     def checked_status(self, message: Message) -> int:
         """The status, when it is not a plain int from 100 to 599 (the slow path)."""
@@ -259,8 +259,8 @@ class HTTPCycle:
         exception = error(problem)
         if self.fault is None:
             self.fault = exception
-            if self.state is not HTTPCycleState.COMPLETE:
-                self.state = HTTPCycleState.FAILED
+            if self.phase is not HTTPCyclePhase.COMPLETE:
+                self.phase = HTTPCyclePhase.FAILED
                 self.finish()
         return exception
 

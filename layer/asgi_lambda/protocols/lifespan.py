@@ -21,8 +21,8 @@ import threading
 from types import FrameType
 from typing import TYPE_CHECKING, Any, Final
 
-from . import loop
 from ..exceptions import LifespanFailure, UnexpectedMessage
+from . import loop
 
 if TYPE_CHECKING:
     from ..types import ASGIApp, Message

@@ -36,7 +36,6 @@ class RuntimeFault(Exception):
         self.trace = trace or []
 
 
-
 class RuntimeConnection:
     """HTTP/1.1 to the Runtime API on one kept-alive socket, blocking: the loop has nothing to do while
     the function waits for its next event, and a blocking wait lets SIGTERM's handler run at once."""

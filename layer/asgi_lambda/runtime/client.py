@@ -121,12 +121,9 @@ def marshal(result: Any) -> tuple[bytes, str]:
 def serve(handler: Callable[..., Any], *, invoke_mode: str | None = None) -> None:
     """Serve `handler` (an Adapter streams; any other handler is answered buffered) until the
     process ends. `invoke_mode` is "buffered" or "response_stream"; None reads ASGI_INVOKE_MODE."""
-    from ..settings import parse_invoke_mode
+    from ..settings.options import parse_invoke_mode, read
 
-    mode = parse_invoke_mode(
-        os.environ.get("ASGI_INVOKE_MODE") if invoke_mode is None else invoke_mode,
-        name="invoke_mode" if invoke_mode is not None else "ASGI_INVOKE_MODE",
-    )
+    mode = read("ASGI_INVOKE_MODE", os.environ) if invoke_mode is None else parse_invoke_mode(invoke_mode, name="invoke_mode", text=False)
     connection = RuntimeConnection(os.environ["AWS_LAMBDA_RUNTIME_API"])
     RuntimeClient(handler, invoke_mode=mode, connection=connection, logs=Logs(os.environ)).serve_forever()
 
@@ -170,9 +167,9 @@ def main(argv: list[str] | None = None) -> None:
     try:
         if opt is not None:
             set_import_path(opt, environ)
-        from ..settings import parse_invoke_mode
+        from ..settings.options import read
 
-        mode = parse_invoke_mode(environ.get("ASGI_INVOKE_MODE"), name="ASGI_INVOKE_MODE")
+        mode = read("ASGI_INVOKE_MODE", environ)
         name = args[0] if args else environ.get("_HANDLER", "")
         handler: Callable[..., Any] | None = code_first_handler(environ) if name == ZERO_CODE_HANDLER else None
         if handler is None:

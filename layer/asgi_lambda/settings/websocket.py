@@ -1,7 +1,7 @@
 """The WebSocket settings: the store and its options, from WS_* variables, Mangum's `ws_config` or
-a `dsn`, checked by the same functions whatever the spelling; the scope's path, the record's
-lifetime and where replies go. Part of the settings (settings.py), imported only when a store is
-configured, so that an HTTP function's cold start never pays for it.
+a `dsn`, checked by the same functions whatever the spelling (options.py); the scope's path, the
+record's lifetime and where replies go. Imported only when a store is configured, so that an HTTP
+function's cold start never pays for it.
 """
 
 from __future__ import annotations
@@ -11,17 +11,22 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..exceptions import ConfigError
-from . import DEFAULT_TTL_SECONDS, VARIABLES, Frozen
+from .options import (
+    BY_VARIABLE,
+    DEFAULT_TTL_SECONDS,
+    DEFAULT_WS_PATH,
+    Frozen,
+    deprecated,
+    parse_endpoint_url,
+    parse_ttl_seconds,
+    read,
+)
 
 if TYPE_CHECKING:
     from ..stores.registry import StoreEntry
 
 # Options every store takes in code, beside its own (WS_TTL_SECONDS and WS_ENDPOINT_URL in the environment).
 COMMON_PARAMS = ("ttl_seconds", "management_endpoint_url")
-
-# The path WebSocket scopes get, on Lambda and in `asgi-lambda serve` alike. "/" as it has always
-# been on Lambda (and in Mangum 0.9), so a deployed function keeps its routes.
-DEFAULT_WS_PATH = "/"
 
 # What a store must be on Lambda, where events of one connection reach many execution environments.
 SHARED_STORES = "use dynamodb, redis, postgresql or s3, or sqlite with its file on an EFS mount (such as /mnt/efs/connections.sqlite3)"
@@ -48,28 +53,6 @@ class WebSocketSettings(Frozen):
         self.ttl_seconds = ttl_seconds
         self.endpoint_url = endpoint_url
         self.region = region
-
-
-def parse_ttl_seconds(value: object, *, name: str) -> int:
-    text = str(value).strip()
-    if not text.isdigit() or int(text) == 0:
-        raise ConfigError(f"{name}={value!r}: expected a whole number of seconds above 0, such as {DEFAULT_TTL_SECONDS}.")
-    return int(text)
-
-
-def parse_endpoint_url(value: object, *, name: str) -> str:
-    text = str(value).strip()
-    if not text.startswith(("http://", "https://")):
-        raise ConfigError(f"{name}={value!r}: expected an http(s) URL, such as http://127.0.0.1:8001/prod.")
-    return text
-
-
-def parse_ws_path(value: object, *, name: str) -> str:
-    """The path every WebSocket scope gets: WS_PATH, or `serve --ws-path`; empty means the default."""
-    path = str(value or "").strip() or DEFAULT_WS_PATH
-    if not path.startswith("/") or any(char in path for char in "?# "):
-        raise ConfigError(f"{name}={value!r}: expected a path starting with /, such as /ws.")
-    return path
 
 
 def parse_store_name(value: object, *, name: str) -> StoreEntry:
@@ -134,13 +117,9 @@ def in_one_environment(sqlite_path: str) -> bool:
 
 def websocket_settings(entry: StoreEntry, options: dict[str, str], environ: Mapping[str, str], **chosen: Any) -> WebSocketSettings:
     """The store chosen, the rest from WS_* variables unless the code chose them (`chosen`)."""
-    path = parse_ws_path(environ.get("WS_PATH"), name="WS_PATH")
-    ttl = chosen.get("ttl_seconds") or parse_ttl_seconds(
-        environ.get("WS_TTL_SECONDS", "").strip() or DEFAULT_TTL_SECONDS, name="WS_TTL_SECONDS"
-    )
-    endpoint = chosen.get("endpoint_url")
-    if endpoint is None and environ.get("WS_ENDPOINT_URL", "").strip():
-        endpoint = parse_endpoint_url(environ["WS_ENDPOINT_URL"], name="WS_ENDPOINT_URL")
+    path = read("WS_PATH", environ)
+    ttl = chosen.get("ttl_seconds") or read("WS_TTL_SECONDS", environ)
+    endpoint = chosen.get("endpoint_url") or read("WS_ENDPOINT_URL", environ)
     region = environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or "us-east-1"
     return WebSocketSettings(entry.name, options, path=path, ttl_seconds=ttl, endpoint_url=endpoint, region=region)
 
@@ -234,9 +213,11 @@ def websocket_from_dsn(dsn: str, environ: Mapping[str, str]) -> WebSocketSetting
 def common_options(params: Mapping[str, Any], *, name: str) -> dict[str, Any]:
     chosen: dict[str, Any] = {}
     if params.get("ttl_seconds") is not None:
-        chosen["ttl_seconds"] = parse_ttl_seconds(params["ttl_seconds"], name=f"{name}['ttl_seconds']")
+        chosen["ttl_seconds"] = parse_ttl_seconds(params["ttl_seconds"], name=f"{name}['ttl_seconds']", text=False)
     if params.get("management_endpoint_url") is not None:
-        chosen["endpoint_url"] = parse_endpoint_url(params["management_endpoint_url"], name=f"{name}['management_endpoint_url']")
+        chosen["endpoint_url"] = parse_endpoint_url(
+            params["management_endpoint_url"], name=f"{name}['management_endpoint_url']", text=False
+        )
     return chosen
 
 
@@ -244,17 +225,14 @@ def common_options(params: Mapping[str, Any], *, name: str) -> dict[str, Any]:
 
 
 def all_variables() -> dict[str, str]:
-    """VARIABLES and every store's own."""
+    """Every variable the package reads, the stores' own included, with what it means."""
     from ..stores import registry
 
-    variables = dict(VARIABLES)
-    variables["WS_BACKEND"] += ": " + registry.names()
+    variables = {name: option.doc for name, option in BY_VARIABLE.items()}
     for entry in registry.STORES:
         for option in entry.options:
             if option.variable:
-                variables[option.variable] = option.meaning + (
-                    f" (default {option.default})" if option.default else f" (required with {entry.name})" if option.required else ""
-                )
+                variables[option.variable] = option.meaning
     return variables
 
 
@@ -262,8 +240,6 @@ def management_api_overrides(
     websocket: WebSocketSettings | None, endpoint_url: str | None, region: str | None, environ: Mapping[str, str]
 ) -> WebSocketSettings:
     """Mangum 0.9's api_gateway_endpoint_url and api_gateway_region_name, over the store's settings."""
-    from . import deprecated
-
     if websocket is None:
         if not environ.get("WS_BACKEND", "").strip():
             raise ConfigError(
@@ -274,7 +250,7 @@ def management_api_overrides(
     changes: dict[str, Any] = {}
     if endpoint_url is not None:
         deprecated("api_gateway_endpoint_url", "ws_config params management_endpoint_url, or WS_ENDPOINT_URL", depth=1)
-        changes["endpoint_url"] = parse_endpoint_url(endpoint_url, name="api_gateway_endpoint_url")
+        changes["endpoint_url"] = parse_endpoint_url(endpoint_url, name="api_gateway_endpoint_url", text=False)
     if region is not None:
         deprecated("api_gateway_region_name", "AWS_REGION, which Lambda sets", depth=1)
         if not str(region).strip():

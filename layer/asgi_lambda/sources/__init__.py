@@ -1,6 +1,6 @@
 """Event sources: one module per kind of Lambda event. Each maps its events to what the app
 receives and shapes what the app sent into the answer that kind of event expects (the
-`EventSource` protocol in types.py); `common.py` holds what several of them share.
+`EventSource` protocol below); `common.py` holds what several of them share.
 
 This module is the order the adapter tries them in. Adding a source: its module here, one entry
 below.
@@ -9,7 +9,7 @@ below.
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .alb import AlbEvent
 from .apigw_http import HttpApiEvent
@@ -17,7 +17,22 @@ from .apigw_rest import RestApiEvent
 
 if TYPE_CHECKING:
     from ..settings import Settings
-    from ..types import EventSource, LambdaEvent
+    from ..types import LambdaEvent, MappedEvent
+    from .fields import Fields
+
+
+class EventSource(Protocol):
+    """One kind of Lambda event: a class whose instances are its events, mapped. `fields` declares
+    the fields its mapping reads and the types it accepts (fields.py)."""
+
+    name: str
+    fields: Fields
+
+    @classmethod
+    def matches(cls, event: LambdaEvent) -> bool: ...
+
+    def __call__(self, event: LambdaEvent, context: Any, settings: Settings) -> MappedEvent: ...
+
 
 # Tried first, in this order, and imported with the package: HTTP API payload 2.0, the commonest,
 # then REST and ALB.

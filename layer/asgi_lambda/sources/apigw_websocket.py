@@ -112,7 +112,7 @@ class WebSocketEvent:
             "server": [host, 443] if host else None,
         }
 
-    def scope(self, stored: dict[str, Any], *, state: dict[str, Any] | None) -> dict[str, Any]:
+    def scope(self, stored: dict[str, Any], *, app_state: dict[str, Any] | None) -> dict[str, Any]:
         """The ASGI websocket scope for this event, from the stored $connect request."""
         scope = {
             "type": "websocket",
@@ -132,8 +132,8 @@ class WebSocketEvent:
             "aws.trace_id": trace_id(),
             "aws.connection_id": self.connection_id,
         }
-        if state is not None:
-            scope["state"] = state.copy()
+        if app_state is not None:
+            scope["state"] = app_state.copy()
         return scope
 
     def to_response(self, outcome: WebSocketOutcome) -> LambdaResponse:

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol
 
+from ..exceptions import StoreUnavailable
+
+__all__ = ["Store", "StoreUnavailable"]
+
 if TYPE_CHECKING:
     from .record import ConnectionRecord
-
-
-class StoreUnavailable(RuntimeError):
-    """The store could not be reached or answered with an error; the message names both."""
 
 
 class Store(Protocol):

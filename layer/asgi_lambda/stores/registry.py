@@ -29,6 +29,7 @@ class StoreOption(NamedTuple):
     default: str | None = None
     required: bool = False
     schemes: tuple[str, ...] = ()  # a URL option's accepted schemes
+    doc: str = ""  # README's line for its variable
 
 
 class StoreEntry(NamedTuple):
@@ -77,11 +78,25 @@ STORES: tuple[StoreEntry, ...] = (
         "dynamodb:DynamoDBStore",
         "One item per connection; TTL on expires_at removes the expired ones.",
         options=(
-            StoreOption("table", "the dynamodb store's table", "WS_DYNAMODB_TABLE", ("table_name",), required=True),
+            StoreOption(
+                "table",
+                "the dynamodb store's table",
+                "WS_DYNAMODB_TABLE",
+                ("table_name",),
+                required=True,
+                doc="The table: partition key `connection_id` (S), TTL on `expires_at`.",
+            ),
             REGION,
             ENDPOINT_URL,
             # For a table keyed otherwise, such as connectionId as Mangum 0.9 made them (dynamodb.py).
-            StoreOption("key", "the dynamodb table's partition key (default: connection_id, or the table's)", "WS_DYNAMODB_KEY", ("key",)),
+            StoreOption(
+                "key",
+                "the dynamodb table's partition key (default: connection_id, or the table's)",
+                "WS_DYNAMODB_KEY",
+                ("key",),
+                doc="The table's partition key attribute, for a table keyed otherwise (`connectionId`, as Mangum 0.9's were). "
+                "Unset: `connection_id`, or, for a table that refuses it, its key, read once (`DescribeTable`).",
+            ),
         ),
         library="boto3",
         extra="aws",
@@ -93,8 +108,15 @@ STORES: tuple[StoreEntry, ...] = (
         "s3:S3Store",
         "One object per connection under a prefix; a lifecycle rule removes the old ones.",
         options=(
-            StoreOption("bucket", "the s3 store's bucket", "WS_S3_BUCKET", ("bucket",), required=True),
-            StoreOption("prefix", "the s3 store's key prefix", "WS_S3_PREFIX", ("prefix",), default="asgi-lambda/connections/"),
+            StoreOption("bucket", "the s3 store's bucket", "WS_S3_BUCKET", ("bucket",), required=True, doc="The `s3` store's bucket."),
+            StoreOption(
+                "prefix",
+                "the s3 store's key prefix",
+                "WS_S3_PREFIX",
+                ("prefix",),
+                default="asgi-lambda/connections/",
+                doc="The `s3` store's key prefix.",
+            ),
             REGION,
             ENDPOINT_URL,
         ),
@@ -115,6 +137,7 @@ STORES: tuple[StoreEntry, ...] = (
                 ("uri", "dsn"),
                 required=True,
                 schemes=("postgresql://", "postgres://"),
+                doc="`postgresql://user:password@host:5432/db`.",
             ),
         ),
         aliases=("postgres",),
@@ -132,7 +155,13 @@ STORES: tuple[StoreEntry, ...] = (
         "One key per connection, expiring with it.",
         options=(
             StoreOption(
-                "url", "the redis store's URL", "WS_REDIS_URL", ("url",), required=True, schemes=("redis://", "rediss://", "unix://")
+                "url",
+                "the redis store's URL",
+                "WS_REDIS_URL",
+                ("url",),
+                required=True,
+                schemes=("redis://", "rediss://", "unix://"),
+                doc="`redis://host:6379/0` or `rediss://...`.",
             ),
             StoreOption("prefix", "the redis store's key prefix", params=("prefix",)),
         ),
@@ -151,7 +180,12 @@ STORES: tuple[StoreEntry, ...] = (
         "A file: local development.",
         options=(
             StoreOption(
-                "path", "the sqlite store's file", "WS_SQLITE_PATH", ("file_path",), default="/tmp/asgi-lambda-connections.sqlite3"
+                "path",
+                "the sqlite store's file",
+                "WS_SQLITE_PATH",
+                ("file_path",),
+                default="/tmp/asgi-lambda-connections.sqlite3",
+                doc="The `sqlite` store's file; on Lambda it must be outside `/tmp`, on an EFS mount.",
             ),
         ),
         aliases=("sqlite3",),

@@ -17,11 +17,12 @@ import logging
 import time
 from typing import TYPE_CHECKING, Any
 
+from ..exceptions import MessageTooLarge
 from ..stores import StoreUnavailable
 from ..stores.record import ConnectionRecord
 from .cycle import WebSocketCycle
 from .hub import CURRENT_HUB, ConnectionHub
-from .management_api import MAX_MESSAGE_BYTES, GatewayError, Gone, MessageTooLarge
+from .management_api import MAX_MESSAGE_BYTES, GatewayError, Gone
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -37,16 +38,16 @@ def outcome(status: int, subprotocol: str | None = None) -> WebSocketOutcome:
     return {"status": status, "subprotocol": subprotocol}
 
 
-async def handle(event: WebSocketRequest, app: ASGIApp, *, hub: ConnectionHub, state: dict[str, Any] | None) -> WebSocketOutcome:
+async def handle(event: WebSocketRequest, app: ASGIApp, *, hub: ConnectionHub, app_state: dict[str, Any] | None) -> WebSocketOutcome:
     CURRENT_HUB.set(hub)  # for the send API, in this invocation's context only
     if event.event_type == "CONNECT":
-        return await connect(event, app, hub=hub, state=state)
+        return await connect(event, app, hub=hub, app_state=app_state)
     if event.event_type == "DISCONNECT":
-        return await disconnect(event, app, hub=hub, state=state)
-    return await receive(event, app, hub=hub, state=state)
+        return await disconnect(event, app, hub=hub, app_state=app_state)
+    return await message(event, app, hub=hub, app_state=app_state)
 
 
-async def connect(event: WebSocketRequest, app: ASGIApp, *, hub: ConnectionHub, state: dict[str, Any] | None) -> WebSocketOutcome:
+async def connect(event: WebSocketRequest, app: ASGIApp, *, hub: ConnectionHub, app_state: dict[str, Any] | None) -> WebSocketOutcome:
     request = event.request(path=hub.settings.path)
     pending: list[dict[str, Any]] = []
 
@@ -54,7 +55,7 @@ async def connect(event: WebSocketRequest, app: ASGIApp, *, hub: ConnectionHub, 
         # API Gateway opens the connection only once $connect has answered.
         pending.append(frame(data))
 
-    cycle = WebSocketCycle(event.scope(request, state=state), [CONNECT], deliver=keep)
+    cycle = WebSocketCycle(event.scope(request, app_state=app_state), [CONNECT], deliver=keep)
     await cycle.run(app, timeout=time_left(event.context))
     if cycle.error is not None:
         return outcome(500)
@@ -78,7 +79,7 @@ async def connect(event: WebSocketRequest, app: ASGIApp, *, hub: ConnectionHub, 
     return outcome(200, cycle.subprotocol)
 
 
-async def receive(event: WebSocketRequest, app: ASGIApp, *, hub: ConnectionHub, state: dict[str, Any] | None) -> WebSocketOutcome:
+async def message(event: WebSocketRequest, app: ASGIApp, *, hub: ConnectionHub, app_state: dict[str, Any] | None) -> WebSocketOutcome:
     try:
         record = await hub.store.load(event.connection_id)
     except StoreUnavailable as exc:
@@ -106,7 +107,7 @@ async def receive(event: WebSocketRequest, app: ASGIApp, *, hub: ConnectionHub, 
             await flush(record, deliver=deliver, close=client.delete)
             record.pending = []
             await hub.store.save(record)
-        cycle = WebSocketCycle(event.scope(record.scope, state=state), [CONNECT, event.message()], deliver=deliver, replay=True)
+        cycle = WebSocketCycle(event.scope(record.scope, app_state=app_state), [CONNECT, event.message()], deliver=deliver, replay=True)
         await cycle.run(app, timeout=time_left(event.context))
         if cycle.close_code is not None and not gone:
             await client.delete(event.connection_id)
@@ -119,7 +120,7 @@ async def receive(event: WebSocketRequest, app: ASGIApp, *, hub: ConnectionHub, 
     return outcome(200)
 
 
-async def disconnect(event: WebSocketRequest, app: ASGIApp, *, hub: ConnectionHub, state: dict[str, Any] | None) -> WebSocketOutcome:
+async def disconnect(event: WebSocketRequest, app: ASGIApp, *, hub: ConnectionHub, app_state: dict[str, Any] | None) -> WebSocketOutcome:
     try:
         record = await hub.store.pop(event.connection_id)
     except StoreUnavailable as exc:
@@ -132,7 +133,7 @@ async def disconnect(event: WebSocketRequest, app: ASGIApp, *, hub: ConnectionHu
     async def closed(data: bytes | str) -> None:
         raise Gone(f"connection {event.connection_id} is closed")
 
-    cycle = WebSocketCycle(event.scope(record.scope, state=state), [CONNECT, event.disconnect()], deliver=closed, replay=True)
+    cycle = WebSocketCycle(event.scope(record.scope, app_state=app_state), [CONNECT, event.disconnect()], deliver=closed, replay=True)
     await cycle.run(app, timeout=time_left(event.context))
     return outcome(200)
 

@@ -37,7 +37,7 @@ SETTLE_PASSES = 4
 CURRENT_CYCLE: ContextVar[WebSocketCycle | None] = ContextVar("asgi_lambda_websocket_cycle", default=None)
 
 
-class WebSocketState:
+class WebSocketPhase:
     """Where the app is on this connection, within one invocation.
 
     * CONNECTING: `websocket.connect` delivered (or not yet); no accept yet.
@@ -69,7 +69,7 @@ class WebSocketCycle:
         self.replaying = replay  # until the app asks for the event's message
         self.incoming = deque(incoming)
         self.deliver = deliver
-        self.state: str = WebSocketState.CONNECTING
+        self.phase: str = WebSocketPhase.CONNECTING
         self.accepted = False
         self.subprotocol: str | None = None
         self.close_code: int | None = None
@@ -167,11 +167,11 @@ class WebSocketCycle:
             logger.debug("Ignored %r sent while the invocation ended.", message.get("type"))
             return
         message_type = message["type"]
-        if message_type == "websocket.accept" and self.state is WebSocketState.CONNECTING:
-            self.state = WebSocketState.ACCEPTED
+        if message_type == "websocket.accept" and self.phase is WebSocketPhase.CONNECTING:
+            self.phase = WebSocketPhase.ACCEPTED
             self.accepted = True
             self.subprotocol = message.get("subprotocol")
-        elif message_type == "websocket.send" and self.state is not WebSocketState.CLOSED:
+        elif message_type == "websocket.send" and self.phase is not WebSocketPhase.CLOSED:
             if self.replaying:
                 return  # sent at $connect already
             if not self.accepted:
@@ -184,14 +184,14 @@ class WebSocketCycle:
                 self.delivering -= 1
                 if not self.delivering and self.delivered is not None:
                     self.delivered.set()
-        elif message_type == "websocket.http.response.start" and self.state is WebSocketState.CONNECTING:
-            self.state = WebSocketState.DENYING
+        elif message_type == "websocket.http.response.start" and self.phase is WebSocketPhase.CONNECTING:
+            self.phase = WebSocketPhase.DENYING
             self.denial_status = message["status"]
-        elif message_type == "websocket.http.response.body" and self.state is WebSocketState.DENYING:
+        elif message_type == "websocket.http.response.body" and self.phase is WebSocketPhase.DENYING:
             if not message.get("more_body", False):
-                self.state = WebSocketState.CLOSED
-        elif message_type == "websocket.close" and self.state not in (WebSocketState.CLOSED, WebSocketState.DENYING):
-            self.state = WebSocketState.CLOSED
+                self.phase = WebSocketPhase.CLOSED
+        elif message_type == "websocket.close" and self.phase not in (WebSocketPhase.CLOSED, WebSocketPhase.DENYING):
+            self.phase = WebSocketPhase.CLOSED
             self.close_code = message.get("code") or 1000
         else:
-            raise UnexpectedMessage(f"Unexpected ASGI message {message_type!r} in WebSocket state {self.state}.")
+            raise UnexpectedMessage(f"Unexpected ASGI message {message_type!r} in WebSocket phase {self.phase}.")

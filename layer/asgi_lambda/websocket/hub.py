@@ -13,8 +13,8 @@ from contextvars import ContextVar
 from typing import TypeVar
 
 from ..exceptions import ConfigError
-from ..stores import Store, registry
 from ..settings.websocket import WebSocketSettings, websocket_from_environ
+from ..stores import Store, registry
 from .management_api import ManagementAPI
 
 T = TypeVar("T")

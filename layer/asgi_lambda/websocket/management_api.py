@@ -29,6 +29,8 @@ import time
 from typing import Any, NamedTuple
 from urllib.parse import quote, urlsplit
 
+from ..exceptions import MessageTooLarge
+
 # API Gateway refuses a message over 128 KB.
 MAX_MESSAGE_BYTES = 128 * 1024
 TIMEOUT_SECONDS = 10.0  # per attempt
@@ -44,10 +46,6 @@ class GatewayError(ConnectionError):
 
 class Gone(GatewayError):
     """410 GoneException: the client has left; its connection should be forgotten."""
-
-
-class MessageTooLarge(ValueError):
-    """The message is over API Gateway's 128 KB limit; it was not sent."""
 
 
 class Credentials(NamedTuple):
