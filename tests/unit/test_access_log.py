@@ -13,6 +13,7 @@ from asgi_lambda import Adapter, ConfigError
 from asgi_lambda import adapter as adapter_module
 from asgi_lambda.settings import Settings
 from asgi_lambda.stores.memory import MemoryStore
+from tests.support import adapter
 from tests.support.apps import RecordingApp
 from tests.support.events import load_event
 from tests.support.management_api import ManagementAPIStub
@@ -82,7 +83,7 @@ def test_a_bad_access_log_value_names_the_spelling_and_the_fix(spelling: str, va
         if spelling.isupper():
             Settings.from_environ({"ASGI_APP": "main:app", spelling: str(value)})
         else:
-            Adapter(RecordingApp(), lifespan="off", access_log=value)  # type: ignore[arg-type]
+            adapter(RecordingApp(), access_log=value)  # type: ignore[arg-type]
 
     assert str(raised.value) == message
 
@@ -98,7 +99,7 @@ def test_settings_and_the_access_log_keyword_together_are_refused() -> None:
 
 
 def test_one_line_per_http_request_with_method_path_status_duration_and_request_id(clock: None, caplog: pytest.LogCaptureFixture) -> None:
-    handler = Adapter(RecordingApp(status=201), lifespan="off", access_log=True)
+    handler = adapter(RecordingApp(status=201), access_log=True)
 
     with caplog.at_level(logging.INFO):
         handler(load_event("http_api_v2_named_stage"), Context())
@@ -115,7 +116,7 @@ def test_the_logged_path_leaves_out_the_query_string(clock: None, caplog: pytest
     assert event["rawQueryString"]  # tag=a&tag=b&q=a+b...: values a client may put secrets in
 
     with caplog.at_level(logging.INFO):
-        Adapter(RecordingApp(), lifespan="off", access_log=True)(event, Context())
+        adapter(RecordingApp(), access_log=True)(event, Context())
 
     assert [record.getMessage() for record in access_records(caplog)] == [f"GET /items/42 200 62.5ms {REQUEST_ID}"]
 
@@ -124,7 +125,7 @@ def test_the_logged_path_is_the_clients_whole_path_under_strip_root_path(clock: 
     app = RecordingApp()
 
     with caplog.at_level(logging.INFO):
-        Adapter(app, lifespan="off", access_log=True, strip_root_path=True)(load_event("http_api_v2_named_stage"), Context())
+        adapter(app, access_log=True, strip_root_path=True)(load_event("http_api_v2_named_stage"), Context())
 
     assert app.scope["path"] == "/items/42"
     assert [record.getMessage() for record in access_records(caplog)] == [f"GET /dev/items/42 200 62.5ms {REQUEST_ID}"]
@@ -135,7 +136,7 @@ def test_the_logged_status_is_the_500_the_client_got_when_the_app_raises(clock: 
         raise RuntimeError("boom")
 
     with caplog.at_level(logging.INFO):
-        response = Adapter(raises, lifespan="off", access_log=True)(load_event("http_api_v2_get"), Context())
+        response = adapter(raises, access_log=True)(load_event("http_api_v2_get"), Context())
 
     assert response["statusCode"] == 500
     assert [record.getMessage() for record in access_records(caplog)] == [f"GET /items/42 500 62.5ms {REQUEST_ID}"]
@@ -145,7 +146,7 @@ def test_the_logged_status_is_the_500_that_replaces_an_oversized_response(clock:
     app = RecordingApp(body=b"x" * (6 * 1024 * 1024 + 1))
 
     with caplog.at_level(logging.INFO):
-        response = Adapter(app, lifespan="off", access_log=True)(load_event("http_api_v2_get"), Context())
+        response = adapter(app, access_log=True)(load_event("http_api_v2_get"), Context())
 
     assert response["statusCode"] == 500
     assert [record.getMessage() for record in access_records(caplog)] == [f"GET /items/42 500 62.5ms {REQUEST_ID}"]
@@ -153,7 +154,7 @@ def test_the_logged_status_is_the_500_that_replaces_an_oversized_response(clock:
 
 def test_without_a_lambda_context_the_request_id_is_a_dash(clock: None, caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.INFO):
-        Adapter(RecordingApp(), lifespan="off", access_log=True)(load_event("http_api_v2_get"), None)
+        adapter(RecordingApp(), access_log=True)(load_event("http_api_v2_get"), None)
 
     assert [record.getMessage() for record in access_records(caplog)] == ["GET /items/42 200 62.5ms -"]
 
@@ -163,7 +164,7 @@ def test_the_access_log_is_off_by_default_and_reads_no_clock(monkeypatch: pytest
         raise AssertionError("the access log is off: the request path must not read the clock")
 
     monkeypatch.setattr(adapter_module, "perf_counter", no_clock)
-    handler = Adapter(RecordingApp(), lifespan="off")
+    handler = adapter(RecordingApp())
 
     with caplog.at_level(logging.DEBUG):
         response = handler(load_event("http_api_v2_get"), Context())
@@ -174,7 +175,7 @@ def test_the_access_log_is_off_by_default_and_reads_no_clock(monkeypatch: pytest
 
 def test_turning_it_on_makes_info_lines_pass_a_root_logger_left_at_warning(access_logger_level: logging.Logger) -> None:
     # The managed runtime leaves the root logger at WARNING unless AWS_LAMBDA_LOG_LEVEL is set.
-    Adapter(RecordingApp(), lifespan="off", access_log=True)
+    adapter(RecordingApp(), access_log=True)
 
     assert access_logger_level.level == logging.INFO
 
@@ -182,7 +183,7 @@ def test_turning_it_on_makes_info_lines_pass_a_root_logger_left_at_warning(acces
 def test_a_level_the_user_set_on_the_access_logger_stands(access_logger_level: logging.Logger) -> None:
     access_logger_level.setLevel(logging.WARNING)
 
-    Adapter(RecordingApp(), lifespan="off", access_log=True)
+    adapter(RecordingApp(), access_log=True)
 
     assert access_logger_level.level == logging.WARNING
 
@@ -217,7 +218,7 @@ def test_one_line_per_websocket_event_with_its_type_connection_and_status(
 ) -> None:
     readings = iter([1.0, 1.0625, 2.0, 2.25, 3.0, 3.5])
     monkeypatch.setattr(adapter_module, "perf_counter", lambda: next(readings))
-    handler = Adapter(Echo(), lifespan="off", access_log=True)
+    handler = adapter(Echo(), access_log=True)
 
     with caplog.at_level(logging.INFO):
         for name in ("ws_connect", "ws_message", "ws_disconnect"):
@@ -236,7 +237,7 @@ def test_one_line_per_websocket_event_with_its_type_connection_and_status(
 
 def test_a_refused_websocket_connection_is_logged_with_its_403(clock: None, memory_hub: None, caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.INFO):
-        response = Adapter(Echo(refuse=True), lifespan="off", access_log=True)(load_event("ws_connect"), Context())
+        response = adapter(Echo(refuse=True), access_log=True)(load_event("ws_connect"), Context())
 
     assert response == {"statusCode": 403}
     assert [record.getMessage() for record in access_records(caplog)] == [f"WebSocket CONNECT L0SM9cOFvHcCIhw= 403 62.5ms {REQUEST_ID}"]
@@ -244,6 +245,6 @@ def test_a_refused_websocket_connection_is_logged_with_its_403(clock: None, memo
 
 def test_websocket_events_log_nothing_when_the_access_log_is_off(memory_hub: None, caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.DEBUG):
-        Adapter(Echo(), lifespan="off")(load_event("ws_connect"), Context())
+        adapter(Echo())(load_event("ws_connect"), Context())
 
     assert access_records(caplog) == []

@@ -12,6 +12,7 @@ import pytest
 
 from asgi_lambda import Adapter, ConfigError, UnknownEventError
 from asgi_lambda.exceptions import MalformedEvent
+from tests.support import adapter
 from tests.support.apps import RecordingApp
 from tests.support.events import load_event
 
@@ -54,7 +55,7 @@ def test_invalid_lifespan_argument_names_the_choices(app: RecordingApp) -> None:
 @pytest.mark.parametrize("argument", ["text_mime_types", "exclude_headers"])
 def test_a_single_string_where_a_list_belongs_is_a_config_error(app: RecordingApp, argument: str) -> None:
     with pytest.raises(ConfigError) as error:
-        Adapter(app, lifespan="off", **{argument: "application/x-custom"})
+        adapter(app, **{argument: "application/x-custom"})
 
     assert str(error.value) == f"{argument}='application/x-custom': expected a list of strings, such as ['application/x-custom']."
 
@@ -64,7 +65,7 @@ def test_a_single_string_where_a_list_belongs_is_a_config_error(app: RecordingAp
 
 def test_unknown_event_raises_an_error_naming_the_supported_sources(app: RecordingApp) -> None:
     with pytest.raises(UnknownEventError) as error:
-        Adapter(app, lifespan="off")({"Records": [{"eventSource": "aws:mq"}]}, None)
+        adapter(app)({"Records": [{"eventSource": "aws:mq"}]}, None)
 
     assert str(error.value) == (
         f"The event is not one asgi_lambda handles. {SUPPORTED} Non-HTTP events (SQS, SNS, EventBridge, S3, DynamoDB "
@@ -74,7 +75,7 @@ def test_unknown_event_raises_an_error_naming_the_supported_sources(app: Recordi
 
 def test_non_dict_event_raises_unknown_event_error(app: RecordingApp) -> None:
     with pytest.raises(UnknownEventError) as error:
-        Adapter(app, lifespan="off")("hello", None)
+        adapter(app)("hello", None)
 
     assert str(error.value).endswith("Got a str.")
 
@@ -90,7 +91,7 @@ def test_non_dict_event_raises_unknown_event_error(app: RecordingApp) -> None:
 )
 def test_near_miss_events_are_unknown(app: RecordingApp, event: dict[str, Any]) -> None:
     with pytest.raises(UnknownEventError):
-        Adapter(app, lifespan="off")(event, None)
+        adapter(app)(event, None)
 
 
 def test_known_event_missing_a_required_field_names_the_field(app: RecordingApp) -> None:
@@ -98,7 +99,7 @@ def test_known_event_missing_a_required_field_names_the_field(app: RecordingApp)
     del event["path"]
 
     with pytest.raises(MalformedEvent) as error:
-        Adapter(app, lifespan="off")(event, None)
+        adapter(app)(event, None)
 
     assert str(error.value) == "API Gateway REST API (payload 1.0) event: path is missing; expected a string."
 
@@ -108,7 +109,7 @@ def test_invalid_base64_request_body_is_a_clear_error(app: RecordingApp) -> None
     event["body"] = "not base64!"
 
     with pytest.raises(MalformedEvent) as error:
-        Adapter(app, lifespan="off")(event, None)
+        adapter(app)(event, None)
 
     assert str(error.value).startswith("API Gateway HTTP API (payload 2.0) and Lambda Function URL event: body is not valid base64 ")
     assert str(error.value).endswith("; expected base64, since the event is marked isBase64Encoded.")
@@ -133,7 +134,7 @@ def test_invalid_base64_request_body_is_a_clear_error(app: RecordingApp) -> None
 def test_text_content_types_are_sent_as_text(content_type: bytes) -> None:
     app = RecordingApp(headers=[(b"content-type", content_type)], body="é ✓".encode())
 
-    response = Adapter(app, lifespan="off")(load_event("http_api_v2_get"), None)
+    response = adapter(app)(load_event("http_api_v2_get"), None)
 
     assert (response["body"], response["isBase64Encoded"]) == ("é ✓", False)
 
@@ -142,7 +143,7 @@ def test_text_content_types_are_sent_as_text(content_type: bytes) -> None:
 def test_binary_content_types_are_sent_as_base64(content_type: bytes) -> None:
     app = RecordingApp(headers=[(b"content-type", content_type)] if content_type else [], body=b"\x00\x01text")
 
-    response = Adapter(app, lifespan="off")(load_event("http_api_v2_get"), None)
+    response = adapter(app)(load_event("http_api_v2_get"), None)
 
     assert (response["body"], response["isBase64Encoded"]) == (base64.b64encode(b"\x00\x01text").decode(), True)
 
@@ -151,7 +152,7 @@ def test_content_encoding_makes_a_text_body_base64() -> None:
     compressed = gzip.compress(b'{"big": "json"}')
     app = RecordingApp(headers=[(b"content-type", b"application/json"), (b"content-encoding", b"gzip")], body=compressed)
 
-    response = Adapter(app, lifespan="off")(load_event("http_api_v2_get"), None)
+    response = adapter(app)(load_event("http_api_v2_get"), None)
 
     assert (response["body"], response["isBase64Encoded"]) == (base64.b64encode(compressed).decode(), True)
 
@@ -159,13 +160,13 @@ def test_content_encoding_makes_a_text_body_base64() -> None:
 def test_text_body_that_is_not_utf8_falls_back_to_base64() -> None:
     app = RecordingApp(headers=[(b"content-type", b"text/plain; charset=latin-1")], body="café".encode("latin-1"))
 
-    response = Adapter(app, lifespan="off")(load_event("http_api_v2_get"), None)
+    response = adapter(app)(load_event("http_api_v2_get"), None)
 
     assert (response["body"], response["isBase64Encoded"]) == (base64.b64encode(b"caf\xe9").decode(), True)
 
 
 def test_text_mime_types_extend_the_defaults() -> None:
-    handler_for = lambda app: Adapter(app, lifespan="off", text_mime_types=["application/vnd.custom"])  # noqa: E731
+    handler_for = lambda app: adapter(app, text_mime_types=["application/vnd.custom"])  # noqa: E731
     custom = handler_for(RecordingApp(headers=[(b"content-type", b"application/vnd.custom")], body=b"abc"))
     json_app = handler_for(RecordingApp(headers=[(b"content-type", b"application/json")], body=b"{}"))
 
@@ -178,7 +179,7 @@ def test_text_mime_types_extend_the_defaults() -> None:
 def test_no_content_and_not_modified_have_no_body(status: int, event_name: str) -> None:
     app = RecordingApp(status=status, headers=[(b"etag", b'"v1"')], body=b"should not be sent")
 
-    response = Adapter(app, lifespan="off")(load_event(event_name), None)
+    response = adapter(app)(load_event(event_name), None)
 
     assert (response["statusCode"], response["body"], response["isBase64Encoded"]) == (status, "", False)
 
@@ -187,7 +188,7 @@ def test_no_content_and_not_modified_have_no_body(status: int, event_name: str) 
 def test_exclude_headers_applies_to_every_source(event_name: str) -> None:
     app = RecordingApp(headers=[(b"content-type", b"text/plain"), (b"X-Internal", b"1"), (b"server", b"uvicorn")])
 
-    response = Adapter(app, lifespan="off", exclude_headers=["x-internal", "Server"])(load_event(event_name), None)
+    response = adapter(app, exclude_headers=["x-internal", "Server"])(load_event(event_name), None)
 
     assert set(response_headers(response)) == {"content-type"}
 
@@ -200,7 +201,7 @@ def test_streamed_body_chunks_are_collected(event_name: str) -> None:
             await send({"type": "http.response.body", "body": chunk, "more_body": True})
         await send({"type": "http.response.body", "body": b""})
 
-    response = Adapter(app, lifespan="off")(load_event(event_name), None)
+    response = adapter(app)(load_event(event_name), None)
 
     assert response["body"] == "one two three"
 
@@ -242,7 +243,7 @@ FINE_V2 = {"statusCode": 200, "headers": {"content-type": "text/plain; charset=u
 
 
 def test_app_exception_before_the_response_is_a_500_with_the_traceback_logged(caplog: pytest.LogCaptureFixture) -> None:
-    handler = Adapter(FlakyApp("before start"), lifespan="off")
+    handler = adapter(FlakyApp("before start"))
 
     with caplog.at_level(logging.ERROR, logger="asgi_lambda"):
         first = handler(load_event("http_api_v2_get"), None)
@@ -255,7 +256,7 @@ def test_app_exception_before_the_response_is_a_500_with_the_traceback_logged(ca
 
 
 def test_app_exception_after_a_complete_response_keeps_the_response(caplog: pytest.LogCaptureFixture) -> None:
-    handler = Adapter(FlakyApp("after complete"), lifespan="off")
+    handler = adapter(FlakyApp("after complete"))
 
     with caplog.at_level(logging.ERROR, logger="asgi_lambda"):
         first = handler(load_event("http_api_v2_get"), None)
@@ -267,7 +268,7 @@ def test_app_exception_after_a_complete_response_keeps_the_response(caplog: pyte
 
 def test_app_exception_in_the_middle_of_the_body_is_a_500(caplog: pytest.LogCaptureFixture) -> None:
     # Nothing has reached the client yet; a truncated 200 would be a lie.
-    handler = Adapter(FlakyApp("mid body"), lifespan="off")
+    handler = adapter(FlakyApp("mid body"))
 
     with caplog.at_level(logging.ERROR, logger="asgi_lambda"):
         assert handler(load_event("http_api_v2_get"), None) == INTERNAL_ERROR_V2
@@ -277,7 +278,7 @@ def test_app_exception_in_the_middle_of_the_body_is_a_500(caplog: pytest.LogCapt
 
 
 def test_app_returning_without_completing_its_response_is_a_500(caplog: pytest.LogCaptureFixture) -> None:
-    handler = Adapter(FlakyApp("returns early"), lifespan="off")
+    handler = adapter(FlakyApp("returns early"))
 
     with caplog.at_level(logging.ERROR, logger="asgi_lambda"):
         assert handler(load_event("http_api_v2_get"), None) == INTERNAL_ERROR_V2
@@ -287,7 +288,7 @@ def test_app_returning_without_completing_its_response_is_a_500(caplog: pytest.L
 
 def test_response_over_lambdas_6mb_limit_is_a_logged_500(caplog: pytest.LogCaptureFixture) -> None:
     big = RecordingApp(headers=[(b"content-type", b"application/octet-stream")], body=b"\xff" * (5 * 1024 * 1024))
-    handler = Adapter(big, lifespan="off")
+    handler = adapter(big)
 
     with caplog.at_level(logging.ERROR, logger="asgi_lambda"):
         response = handler(load_event("http_api_v2_get"), None)
@@ -307,7 +308,7 @@ def test_response_just_under_the_limit_is_sent() -> None:
     body = b"x" * (6 * 1024 * 1024 - 200)
     app = RecordingApp(headers=[(b"content-type", b"text/plain")], body=body)
 
-    response = Adapter(app, lifespan="off")(load_event("http_api_v2_get"), None)
+    response = adapter(app)(load_event("http_api_v2_get"), None)
 
     assert (response["statusCode"], len(response["body"])) == (200, len(body))
 
@@ -315,7 +316,7 @@ def test_response_just_under_the_limit_is_sent() -> None:
 def test_alb_response_over_its_1mb_limit_is_a_500() -> None:
     app = RecordingApp(headers=[(b"content-type", b"text/plain")], body=b"x" * (1024 * 1024))
 
-    response = Adapter(app, lifespan="off")(load_event("alb_single_value"), None)
+    response = adapter(app)(load_event("alb_single_value"), None)
 
     assert (response["statusCode"], response["body"]) == (500, "Internal Server Error")
 
@@ -344,7 +345,7 @@ def test_mangum_custom_handlers_take_events_the_built_in_sources_do_not() -> Non
     }
     app = RecordingApp(headers=[(b"content-type", b"text/plain")], body=b"edge")
 
-    response = Adapter(app, lifespan="off", custom_handlers=[LambdaAtEdge])(edge_event, None)
+    response = adapter(app, custom_handlers=[LambdaAtEdge])(edge_event, None)
 
     assert (app.scope["path"], app.scope["query_string"], app.scope["client"]) == ("/picture.jpg", b"size=large", ("203.0.113.178", 0))
     assert response == {

@@ -16,6 +16,7 @@ import pytest
 
 from asgi_lambda import Adapter, UnexpectedMessage
 from asgi_lambda.exceptions import InvalidMessage
+from tests.support import adapter
 from tests.support.apps import RecordingApp
 from tests.support.events import load_event
 
@@ -53,10 +54,6 @@ class FirstCallSends(RecordingApp):
             return await super().__call__(scope, receive, send)
         for message in self.messages:
             await send(message)
-
-
-def adapter(app: Any) -> Adapter:
-    return Adapter(app, lifespan="off")
 
 
 def invoke(handler: Adapter, caplog: pytest.LogCaptureFixture) -> tuple[Any, list[str]]:

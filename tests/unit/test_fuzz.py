@@ -26,6 +26,7 @@ from asgi_lambda.protocols import loop
 from asgi_lambda.settings.websocket import WebSocketSettings
 from asgi_lambda.stores.memory import MemoryStore
 from asgi_lambda.websocket.hub import ConnectionHub, install_default
+from tests.support import adapter
 from tests.support.events import load_event
 from tests.support.net import closed_port
 from tests.support.paths import EVENTS
@@ -130,7 +131,7 @@ def handler(monkeypatch: pytest.MonkeyPatch) -> Iterator[Adapter]:
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     hub = ConnectionHub(WebSocketSettings("memory", {}, endpoint_url=f"http://127.0.0.1:{closed_port()}/prod"), store=MemoryStore())
     install_default(hub)
-    yield Adapter(app, lifespan="off", events_path="/events")
+    yield adapter(app, events_path="/events")
     loop.run(hub.close())
     install_default(None)
 

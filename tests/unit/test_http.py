@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from asgi_lambda import Adapter
+from tests.support import adapter
 from tests.support.events import load_event
 
 
@@ -30,7 +30,7 @@ def test_receive_reports_disconnect_only_after_the_response_is_complete() -> Non
         await send({"type": "http.response.body", "body": b"b"})
         await listener
 
-    response = Adapter(app, lifespan="off")(load_event("http_api_v2_get"), None)
+    response = adapter(app)(load_event("http_api_v2_get"), None)
 
     assert seen == ["body sent", "http.disconnect"]
     assert response["body"] == "YWI="  # b"ab", base64 for want of a content type
@@ -44,7 +44,7 @@ def test_request_message_carries_the_whole_body_at_once() -> None:
         await send({"type": "http.response.start", "status": 204, "headers": []})
         await send({"type": "http.response.body", "body": b""})
 
-    Adapter(app, lifespan="off")(load_event("apigw_rest_post_base64"), None)
+    adapter(app)(load_event("apigw_rest_post_base64"), None)
 
     assert received == [{"type": "http.request", "body": bytes(range(256)), "more_body": False}]
 
@@ -56,7 +56,7 @@ def test_sending_after_the_response_is_complete_is_an_unexpected_message(caplog:
         await send({"type": "http.response.body", "body": b"more"})
 
     with caplog.at_level(logging.ERROR, logger="asgi_lambda"):
-        response = Adapter(app, lifespan="off")(load_event("http_api_v2_get"), None)
+        response = adapter(app)(load_event("http_api_v2_get"), None)
 
     assert response["statusCode"] == 200
     [record] = caplog.records
@@ -69,7 +69,7 @@ def test_body_before_start_is_an_unexpected_message_and_a_500(caplog: pytest.Log
         await send({"type": "http.response.body", "body": b"oops"})
 
     with caplog.at_level(logging.ERROR, logger="asgi_lambda"):
-        response = Adapter(app, lifespan="off")(load_event("http_api_v2_get"), None)
+        response = adapter(app)(load_event("http_api_v2_get"), None)
 
     assert response["statusCode"] == 500
     assert caplog.records[0].exc_info is not None
@@ -82,7 +82,7 @@ def test_headers_may_be_any_iterable() -> None:
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": b"ok"})
 
-    response = Adapter(app, lifespan="off")(load_event("http_api_v2_get"), None)
+    response = adapter(app)(load_event("http_api_v2_get"), None)
 
     assert response == {
         "statusCode": 200,
@@ -98,7 +98,7 @@ def test_calling_the_handler_inside_a_running_loop_is_a_clear_error() -> None:
         await send({"type": "http.response.start", "status": 200, "headers": []})
         await send({"type": "http.response.body", "body": b""})
 
-    handler = Adapter(app, lifespan="off")
+    handler = adapter(app)
 
     async def inside_a_loop() -> None:
         handler(load_event("http_api_v2_get"), None)
@@ -125,6 +125,6 @@ def test_http_version_comes_from_the_request_context(protocol: str, version: str
 
     event = load_event("http_api_v2_get")
     event["requestContext"]["http"]["protocol"] = protocol
-    Adapter(app, lifespan="off")(event, None)
+    adapter(app)(event, None)
 
     assert seen == [version]

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from asgi_lambda import Adapter, LifespanFailure
+from tests.support import adapter
 from tests.support.apps import LifespanApp
 from tests.support.events import load_event
 from tests.support.paths import EVENTS
@@ -95,7 +96,7 @@ def test_lifespan_off_never_calls_the_app_with_a_lifespan_scope() -> None:
         scopes.append(scope["type"])
         await http_only_app(scope, receive, send)
 
-    Adapter(app, lifespan="off")(load_event("http_api_v2_get"), None)
+    adapter(app)(load_event("http_api_v2_get"), None)
 
     assert scopes == ["http"]
 

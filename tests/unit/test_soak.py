@@ -15,6 +15,7 @@ import pytest
 
 from asgi_lambda import Adapter
 from benchmarks.apps import minimal_app
+from tests.support import adapter
 from tests.support.events import load_event
 
 CALLS = 100_000
@@ -46,7 +47,7 @@ def rss_growth(handler: Adapter, event: dict[str, Any], calls: int, warmup: int)
 
 @pytest.mark.skipif(not STATM.exists(), reason="reads the resident set size from /proc (Linux)")
 def test_100000_http_calls_grow_resident_memory_by_at_most_2_mb() -> None:
-    handler = Adapter(minimal_app, lifespan="off")
+    handler = adapter(minimal_app)
     event = load_event("http_api_v2_get")
     assert (handler(event, None)["statusCode"], handler(event, None)["body"]) == (200, "ok")
 

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from asgi_lambda import Adapter
 from asgi_lambda.stores.memory import MemoryStore
+from tests.support import adapter
 from tests.support.apps import RecordingApp
 from tests.support.events import load_event
 from tests.support.management_api import ManagementAPIStub
@@ -34,7 +34,7 @@ def test_every_http_scope_carries_the_root_of_the_invocations_trace_header(name:
     monkeypatch.setenv("_X_AMZN_TRACE_ID", HEADER)
     app = RecordingApp(headers=[(b"content-type", b"application/json")], body=b"{}")
 
-    Adapter(app, lifespan="off", events_path="/events")(load_event(name), None)
+    adapter(app, events_path="/events")(load_event(name), None)
 
     assert app.scope["aws.trace_id"] == ROOT
 
@@ -52,7 +52,7 @@ def test_the_root_is_found_wherever_it_stands_in_the_header(header: str, monkeyp
     monkeypatch.setenv("_X_AMZN_TRACE_ID", header)
     app = RecordingApp()
 
-    Adapter(app, lifespan="off")(load_event("http_api_v2_get"), None)
+    adapter(app)(load_event("http_api_v2_get"), None)
 
     assert app.scope["aws.trace_id"] == ROOT
 
@@ -65,14 +65,14 @@ def test_without_a_trace_id_the_scope_says_none(header: str | None, monkeypatch:
         monkeypatch.setenv("_X_AMZN_TRACE_ID", header)
     app = RecordingApp()
 
-    Adapter(app, lifespan="off")(load_event("http_api_v2_get"), None)
+    adapter(app)(load_event("http_api_v2_get"), None)
 
     assert app.scope["aws.trace_id"] is None
 
 
 def test_each_invocation_gets_its_own_trace_id(monkeypatch: pytest.MonkeyPatch) -> None:
     app = RecordingApp()
-    handler = Adapter(app, lifespan="off")
+    handler = adapter(app)
     for root in ("1-5759e988-bd862e3fe1be46a994272793", "1-5759e989-0123456789abcdef01234567"):
         monkeypatch.setenv("_X_AMZN_TRACE_ID", f"Root={root};Sampled=1")
         handler(load_event("http_api_v2_get"), None)
@@ -102,7 +102,7 @@ def memory_hub(stub: ManagementAPIStub) -> Iterator[None]:
 
 def test_websocket_scopes_carry_each_events_trace_id(monkeypatch: pytest.MonkeyPatch, memory_hub: None) -> None:
     app = RecordsScopes()
-    handler = Adapter(app, lifespan="off")
+    handler = adapter(app)
     roots = ["1-65a1b2c3-0123456789abcdef01234567", "1-65a1b2c4-0123456789abcdef01234567"]
     for name, root in zip(("ws_connect", "ws_message"), roots, strict=True):
         monkeypatch.setenv("_X_AMZN_TRACE_ID", f"Root={root};Parent=53995c3f42cd8ad8;Sampled=1")
@@ -116,6 +116,6 @@ def test_a_websocket_scope_without_a_trace_id_says_none(monkeypatch: pytest.Monk
     monkeypatch.delenv("_X_AMZN_TRACE_ID", raising=False)
     app = RecordsScopes()
 
-    Adapter(app, lifespan="off")(load_event("ws_connect"), None)
+    adapter(app)(load_event("ws_connect"), None)
 
     assert app.scopes[0]["aws.trace_id"] is None

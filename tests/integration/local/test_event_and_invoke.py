@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from asgi_lambda import Adapter
 from asgi_lambda.local.samples import KINDS, SAMPLE_CONNECTION_ID
 from asgi_lambda.protocols import loop
 from asgi_lambda.stores.memory import MemoryStore
+from tests.support import adapter
 from tests.support.apps import RecordingApp
 from tests.support.management_api import ManagementAPIStub
 from tests.support.websocket import websocket_runtime
@@ -58,7 +58,7 @@ def test_every_sample_event_is_one_the_adapter_maps_to_its_kind(kind: str) -> No
     assert result.returncode == 0, result.stderr
     event = json.loads(result.stdout)
     app = RecordingApp()
-    Adapter(app, lifespan="off", events_path="/events")(event, None)
+    adapter(app, events_path="/events")(event, None)
     expected_path = {"sqs": "/events/sqs", "sns": "/events/sns", "eventbridge": "/events/eventbridge", "schedule": "/events/eventbridge"}
     expected_path |= {"s3": "/events/s3", "dynamodb": "/events/dynamodb", "kinesis": "/events/kinesis"}
     assert app.scope["path"] == expected_path.get(kind, "/")
@@ -68,7 +68,7 @@ def test_an_http_sample_carries_the_method_path_query_headers_and_body() -> None
     result = cli("event", "rest", "--method", "post", "--path", "/items/a%20b?page=2", "--header", "x-tenant: acme", "--body", "hi")
     app = RecordingApp()
 
-    Adapter(app, lifespan="off")(json.loads(result.stdout), None)
+    adapter(app)(json.loads(result.stdout), None)
 
     assert (app.scope["method"], app.scope["path"], app.scope["query_string"], app.bodies) == ("POST", "/items/a b", b"page=2", [b"hi"])
     assert (b"x-tenant", b"acme") in app.scope["headers"]
@@ -160,7 +160,7 @@ def test_the_websocket_samples_are_one_connections_events_the_adapter_serves(stu
     message = json.loads(cli("event", "ws-message", "--body", "hi all").stdout)
     disconnect = json.loads(cli("event", "ws-disconnect").stdout)
     app = EchoSocket()
-    handler = Adapter(app, lifespan="off")
+    handler = adapter(app)
 
     with websocket_runtime(MemoryStore(), endpoint=stub.endpoint, path="/ws") as runtime:
         assert handler(connect, None) == {"statusCode": 200}

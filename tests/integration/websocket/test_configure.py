@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from asgi_lambda import Adapter, ConfigError
+from asgi_lambda import ConfigError
 from asgi_lambda.stores.dynamodb import DynamoDBStore
 from asgi_lambda.stores.memory import MemoryStore
 from asgi_lambda.stores.postgresql import PostgresStore
@@ -18,6 +18,7 @@ from asgi_lambda.stores.redis_store import RedisStore
 from asgi_lambda.stores.s3 import S3Store
 from asgi_lambda.stores.sqlite import SqliteStore
 from asgi_lambda.websocket.hub import install_default
+from tests.support import adapter
 from tests.support.aws import aws_client, fake_aws_environment, moto_url
 from tests.support.events import load_event
 from tests.support.management_api import ManagementAPIStub
@@ -38,7 +39,7 @@ def fresh_runtime(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 def hub_of(**kwargs: Any) -> Any:
-    hub = Adapter(app, lifespan="off", **kwargs).hub
+    hub = adapter(app, **kwargs).hub
     assert hub is not None
     return hub
 
@@ -158,7 +159,7 @@ def test_the_dsn_form_names_the_store(dsn: str, store_type: type, attributes: di
 )
 def test_a_fault_in_the_code_configuration_is_named_at_construction(kwargs: dict[str, Any], message: str) -> None:
     with pytest.raises(ConfigError) as error:
-        Adapter(app, lifespan="off", **kwargs)
+        adapter(app, **kwargs)
 
     assert str(error.value) == message
 

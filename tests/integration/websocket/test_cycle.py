@@ -14,7 +14,6 @@ from typing import Any
 
 import pytest
 
-from asgi_lambda import Adapter
 from asgi_lambda.exceptions import ConfigError
 from asgi_lambda.protocols import loop
 from asgi_lambda.settings.websocket import WebSocketSettings
@@ -22,6 +21,7 @@ from asgi_lambda.stores import Store
 from asgi_lambda.stores.record import ConnectionRecord
 from asgi_lambda.websocket import broadcast, send
 from asgi_lambda.websocket.hub import ConnectionHub, install_default
+from tests.support import adapter
 from tests.support.apps import CONNECTION_ID, ChatApp
 from tests.support.events import load_event
 from tests.support.management_api import ManagementAPIStub
@@ -35,7 +35,7 @@ def app() -> ChatApp:
 def handle(app: Any, name: str, **changes: Any) -> dict[str, Any]:
     event = load_event(name)
     event.update(changes)
-    response: dict[str, Any] = Adapter(app, lifespan="off")(event, None)
+    response: dict[str, Any] = adapter(app)(event, None)
     return response
 
 
@@ -344,7 +344,7 @@ def test_send_reaches_one_connection_from_an_http_handler(app: ChatApp, ws: Conn
         await respond({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
         await respond({"type": "http.response.body", "body": str(delivered).encode()})
 
-    response = Adapter(http_app, lifespan="off")(load_event("http_api_v2_get"), None)
+    response = adapter(http_app)(load_event("http_api_v2_get"), None)
 
     assert response["body"] == "True"
     assert stub.posts() == [(CONNECTION_ID, b"pushed from HTTP")]

@@ -6,9 +6,9 @@ from typing import Any
 
 from fastapi import FastAPI, WebSocket, WebSocketDisconnect
 
-from asgi_lambda import Adapter
 from asgi_lambda.websocket import broadcast
 from asgi_lambda.websocket.hub import ConnectionHub
+from tests.support import adapter
 from tests.support.events import load_event
 from tests.support.management_api import ManagementAPIStub
 
@@ -35,7 +35,7 @@ def event(kind: str, connection_id: str, **changes: Any) -> dict[str, Any]:
 
 
 def test_a_fastapi_chat_room_across_connect_messages_broadcast_and_disconnect(ws: ConnectionHub, stub: ManagementAPIStub) -> None:
-    handler = Adapter(chat, lifespan="off")
+    handler = adapter(chat)
     ada = event("connect", "ada=", queryStringParameters={"name": "Ada"}, multiValueQueryStringParameters={"name": ["Ada"]})
     bob = event("connect", "bob=", queryStringParameters={"name": "Bob"}, multiValueQueryStringParameters={"name": ["Bob"]})
 

@@ -16,11 +16,11 @@ from starlette.websockets import WebSocket
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
-from asgi_lambda import Adapter
 from asgi_lambda.protocols import loop
 from asgi_lambda.stores.memory import MemoryStore
 from asgi_lambda.websocket import bookkeeping
 from asgi_lambda.websocket.hub import ConnectionHub
+from tests.support import adapter
 from tests.support.events import load_event
 from tests.support.local import serve_gateway
 from tests.support.management_api import ManagementAPIStub
@@ -79,7 +79,7 @@ def warnings_of(caplog: pytest.LogCaptureFixture) -> list[tuple[int, str]]:
 def test_a_connect_no_route_matched_answers_403_and_warns_naming_the_path_and_ws_path(
     runtime: ConnectionHub, caplog: pytest.LogCaptureFixture
 ) -> None:
-    response = connect_event(Adapter(app, lifespan="off"))
+    response = connect_event(adapter(app))
 
     assert response == {"statusCode": 403}
     assert loop.run(runtime.store.load(CONNECTION_ID)) is None
@@ -103,7 +103,7 @@ def test_a_connect_no_route_matched_answers_403_and_warns_naming_the_path_and_ws
 def test_each_way_of_refusing_answers_403_and_says_how(
     runtime: ConnectionHub, caplog: pytest.LogCaptureFixture, how: str, said: str
 ) -> None:
-    assert connect_event(Adapter(Refuses(how), lifespan="off")) == {"statusCode": 403}
+    assert connect_event(adapter(Refuses(how))) == {"statusCode": 403}
 
     assert warnings_of(caplog) == [
         (
@@ -116,7 +116,7 @@ def test_each_way_of_refusing_answers_403_and_says_how(
 
 def test_later_refusals_at_the_same_path_are_logged_at_info(runtime: ConnectionHub, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="asgi_lambda")
-    handler = Adapter(Refuses("close"), lifespan="off")
+    handler = adapter(Refuses("close"))
 
     connect_event(handler)
     connect_event(handler)
@@ -127,14 +127,14 @@ def test_later_refusals_at_the_same_path_are_logged_at_info(runtime: ConnectionH
 
 def test_the_example_names_slash_when_the_refused_path_is_ws(stub: ManagementAPIStub, caplog: pytest.LogCaptureFixture) -> None:
     with websocket_runtime(MemoryStore(), endpoint=stub.endpoint, path="/ws"):
-        connect_event(Adapter(Refuses("return"), lifespan="off"))
+        connect_event(adapter(Refuses("return")))
 
     assert warnings_of(caplog)[0][1].endswith("such as WS_PATH=/")
 
 
 def test_an_accepted_connect_warns_nothing(stub: ManagementAPIStub, caplog: pytest.LogCaptureFixture) -> None:
     with websocket_runtime(MemoryStore(), endpoint=stub.endpoint, path="/ws"):
-        assert connect_event(Adapter(app, lifespan="off")) == {"statusCode": 200}
+        assert connect_event(adapter(app)) == {"statusCode": 200}
 
     assert warnings_of(caplog) == []
 

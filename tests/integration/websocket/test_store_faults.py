@@ -20,10 +20,10 @@ from typing import Any
 
 import pytest
 
-from asgi_lambda import Adapter
 from asgi_lambda.protocols import loop
 from asgi_lambda.stores import Store
 from asgi_lambda.stores.record import ConnectionRecord
+from tests.support import adapter
 from tests.support.apps import CONNECTION_ID, ChatApp
 from tests.support.events import load_event
 from tests.support.fault_proxy import PASSWORD, Proxied, proxied_dynamodb, proxied_postgresql, proxied_redis, proxied_s3  # noqa: F401
@@ -68,7 +68,7 @@ class Function:
 
     def __init__(self, proxied: Proxied) -> None:
         self.app = ChatApp()
-        self.adapter = Adapter(self.run_app, lifespan="off")
+        self.adapter = adapter(self.run_app)
         self.store: Store = proxied.store
         self.proxy = proxied.proxy
         self.named = proxied.named

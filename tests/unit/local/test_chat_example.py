@@ -16,6 +16,7 @@ from asgi_lambda import Adapter
 from asgi_lambda.protocols import loop
 from asgi_lambda.stores.memory import MemoryStore
 from asgi_lambda.websocket.hub import ConnectionHub
+from tests.support import adapter
 from tests.support.events import load_event
 from tests.support.management_api import ManagementAPIStub
 from tests.support.paths import EXAMPLES
@@ -40,7 +41,7 @@ def chat() -> ModuleType:
 
 @pytest.fixture
 def handler(chat: ModuleType) -> Adapter:
-    return Adapter(chat.app, lifespan="off")
+    return adapter(chat.app)
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from asgi_lambda import Adapter
+from tests.support import adapter
 from tests.support.events import load_event
 from tests.support.paths import EXAMPLES
 
@@ -33,7 +33,7 @@ def get(path: str, query: str = "") -> dict[str, Any]:
 
 
 def test_tokens_are_server_sent_events_one_per_token_then_done(example: Any) -> None:
-    response = Adapter(example.app, lifespan="off")(get("/tokens", "prompt=hi%20there"), None)
+    response = adapter(example.app)(get("/tokens", "prompt=hi%20there"), None)
 
     tokens = example.reply("hi there")
     assert tokens[:3] == ["You", " said:", " hi"]
@@ -45,7 +45,7 @@ def test_tokens_are_server_sent_events_one_per_token_then_done(example: Any) -> 
 
 
 def test_the_page_opens_an_event_source_on_the_relative_tokens_url(example: Any) -> None:
-    response = Adapter(example.app, lifespan="off")(get("/"), None)
+    response = adapter(example.app)(get("/"), None)
 
     assert response["statusCode"] == 200
     assert response["headers"]["content-type"] == "text/html; charset=utf-8"

@@ -9,8 +9,8 @@ import logging
 
 import pytest
 
-from asgi_lambda import Adapter
 from asgi_lambda.sources.alb import AlbEvent
+from tests.support import adapter
 from tests.support.apps import RecordingApp
 from tests.support.events import load_event, mapped
 
@@ -23,7 +23,7 @@ def fresh_warning_flag(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_alb_single_value_event_maps_to_the_exact_scope(app: RecordingApp) -> None:
-    Adapter(app, lifespan="off")(load_event("alb_single_value"), None)
+    adapter(app)(load_event("alb_single_value"), None)
 
     assert mapped(app.scope) == {
         "type": "http",
@@ -52,7 +52,7 @@ def test_alb_single_value_event_maps_to_the_exact_scope(app: RecordingApp) -> No
 
 
 def test_alb_multi_value_event_keeps_every_repeat(app: RecordingApp) -> None:
-    Adapter(app, lifespan="off")(load_event("alb_multi_value"), None)
+    adapter(app)(load_event("alb_multi_value"), None)
 
     assert app.scope["query_string"] == b"tag=a&tag=b&q=a%20b&plus=1+1"
     assert [value for name, value in app.scope["headers"] if name == b"x-probe"] == [b"first", b"second"]
@@ -60,7 +60,7 @@ def test_alb_multi_value_event_keeps_every_repeat(app: RecordingApp) -> None:
 
 
 def test_alb_base64_request_body_is_decoded(app: RecordingApp) -> None:
-    Adapter(app, lifespan="off")(load_event("alb_post_base64"), None)
+    adapter(app)(load_event("alb_post_base64"), None)
 
     assert (app.scope["query_string"], app.bodies) == (b"", [bytes(range(256))])
 
@@ -68,7 +68,7 @@ def test_alb_base64_request_body_is_decoded(app: RecordingApp) -> None:
 def test_alb_multi_value_response_keeps_every_value() -> None:
     app = RecordingApp(headers=[(b"content-type", b"text/plain"), (b"set-cookie", b"a=1"), (b"set-cookie", b"b=2")])
 
-    response = Adapter(app, lifespan="off")(load_event("alb_multi_value"), None)
+    response = adapter(app)(load_event("alb_multi_value"), None)
 
     assert response == {
         "statusCode": 200,
@@ -92,7 +92,7 @@ def test_alb_single_value_response_joins_repeats_and_keeps_every_cookie() -> Non
         ],
     )
 
-    response = Adapter(app, lifespan="off")(load_event("alb_single_value"), None)
+    response = adapter(app)(load_event("alb_single_value"), None)
 
     assert response == {
         "statusCode": 404,
@@ -112,7 +112,7 @@ def test_alb_single_value_response_joins_repeats_and_keeps_every_cookie() -> Non
 
 def test_alb_single_value_cookie_warning_is_logged_once(caplog: pytest.LogCaptureFixture) -> None:
     app = RecordingApp(headers=[(b"set-cookie", b"a=1"), (b"set-cookie", b"b=2")])
-    handler = Adapter(app, lifespan="off")
+    handler = adapter(app)
 
     with caplog.at_level(logging.WARNING, logger="asgi_lambda"):
         handler(load_event("alb_single_value"), None)
@@ -127,6 +127,6 @@ def test_alb_single_value_cookie_warning_is_logged_once(caplog: pytest.LogCaptur
 
 @pytest.mark.parametrize(("status", "description"), [(200, "200 OK"), (302, "302 Found"), (418, "418 I'm a Teapot"), (599, "599")])
 def test_alb_status_description_has_code_and_reason(status: int, description: str) -> None:
-    response = Adapter(RecordingApp(status=status), lifespan="off")(load_event("alb_single_value"), None)
+    response = adapter(RecordingApp(status=status))(load_event("alb_single_value"), None)
 
     assert response["statusDescription"] == description

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import base64
 
-from asgi_lambda import Adapter
+from tests.support import adapter
 from tests.support.apps import RecordingApp
 from tests.support.events import load_event, mapped
 
@@ -15,7 +15,7 @@ HOST = "a1b2c3d4e5.execute-api.us-east-1.amazonaws.com"
 
 
 def test_http_api_event_maps_to_the_exact_scope(app: RecordingApp) -> None:
-    Adapter(app, lifespan="off")(load_event("http_api_v2_get"), None)
+    adapter(app)(load_event("http_api_v2_get"), None)
 
     assert mapped(app.scope) == {
         "type": "http",
@@ -47,7 +47,7 @@ def test_http_api_event_maps_to_the_exact_scope(app: RecordingApp) -> None:
 
 
 def test_http_api_named_stage_is_the_root_path(app: RecordingApp) -> None:
-    Adapter(app, lifespan="off")(load_event("http_api_v2_named_stage"), None)
+    adapter(app)(load_event("http_api_v2_named_stage"), None)
 
     assert (app.scope["path"], app.scope["raw_path"], app.scope["root_path"]) == (
         "/dev/items/42",
@@ -60,20 +60,20 @@ def test_http_api_stage_and_base_path_together_form_the_root_path(app: Recording
     event = load_event("http_api_v2_named_stage")
     event["rawPath"] = "/dev/api/items/42"
 
-    Adapter(app, lifespan="off", api_gateway_base_path="api")(event, None)
+    adapter(app, api_gateway_base_path="api")(event, None)
 
     assert (app.scope["path"], app.scope["root_path"]) == ("/dev/api/items/42", "/dev/api")
 
 
 def test_http_api_decoded_unicode_path_is_reencoded_in_raw_path(app: RecordingApp) -> None:
     # HTTP APIs hand over rawPath already decoded, despite its name.
-    Adapter(app, lifespan="off")(load_event("http_api_v2_unicode_path"), None)
+    adapter(app)(load_event("http_api_v2_unicode_path"), None)
 
     assert (app.scope["path"], app.scope["raw_path"]) == ("/café/a b", b"/caf%C3%A9/a%20b")
 
 
 def test_http_api_custom_domain_base_path_becomes_root_path(app: RecordingApp) -> None:
-    Adapter(app, lifespan="off", api_gateway_base_path="/v1/")(load_event("http_api_v2_custom_domain"), None)
+    adapter(app, api_gateway_base_path="/v1/")(load_event("http_api_v2_custom_domain"), None)
 
     assert (app.scope["path"], app.scope["root_path"], app.scope["server"]) == (
         "/v1/items/42",
@@ -86,7 +86,7 @@ def test_base_path_is_stripped_only_on_a_segment_boundary(app: RecordingApp) -> 
     event = load_event("http_api_v2_get")
     event["rawPath"] = "/apiary/hive"
 
-    Adapter(app, lifespan="off", api_gateway_base_path="/api")(event, None)
+    adapter(app, api_gateway_base_path="/api")(event, None)
 
     assert (app.scope["path"], app.scope["root_path"]) == ("/apiary/hive", "")
 
@@ -95,13 +95,13 @@ def test_base_path_alone_is_the_whole_path(app: RecordingApp) -> None:
     event = load_event("http_api_v2_get")
     event["rawPath"] = "/api"
 
-    Adapter(app, lifespan="off", api_gateway_base_path="/api")(event, None)
+    adapter(app, api_gateway_base_path="/api")(event, None)
 
     assert (app.scope["path"], app.scope["root_path"]) == ("/api", "/api")
 
 
 def test_http_api_base64_request_body_is_decoded(app: RecordingApp) -> None:
-    Adapter(app, lifespan="off")(load_event("http_api_v2_post_base64"), None)
+    adapter(app)(load_event("http_api_v2_post_base64"), None)
 
     assert (app.scope["method"], app.bodies) == ("POST", [bytes(range(256))])
 
@@ -118,7 +118,7 @@ def test_http_api_response_puts_set_cookie_in_cookies_and_joins_other_repeats() 
         body=b'{"ok": true}',
     )
 
-    response = Adapter(app, lifespan="off")(load_event("http_api_v2_get"), None)
+    response = adapter(app)(load_event("http_api_v2_get"), None)
 
     assert response == {
         "statusCode": 200,
@@ -132,7 +132,7 @@ def test_http_api_response_puts_set_cookie_in_cookies_and_joins_other_repeats() 
 def test_http_api_response_invents_no_content_type() -> None:
     app = RecordingApp(headers=[], body=b"plain bytes")
 
-    response = Adapter(app, lifespan="off")(load_event("http_api_v2_get"), None)
+    response = adapter(app)(load_event("http_api_v2_get"), None)
 
     # Mangum adds "content-type: application/json" here; we send what the app sent.
     assert response == {
@@ -146,6 +146,6 @@ def test_http_api_response_invents_no_content_type() -> None:
 def test_http_api_head_is_answered_without_a_body() -> None:
     app = RecordingApp(headers=[(b"content-type", b"text/html")], body=b"<p>hi</p>")
 
-    response = Adapter(app, lifespan="off")(load_event("http_api_v2_head"), None)
+    response = adapter(app)(load_event("http_api_v2_head"), None)
 
     assert response == {"statusCode": 200, "headers": {"content-type": "text/html"}, "body": "", "isBase64Encoded": False}

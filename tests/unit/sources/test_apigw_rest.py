@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import base64
 
-from asgi_lambda import Adapter
+from tests.support import adapter
 from tests.support.apps import RecordingApp
 from tests.support.events import load_event, mapped
 
@@ -15,7 +15,7 @@ HOST = "a1b2c3d4e5.execute-api.us-east-1.amazonaws.com"
 
 
 def test_rest_event_maps_to_the_exact_scope(app: RecordingApp) -> None:
-    Adapter(app, lifespan="off")(load_event("apigw_rest_get"), None)
+    adapter(app)(load_event("apigw_rest_get"), None)
 
     assert mapped(app.scope) == {
         "type": "http",
@@ -49,14 +49,14 @@ def test_rest_event_maps_to_the_exact_scope(app: RecordingApp) -> None:
 def test_rest_scope_carries_the_raw_event_and_context(app: RecordingApp) -> None:
     event, context = load_event("apigw_rest_get"), object()
 
-    Adapter(app, lifespan="off")(event, context)
+    adapter(app)(event, context)
 
     assert app.scope["aws.event"] is event
     assert app.scope["aws.context"] is context
 
 
 def test_rest_custom_domain_base_path_becomes_root_path(app: RecordingApp) -> None:
-    Adapter(app, lifespan="off", api_gateway_base_path="/v1")(load_event("apigw_rest_custom_domain"), None)
+    adapter(app, api_gateway_base_path="/v1")(load_event("apigw_rest_custom_domain"), None)
 
     assert (app.scope["path"], app.scope["root_path"], app.scope["server"]) == (
         "/v1/items/42",
@@ -66,13 +66,13 @@ def test_rest_custom_domain_base_path_becomes_root_path(app: RecordingApp) -> No
 
 
 def test_rest_custom_domain_without_configured_base_path_has_no_root_path(app: RecordingApp) -> None:
-    Adapter(app, lifespan="off")(load_event("apigw_rest_custom_domain"), None)
+    adapter(app)(load_event("apigw_rest_custom_domain"), None)
 
     assert (app.scope["path"], app.scope["root_path"]) == ("/v1/items/42", "")
 
 
 def test_rest_encoded_slash_stays_in_raw_path_and_unicode_is_decoded(app: RecordingApp) -> None:
-    Adapter(app, lifespan="off")(load_event("apigw_rest_encoded_path"), None)
+    adapter(app)(load_event("apigw_rest_encoded_path"), None)
 
     assert app.scope["path"] == "/prod/files/a/b/café"
     assert app.scope["raw_path"] == b"/prod/files/a%2Fb/caf%C3%A9"
@@ -80,14 +80,14 @@ def test_rest_encoded_slash_stays_in_raw_path_and_unicode_is_decoded(app: Record
 
 
 def test_rest_base64_request_body_is_decoded(app: RecordingApp) -> None:
-    Adapter(app, lifespan="off")(load_event("apigw_rest_post_base64"), None)
+    adapter(app)(load_event("apigw_rest_post_base64"), None)
 
     assert app.scope["method"] == "POST"
     assert app.bodies == [bytes(range(256))]
 
 
 def test_rest_console_test_event_without_headers_or_query(app: RecordingApp) -> None:
-    response = Adapter(app, lifespan="off")(load_event("apigw_rest_console_test"), None)
+    response = adapter(app)(load_event("apigw_rest_console_test"), None)
 
     assert (app.scope["path"], app.scope["root_path"], app.scope["headers"], app.scope["server"]) == (
         "/items/42",
@@ -115,7 +115,7 @@ def test_rest_response_puts_single_headers_in_headers_and_repeated_ones_in_multi
         body=b'{"id": 42}',
     )
 
-    response = Adapter(app, lifespan="off")(load_event("apigw_rest_get"), None)
+    response = adapter(app)(load_event("apigw_rest_get"), None)
 
     assert response == {
         "statusCode": 201,
@@ -132,7 +132,7 @@ def test_rest_response_puts_single_headers_in_headers_and_repeated_ones_in_multi
 def test_rest_response_has_both_header_keys_even_when_empty() -> None:
     app = RecordingApp(status=204, headers=[], body=b"")
 
-    response = Adapter(app, lifespan="off")(load_event("apigw_rest_get"), None)
+    response = adapter(app)(load_event("apigw_rest_get"), None)
 
     assert response == {"statusCode": 204, "headers": {}, "multiValueHeaders": {}, "body": "", "isBase64Encoded": False}
 
@@ -149,7 +149,7 @@ def test_rest_response_leaves_excluded_headers_out_of_both_keys() -> None:
         body=b"ok",
     )
 
-    response = Adapter(app, lifespan="off", exclude_headers=["server", "X-INTERNAL"])(load_event("apigw_rest_get"), None)
+    response = adapter(app, exclude_headers=["server", "X-INTERNAL"])(load_event("apigw_rest_get"), None)
 
     assert (response["headers"], response["multiValueHeaders"]) == ({"content-type": "text/plain", "set-cookie": "a=1"}, {})
 
@@ -157,7 +157,7 @@ def test_rest_response_leaves_excluded_headers_out_of_both_keys() -> None:
 def test_rest_head_is_answered_without_a_body() -> None:
     app = RecordingApp(headers=[(b"content-type", b"text/plain"), (b"content-length", b"5")], body=b"hello")
 
-    response = Adapter(app, lifespan="off")(load_event("apigw_rest_head"), None)
+    response = adapter(app)(load_event("apigw_rest_head"), None)
 
     assert response == {
         "statusCode": 200,
@@ -171,13 +171,13 @@ def test_rest_head_is_answered_without_a_body() -> None:
 def test_rest_binary_response_is_base64() -> None:
     app = RecordingApp(headers=[(b"content-type", b"image/png")], body=b"\x89PNG\r\n\x1a\n")
 
-    response = Adapter(app, lifespan="off")(load_event("apigw_rest_get"), None)
+    response = adapter(app)(load_event("apigw_rest_get"), None)
 
     assert (response["body"], response["isBase64Encoded"]) == (base64.b64encode(b"\x89PNG\r\n\x1a\n").decode(), True)
 
 
 def test_http_api_payload_v1_has_the_named_stage_as_root_path(app: RecordingApp) -> None:
-    Adapter(app, lifespan="off")(load_event("http_api_v1_get"), None)
+    adapter(app)(load_event("http_api_v1_get"), None)
 
     assert mapped(app.scope) | {"headers": None} == {
         "type": "http",
@@ -200,7 +200,7 @@ def test_http_api_payload_v1_has_the_named_stage_as_root_path(app: RecordingApp)
 def test_http_api_payload_v1_response_has_the_rest_shape() -> None:
     app = RecordingApp(headers=[(b"content-type", b"text/plain"), (b"set-cookie", b"a=1"), (b"set-cookie", b"b=2")], body=b"")
 
-    response = Adapter(app, lifespan="off")(load_event("http_api_v1_get"), None)
+    response = adapter(app)(load_event("http_api_v1_get"), None)
 
     assert response == {
         "statusCode": 200,

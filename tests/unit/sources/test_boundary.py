@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
-from asgi_lambda import Adapter, UnknownEventError
+from asgi_lambda import UnknownEventError
 from asgi_lambda.exceptions import AsgiLambdaError, MalformedEvent
+from tests.support import adapter
 from tests.support.apps import RecordingApp
 from tests.support.events import load_event
 
@@ -18,7 +19,7 @@ REST = "API Gateway REST API (payload 1.0) event"
 
 
 def refused(event: dict[str, Any]) -> str:
-    handler = Adapter(RecordingApp(), lifespan="off")
+    handler = adapter(RecordingApp())
     with pytest.raises(MalformedEvent) as error:
         handler(event, None)
     # After any refusal the next event is served.
@@ -86,7 +87,7 @@ def test_null_is_accepted_where_aws_sends_null(field: str, app: RecordingApp) ->
     event = load_event("apigw_rest_get")
     event[field] = None
 
-    assert Adapter(app, lifespan="off")(event, None)["statusCode"] == 200
+    assert adapter(app)(event, None)["statusCode"] == 200
 
 
 def test_malformed_event_is_an_unknown_event_error_and_the_packages_base_exception() -> None:
@@ -126,7 +127,7 @@ def test_malformed_event_is_an_unknown_event_error_and_the_packages_base_excepti
 )
 def test_authorizer_events_are_refused_not_answered_as_requests(event: dict[str, Any], arn: str, app: RecordingApp) -> None:
     with pytest.raises(UnknownEventError) as error:
-        Adapter(app, lifespan="off")(event, None)
+        adapter(app)(event, None)
 
     assert str(error.value) == (
         f"This is an API Gateway Lambda authorizer event (type {event['type']!r}, {arn!r}): asgi_lambda serves proxy "
@@ -138,7 +139,7 @@ def test_authorizer_events_are_refused_not_answered_as_requests(event: dict[str,
 def test_a_websocket_connect_authorizer_event_is_refused_as_an_authorizer_not_taken_for_a_connect(app: RecordingApp) -> None:
     # A WebSocket API's REQUEST authorizer gets the $connect event (eventType CONNECT, connectionId) with a methodArn.
     with pytest.raises(UnknownEventError) as error:
-        Adapter(app, lifespan="off")(load_event("authorizer_ws_connect_request"), None)
+        adapter(app)(load_event("authorizer_ws_connect_request"), None)
 
     assert str(error.value) == (
         "This is an API Gateway Lambda authorizer event (type 'REQUEST', "
@@ -152,7 +153,7 @@ def test_mixed_case_header_names_from_sam_local_give_the_right_scheme_and_server
     event = load_event("http_api_v2_get")
     event["headers"] = {"Host": "127.0.0.1:3000", "X-Forwarded-Proto": "http", "X-Forwarded-Port": "3000", "User-Agent": "curl/8.5.0"}
 
-    Adapter(app, lifespan="off")(event, None)
+    adapter(app)(event, None)
 
     assert (app.scope["scheme"], app.scope["server"]) == ("http", ("127.0.0.1", 3000))
     assert (b"host", b"127.0.0.1:3000") in app.scope["headers"]

@@ -21,6 +21,7 @@ from asgi_lambda.sources.s3_notification import S3NotificationEvent
 from asgi_lambda.sources.sns import SnsEvent
 from asgi_lambda.sources.sqs import SqsEvent
 from asgi_lambda.sources.vpc_lattice import VpcLatticeEvent, VpcLatticeV1Event
+from tests.support import adapter
 from tests.support.apps import RecordingApp
 from tests.support.events import load_event
 from tests.support.paths import EVENTS
@@ -64,7 +65,7 @@ def test_a_websocket_connect_event_carrying_http_method_is_a_websocket_event() -
     event = load_event("ws_connect")
     event.update(httpMethod="GET", path="/", resource="/")
 
-    assert type(Adapter(RecordingApp(), lifespan="off").map(event, None)) is WebSocketEvent
+    assert type(adapter(RecordingApp()).map(event, None)) is WebSocketEvent
 
 
 def test_non_http_events_are_unknown_until_events_path_is_set() -> None:

@@ -5,7 +5,7 @@ Events follow https://docs.aws.amazon.com/lambda/latest/dg/urls-invocation.html
 
 from __future__ import annotations
 
-from asgi_lambda import Adapter
+from tests.support import adapter
 from tests.support.apps import RecordingApp
 from tests.support.events import load_event, mapped
 
@@ -13,7 +13,7 @@ HOST = "abcdefghij0123456789klmnop.lambda-url.us-east-1.on.aws"
 
 
 def test_function_url_event_maps_to_the_exact_scope(app: RecordingApp) -> None:
-    Adapter(app, lifespan="off")(load_event("function_url_get"), None)
+    adapter(app)(load_event("function_url_get"), None)
 
     assert mapped(app.scope) == {
         "type": "http",
@@ -43,7 +43,7 @@ def test_function_url_event_maps_to_the_exact_scope(app: RecordingApp) -> None:
 
 
 def test_function_url_base64_request_body_is_decoded(app: RecordingApp) -> None:
-    Adapter(app, lifespan="off")(load_event("function_url_post_base64"), None)
+    adapter(app)(load_event("function_url_post_base64"), None)
 
     assert (app.scope["method"], app.scope["path"], app.bodies) == ("POST", "/upload", [bytes(range(256))])
 
@@ -51,7 +51,7 @@ def test_function_url_base64_request_body_is_decoded(app: RecordingApp) -> None:
 def test_function_url_response_has_the_payload_v2_shape() -> None:
     app = RecordingApp(headers=[(b"content-type", b"text/html; charset=utf-8"), (b"set-cookie", b"id=7")], body=b"<h1>ok</h1>")
 
-    response = Adapter(app, lifespan="off")(load_event("function_url_get"), None)
+    response = adapter(app)(load_event("function_url_get"), None)
 
     assert response == {
         "statusCode": 200,

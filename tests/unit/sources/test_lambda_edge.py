@@ -13,13 +13,14 @@ import logging
 import pytest
 from mangum import Mangum
 
-from asgi_lambda import Adapter, UnknownEventError
+from asgi_lambda import UnknownEventError
+from tests.support import adapter
 from tests.support.apps import RecordingApp
 from tests.support.events import load_event, mapped
 
 
 def test_origin_request_maps_to_the_exact_scope_and_body(app: RecordingApp) -> None:
-    Adapter(app, lifespan="off")(load_event("lambda_edge_origin_request"), None)
+    adapter(app)(load_event("lambda_edge_origin_request"), None)
 
     assert mapped(app.scope) == {
         "type": "http",
@@ -55,7 +56,7 @@ def test_origin_request_maps_to_the_exact_scope_and_body(app: RecordingApp) -> N
 
 
 def test_viewer_request_decodes_the_path_and_keeps_the_raw_one(app: RecordingApp) -> None:
-    Adapter(app, lifespan="off")(load_event("lambda_edge_viewer_request"), None)
+    adapter(app)(load_event("lambda_edge_viewer_request"), None)
 
     assert (app.scope["method"], app.scope["path"], app.scope["raw_path"], app.scope["query_string"]) == (
         "GET",
@@ -70,7 +71,7 @@ def test_a_truncated_body_is_said_in_the_scope(app: RecordingApp) -> None:
     event = load_event("lambda_edge_origin_request")
     event["Records"][0]["cf"]["request"]["body"]["inputTruncated"] = True
 
-    Adapter(app, lifespan="off")(event, None)
+    adapter(app)(event, None)
 
     assert app.scope["aws.input_truncated"] is True
 
@@ -87,7 +88,7 @@ def test_the_answer_has_cloudfronts_shape_with_every_set_cookie_kept() -> None:
         body=b"<p>created</p>",
     )
 
-    response = Adapter(app, lifespan="off")(load_event("lambda_edge_origin_request"), None)
+    response = adapter(app)(load_event("lambda_edge_origin_request"), None)
 
     assert response == {
         "status": "201",
@@ -105,7 +106,7 @@ def test_the_answer_has_cloudfronts_shape_with_every_set_cookie_kept() -> None:
 def test_a_binary_answer_is_base64_encoded() -> None:
     app = RecordingApp(headers=[(b"content-type", b"image/png")], body=b"\x89PNG\r\n")
 
-    response = Adapter(app, lifespan="off")(load_event("lambda_edge_viewer_request"), None)
+    response = adapter(app)(load_event("lambda_edge_viewer_request"), None)
 
     assert (response["bodyEncoding"], base64.b64decode(response["body"])) == ("base64", b"\x89PNG\r\n")
 
@@ -124,7 +125,7 @@ def test_headers_cloudfront_refuses_in_a_generated_response_are_left_out() -> No
         ]
     )
 
-    response = Adapter(app, lifespan="off")(load_event("lambda_edge_viewer_request"), None)
+    response = adapter(app)(load_event("lambda_edge_viewer_request"), None)
 
     assert sorted(response["headers"]) == ["content-type", "x-request-id"]
 
@@ -133,7 +134,7 @@ def test_a_viewer_request_answer_over_40_kb_is_a_logged_500(caplog: pytest.LogCa
     app = RecordingApp(headers=[(b"content-type", b"text/plain")], body=b"x" * (41 * 1024))
 
     with caplog.at_level(logging.ERROR, logger="asgi_lambda"):
-        response = Adapter(app, lifespan="off")(load_event("lambda_edge_viewer_request"), None)
+        response = adapter(app)(load_event("lambda_edge_viewer_request"), None)
 
     assert (response["status"], response["body"]) == ("500", "Internal Server Error")
     assert "over the 40960-byte limit" in caplog.text
@@ -142,7 +143,7 @@ def test_a_viewer_request_answer_over_40_kb_is_a_logged_500(caplog: pytest.LogCa
 def test_an_origin_request_answer_of_41_kb_is_sent() -> None:
     app = RecordingApp(headers=[(b"content-type", b"text/plain")], body=b"x" * (41 * 1024))
 
-    response = Adapter(app, lifespan="off")(load_event("lambda_edge_origin_request"), None)
+    response = adapter(app)(load_event("lambda_edge_origin_request"), None)
 
     assert (response["status"], len(response["body"])) == ("200", 41 * 1024)
 
@@ -152,7 +153,7 @@ def test_response_events_are_not_requests(app: RecordingApp) -> None:
     event["Records"][0]["cf"]["config"]["eventType"] = "origin-response"
 
     with pytest.raises(Exception, match="not one asgi_lambda handles"):
-        Adapter(app, lifespan="off")(event, None)
+        adapter(app)(event, None)
 
 
 def test_where_mangum_differs_from_cloudfronts_documented_shape() -> None:
@@ -161,7 +162,7 @@ def test_where_mangum_differs_from_cloudfronts_documented_shape() -> None:
     app = RecordingApp(headers=[(b"content-type", b"text/plain"), (b"set-cookie", b"a=1"), (b"set-cookie", b"b=2")])
 
     theirs = Mangum(app, lifespan="off")(load_event("lambda_edge_viewer_request"), None)
-    ours = Adapter(app, lifespan="off")(load_event("lambda_edge_viewer_request"), None)
+    ours = adapter(app)(load_event("lambda_edge_viewer_request"), None)
 
     assert (theirs["status"], "bodyEncoding" in theirs, len(theirs["headers"]["set-cookie"])) == (200, False, 1)
     assert (ours["status"], ours["bodyEncoding"], len(ours["headers"]["set-cookie"])) == ("200", "text", 2)
@@ -173,7 +174,7 @@ def test_where_mangum_differs_from_cloudfronts_documented_shape() -> None:
 
 
 def test_a_sam_sample_without_event_type_or_querystring_maps_to_the_exact_scope_and_is_answered(app: RecordingApp) -> None:
-    response = Adapter(app, lifespan="off")(load_event("lambda_edge_sam_response_generation"), None)
+    response = adapter(app)(load_event("lambda_edge_sam_response_generation"), None)
 
     assert mapped(app.scope) == {
         "type": "http",
@@ -200,7 +201,7 @@ def test_a_sam_sample_without_event_type_or_querystring_maps_to_the_exact_scope_
 
 
 def test_a_sam_sample_without_client_ip_has_no_client(app: RecordingApp) -> None:
-    response = Adapter(app, lifespan="off")(load_event("lambda_edge_sam_redirect_unauthenticated_users"), None)
+    response = adapter(app)(load_event("lambda_edge_sam_redirect_unauthenticated_users"), None)
 
     assert (app.scope["method"], app.scope["path"], app.scope["query_string"], app.scope["client"]) == (
         "GET",
@@ -217,7 +218,7 @@ def test_a_sam_sample_carrying_a_response_is_a_response_event_and_unknown(app: R
     event["Records"][0]["cf"]["response"] = {"status": "200", "statusDescription": "OK", "headers": {}}
 
     with pytest.raises(UnknownEventError) as error:
-        Adapter(app, lifespan="off")(event, None)
+        adapter(app)(event, None)
 
     assert str(error.value) == (
         "The event is not one asgi_lambda handles. Supported sources: API Gateway HTTP API (payload 2.0) and Lambda "
@@ -233,7 +234,7 @@ def test_a_sam_sample_answer_is_held_to_the_viewer_request_limit(caplog: pytest.
     app = RecordingApp(headers=[(b"content-type", b"text/plain")], body=b"x" * (41 * 1024))
 
     with caplog.at_level(logging.ERROR, logger="asgi_lambda"):
-        response = Adapter(app, lifespan="off")(load_event("lambda_edge_sam_response_generation"), None)
+        response = adapter(app)(load_event("lambda_edge_sam_response_generation"), None)
 
     assert (response["status"], response["body"]) == ("500", "Internal Server Error")
     assert "over the 40960-byte limit" in caplog.text

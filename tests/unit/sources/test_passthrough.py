@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 from fastapi import FastAPI, Request
 
-from asgi_lambda import Adapter, EventNotHandled
+from asgi_lambda import EventNotHandled
+from tests.support import adapter
 from tests.support.apps import RecordingApp
 from tests.support.events import load_event
 
@@ -33,7 +34,7 @@ def test_each_event_is_a_post_to_its_kind_with_the_event_as_json(fixture: str, k
     event = load_event(fixture)
     context = object()
 
-    result = Adapter(app, lifespan="off", events_path="/events")(event, context)
+    result = adapter(app, events_path="/events")(event, context)
 
     body = app.bodies[-1]
     assert (app.scope["method"], app.scope["path"], app.scope["raw_path"], app.scope["root_path"], app.scope["query_string"]) == (
@@ -52,7 +53,7 @@ def test_each_event_is_a_post_to_its_kind_with_the_event_as_json(fixture: str, k
 def test_events_path_slash_puts_the_kind_at_the_root() -> None:
     app = RecordingApp()
 
-    Adapter(app, lifespan="off", events_path="/")(load_event("sqs_batch"), None)
+    adapter(app, events_path="/")(load_event("sqs_batch"), None)
 
     assert app.scope["path"] == "/sqs"
 
@@ -61,13 +62,13 @@ def test_events_path_slash_puts_the_kind_at_the_root() -> None:
 def test_an_empty_answer_is_null_and_one_that_is_not_json_its_text(body: bytes, result: Any) -> None:
     app = RecordingApp(body=body)
 
-    assert Adapter(app, lifespan="off", events_path="/events")(load_event("sns_notification"), None) == result
+    assert adapter(app, events_path="/events")(load_event("sns_notification"), None) == result
 
 
 @pytest.mark.parametrize("status", [400, 404, 500, 503])
 def test_a_status_outside_2xx_fails_the_invocation_so_the_event_is_retried(status: int) -> None:
     app = RecordingApp(status=status, body=b"queue is full")
-    handler = Adapter(app, lifespan="off", events_path="/events")
+    handler = adapter(app, events_path="/events")
 
     with pytest.raises(EventNotHandled) as error:
         handler(load_event("sqs_batch"), None)
@@ -95,7 +96,7 @@ def test_a_fastapi_app_answers_sqs_with_a_partial_batch_response() -> None:
 
     event = load_event("sqs_batch")
     event["Records"][1]["body"] = '{"job": "fail"}'
-    handler = Adapter(app, lifespan="off", events_path="/events")
+    handler = adapter(app, events_path="/events")
 
     assert handler(event, None) == {"batchItemFailures": [{"itemIdentifier": event["Records"][1]["messageId"]}]}
     # The same function serves its HTTP API.
@@ -111,6 +112,6 @@ def test_a_fastapi_app_runs_its_schedule() -> None:
         event = await request.json()
         runs.append(f"{event['source']} {event['detail-type']}")
 
-    result = Adapter(app, lifespan="off", events_path="/events")(load_event("eventbridge_scheduled"), None)
+    result = adapter(app, events_path="/events")(load_event("eventbridge_scheduled"), None)
 
     assert (runs, result) == (["aws.events Scheduled Event"], None)

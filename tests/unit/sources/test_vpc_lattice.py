@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import base64
 
-from asgi_lambda import Adapter
+from tests.support import adapter
 from tests.support.apps import RecordingApp
 from tests.support.events import load_event, mapped
 
@@ -15,7 +15,7 @@ HOST = "asgi-orders-0a1b2c3d4e5f67890.7d67968.vpc-lattice-svcs.eu-west-1.on.aws"
 
 
 def test_version_2_maps_to_the_exact_scope_and_body(app: RecordingApp) -> None:
-    Adapter(app, lifespan="off")(load_event("vpc_lattice_v2_post"), None)
+    adapter(app)(load_event("vpc_lattice_v2_post"), None)
 
     assert mapped(app.scope) == {
         "type": "http",
@@ -46,7 +46,7 @@ def test_version_2_maps_to_the_exact_scope_and_body(app: RecordingApp) -> None:
 
 
 def test_version_1_maps_to_the_exact_scope(app: RecordingApp) -> None:
-    Adapter(app, lifespan="off")(load_event("vpc_lattice_v1_get"), None)
+    adapter(app)(load_event("vpc_lattice_v1_get"), None)
 
     assert mapped(app.scope) == {
         "type": "http",
@@ -77,7 +77,7 @@ def test_a_version_2_base64_body_is_decoded(app: RecordingApp) -> None:
     event = load_event("vpc_lattice_v2_post")
     event.update(body=base64.b64encode(b"\x00\x01binary").decode(), isBase64Encoded=True)
 
-    Adapter(app, lifespan="off")(event, None)
+    adapter(app)(event, None)
 
     assert app.bodies == [b"\x00\x01binary"]
 
@@ -96,7 +96,7 @@ def test_the_answer_has_one_string_per_header(app: RecordingApp) -> None:
     )
 
     for fixture in ("vpc_lattice_v2_post", "vpc_lattice_v1_get"):
-        response = Adapter(app, lifespan="off")(load_event(fixture), None)
+        response = adapter(app)(load_event(fixture), None)
 
         assert response == {
             "isBase64Encoded": False,
@@ -110,6 +110,6 @@ def test_the_answer_has_one_string_per_header(app: RecordingApp) -> None:
 def test_a_binary_answer_is_base64() -> None:
     app = RecordingApp(headers=[(b"content-type", b"application/octet-stream")], body=b"\x00\xff")
 
-    response = Adapter(app, lifespan="off")(load_event("vpc_lattice_v2_post"), None)
+    response = adapter(app)(load_event("vpc_lattice_v2_post"), None)
 
     assert (response["isBase64Encoded"], base64.b64decode(response["body"])) == (True, b"\x00\xff")
