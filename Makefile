@@ -1,11 +1,14 @@
 # Two commands matter (README): `make serve` sets up and runs the main job (the example chat app
-# behind the local gateway), `make test` the tests. `make bench` measures against Mangum.
+# behind the local gateway), `make test` the tests. `make check` is the quick loop while working
+# (lint and the unit tests, on one interpreter). `make bench` measures against Mangum.
 # One interpreter only: make test-one (or make test-one PYTHON=python3.12 VENV=.venv-3.12).
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+# The tests import this checkout's package (layer/), whatever a venv's editable install points at.
+export PYTHONPATH := $(CURDIR)/layer
 
-.PHONY: setup test test-one bench fuzz serve
+.PHONY: setup lint check test test-one bench fuzz serve
 
 $(VENV)/.installed: pyproject.toml requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -15,35 +18,64 @@ $(VENV)/.installed: pyproject.toml requirements-dev.txt
 
 setup: $(VENV)/.installed
 
-# `make test` runs the suite on $(PYTHON), then on each Lambda runtime this machine has (pyenv's
-# python3.12 and python3.13, each in its own venv); `make test-one` only on $(PYTHON).
-PYENV_ROOT ?= $(HOME)/.pyenv
-interpreter = $(or $(lastword $(sort $(wildcard $(PYENV_ROOT)/versions/$(1).*/bin/python$(1)))),$(shell command -v python$(1) 2>/dev/null))
-RUNTIMES ?= 3.12 3.13
+# pytest-xdist: WORKERS processes per interpreter, each test file on one of them (--dist loadfile),
+# so that a module's fixtures (a built layer, a published layer, a server) are made once.
+WORKERS ?= 2
+PYTEST = -m pytest -n $(WORKERS) --dist loadfile
 
-test: test-one
-	@for runtime in $(foreach version,$(RUNTIMES),$(version)=$(call interpreter,$(version))); do \
-		version=$${runtime%%=*}; python=$${runtime#*=}; \
-		if [ -z "$$python" ] || ! "$$python" -c "" 2>/dev/null; then \
-			echo "python$$version is not installed here (pyenv install $$version)"; \
-			if [ -n "$${CI:-}" ]; then exit 1; else continue; fi; \
-		fi; \
-		echo "== the suite on python$$version ($$python) =="; \
-		$(MAKE) --no-print-directory test-one PYTHON="$$python" VENV=.venv-$$version || exit 1; \
-	done
-
-test-one: setup
+lint: setup
 	$(BIN)/python -m ruff check .
 	$(BIN)/python -m ruff format --check .
 	$(BIN)/python -m mypy --strict layer/asgi_lambda
-	$(BIN)/python -m pytest $(ARGS)
+
+# The quick loop: lint, then tests/unit/ (the `unit` marker: no server, no subprocess of the runtime).
+check: lint
+	$(BIN)/python $(PYTEST) tests/unit $(ARGS)
+
+# `make test` runs lint and every test on $(PYTHON) and on each Lambda runtime this machine has
+# (pyenv's python3.12 and python3.13, each in its own venv; a runtime missing here fails under CI),
+# all at once, each run on WORKERS processes, its output shown when it ends:
+# - tests/unit and tests/integration, and Mangum's own suite (it runs the adapter), on every interpreter;
+# - the rest of tests/release once, on $(PYTHON): building, publishing and packaging the layer, CDK,
+#   osls and cfn-lint run the same tools whatever the interpreter, and with three runs of them
+#   `make test` would not end within 10 minutes on a 2-core machine.
+# `make test-one` runs lint and every test on $(PYTHON).
+PYENV_ROOT ?= $(HOME)/.pyenv
+interpreter = $(or $(lastword $(sort $(wildcard $(PYENV_ROOT)/versions/$(1).*/bin/python$(1)))),$(shell command -v python$(1) 2>/dev/null))
+RUNTIMES ?= 3.12 3.13
+FOUND = $(foreach version,$(RUNTIMES),$(if $(shell "$(call interpreter,$(version))" -c "" 2>/dev/null && echo yes),$(version)))
+MISSING = $(filter-out $(FOUND),$(RUNTIMES))
+EVERY_INTERPRETER = tests/unit tests/integration tests/release/test_mangum_suite.py
+ONCE = tests/release --ignore=tests/release/test_mangum_suite.py
+
+test: setup
+	@for version in $(MISSING); do echo "python$$version is not installed here (pyenv install $$version)"; done
+	@if [ -n "$(MISSING)" ] && [ -n "$${CI:-}" ]; then exit 1; fi
+	@$(foreach version,$(FOUND),$(MAKE) --no-print-directory -q setup PYTHON="$(call interpreter,$(version))" VENV=.venv-$(version) \
+		|| $(MAKE) --no-print-directory setup PYTHON="$(call interpreter,$(version))" VENV=.venv-$(version) &&) true
+	@echo "== at once: lint; the suite on $(call version_of,$(VENV))$(foreach version,$(FOUND),, python$(version)); the release tests on $(call version_of,$(VENV)) =="
+	@$(MAKE) --no-print-directory -j --output-sync=target lint release/$(VENV) $(addprefix suite/,$(VENV) $(addprefix .venv-,$(FOUND)))
+
+version_of = python$(shell $(1)/bin/python -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+
+# Every interpreter's tests on the venv $*, with a pytest cache of its own (the runs are at once).
+suite/%:
+	@echo "== the suite on $(call version_of,$*) ($*) =="
+	$*/bin/python $(PYTEST) -o cache_dir=.pytest_cache/$(notdir $*) $(EVERY_INTERPRETER) $(ARGS)
+
+release/%:
+	@echo "== the release tests on $(call version_of,$*) ($*) =="
+	$*/bin/python $(PYTEST) -o cache_dir=.pytest_cache/release $(ONCE) $(ARGS)
+
+test-one: lint
+	$(BIN)/python $(PYTEST) $(ARGS)
 
 bench: setup
 	$(BIN)/python -m benchmarks $(ARGS)
 
-# 10,000 mutated events through the adapter (tests/test_fuzz.py), with the count of each outcome.
+# 10,000 mutated events through the adapter (tests/unit/test_fuzz.py), with the count of each outcome.
 fuzz: setup
-	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-10000} $(BIN)/python -m pytest -q -p no:cacheprovider tests/test_fuzz.py $(ARGS)
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-10000} $(BIN)/python -m pytest -q -p no:cacheprovider tests/unit/test_fuzz.py $(ARGS)
 
 # `make serve` needs only the package with its [local] extra (uvicorn, websockets) and the chat's
 # own requirements (fastapi): from a fresh clone it installs just those. Once `make setup` (or

@@ -221,7 +221,7 @@ def load_table(results: list[LoadResult]) -> str:
 
 
 def http_soak_table(result: HttpSoak) -> str:
-    from tests.test_soak import GROWTH_LIMIT
+    from tests.unit.test_soak import GROWTH_LIMIT
 
     row = [
         f"{result.calls:,} calls, HTTP API v2 GET",
@@ -426,7 +426,7 @@ def main(argv: list[str] | None = None) -> int:
     print(http_soak_table(http_soak))
     print(f"   tracemalloc: the {TOP} lines whose allocations changed most over {soak_scale.traced_calls:,} more calls")
     print(traced_table(http_soak))
-    from tests.websocket.test_soak import MESSAGES  # tests.* only after the latency and memory sections
+    from tests.integration.websocket.test_soak import MESSAGES  # tests.* only after the latency and memory sections
 
     print(
         f"   b. WebSocket: {soak_scale.ws_events:,} events ($connect, {MESSAGES} messages, $disconnect per connection) through the Adapter,\n"

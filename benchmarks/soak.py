@@ -34,8 +34,8 @@ from .ws_stores import Unavailable, aws_environment, echo_app
 
 if TYPE_CHECKING:
     from asgi_lambda.stores import Store
-    from tests.websocket.management_api import ManagementAPIStub
-    from tests.websocket.test_soak import Held
+    from tests.integration.websocket.test_soak import Held
+    from tests.support.management_api import ManagementAPIStub
 
 TOP = 5  # tracemalloc lines shown
 
@@ -57,7 +57,7 @@ class HttpSoak:
 
     @property
     def passed(self) -> bool:
-        from tests.test_soak import GROWTH_LIMIT
+        from tests.unit.test_soak import GROWTH_LIMIT
 
         return self.growth_bytes <= GROWTH_LIMIT
 
@@ -82,7 +82,7 @@ class WebSocketSoak:
 def traced_growth(handler: Adapter, event: dict[str, Any], calls: int) -> list[tracemalloc.StatisticDiff]:
     """The TOP lines whose traced allocations changed most over `calls` calls (largest change
     first, growth or shrinkage), leaving out those that did not change."""
-    from tests.test_soak import call
+    from tests.unit.test_soak import call
 
     tracemalloc.start()
     try:
@@ -100,8 +100,8 @@ def traced_growth(handler: Adapter, event: dict[str, Any], calls: int) -> list[t
 
 
 def measure_http(scale: SoakScale) -> HttpSoak:
-    from tests.conftest import load_event
-    from tests.test_soak import rss_growth
+    from tests.support.events import load_event
+    from tests.unit.test_soak import rss_growth
 
     handler = Adapter(minimal_app, lifespan="off")
     event = load_event("http_api_v2_get")
@@ -112,7 +112,7 @@ def measure_http(scale: SoakScale) -> HttpSoak:
 def open_store(name: str, stack: ExitStack) -> Store:
     """A store on a key prefix or table of its own, as its test fixture makes it; closed, then
     removed, when the stack unwinds."""
-    from tests.websocket import fixtures_services as services
+    from tests.support import services
 
     check_available(name)
     store: Store
@@ -133,8 +133,8 @@ def open_store(name: str, stack: ExitStack) -> Store:
 
 
 def soak_backend(name: str, stub: ManagementAPIStub, events: int) -> WebSocketSoak:
-    from tests.conftest import websocket_runtime
-    from tests.websocket.test_soak import EVENTS_PER_CYCLE, WARMUP, held, run_cycles
+    from tests.integration.websocket.test_soak import EVENTS_PER_CYCLE, WARMUP, held, run_cycles
+    from tests.support.websocket import websocket_runtime
 
     result = WebSocketSoak(name)
     try:
@@ -161,7 +161,7 @@ def soak_backend(name: str, stub: ManagementAPIStub, events: int) -> WebSocketSo
 
 
 def measure_websocket(events: int) -> list[WebSocketSoak]:
-    from tests.websocket.management_api import ManagementAPIStub
+    from tests.support.management_api import ManagementAPIStub
 
     from .ws_load import BACKENDS
 

@@ -107,7 +107,7 @@ def profile_once(expected: int, limit: int = 15) -> str:
 
 
 def measure_broadcast(scale: BroadcastScale, *, profile: bool = False) -> BroadcastResult:
-    from tests.websocket.management_api import ManagementAPIStub
+    from tests.support.management_api import ManagementAPIStub
 
     result = BroadcastResult(scale, max_connections=default_max_connections())
     count = scale.connections

@@ -58,12 +58,12 @@ class LoadResult:
 
 def check_available(name: str) -> None:
     if name == "redis":
-        from tests.websocket.fixtures_services import REDIS_PORT
+        from tests.support.services import REDIS_PORT
 
         require_package("redis")
         require_server("Redis", REDIS_PORT)
     else:
-        from tests.websocket.fixtures_services import POSTGRES_PORT
+        from tests.support.services import POSTGRES_PORT
 
         require_package("asyncpg")
         require_server("PostgreSQL", POSTGRES_PORT)
@@ -72,7 +72,7 @@ def check_available(name: str) -> None:
 def measure_backend(name: str, scale: LoadScale, state_dir: Path) -> LoadResult:
     import pytest
 
-    from tests.local.test_load import gateway_on, run_clients, wait_for_disconnects
+    from tests.integration.local.test_load import gateway_on, run_clients, wait_for_disconnects
 
     result = LoadResult(name)
     try:

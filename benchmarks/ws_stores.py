@@ -109,7 +109,7 @@ async def echo_app(scope: Any, receive: Any, send: Any) -> None:
 def aws_environment() -> Iterator[None]:
     """Fake credentials (the Management API client signs with them, boto3 needs some) and
     nothing boto3 could follow to AWS; the environment is restored afterwards."""
-    from tests.websocket.fixtures_aws import CLEARED, CREDENTIALS, REGION
+    from tests.support.aws import CLEARED, CREDENTIALS, REGION
 
     saved = dict(os.environ)
     with tempfile.TemporaryDirectory() as directory:
@@ -169,7 +169,7 @@ class Moto:
 
     def stop(self) -> None:
         if self.server is not None:
-            from tests.websocket import fixtures_aws
+            from tests.support import aws as fixtures_aws
 
             self.server.stop()
             self.server = None
@@ -276,7 +276,7 @@ def setup_store(name: str, stack: ExitStack, recorder: Recorder, moto: Moto) -> 
 
     if name == "postgresql":
         require_package("asyncpg")
-        from tests.websocket.fixtures_services import POSTGRES_DSN, POSTGRES_PORT, drop_table, unique_table
+        from tests.support.services import POSTGRES_DSN, POSTGRES_PORT, drop_table, unique_table
 
         require_server("PostgreSQL", POSTGRES_PORT)
         from asgi_lambda.stores.postgresql import PostgresStore
@@ -293,7 +293,7 @@ def setup_store(name: str, stack: ExitStack, recorder: Recorder, moto: Moto) -> 
 
     if name == "redis":
         require_package("redis")
-        from tests.websocket.fixtures_services import REDIS_PORT, REDIS_URL, delete_keys, unique_prefix
+        from tests.support.services import REDIS_PORT, REDIS_URL, delete_keys, unique_prefix
 
         require_server("Redis", REDIS_PORT)
         from asgi_lambda.stores.redis_store import RedisStore
@@ -311,7 +311,7 @@ def setup_store(name: str, stack: ExitStack, recorder: Recorder, moto: Moto) -> 
     if name in ("dynamodb", "s3"):
         require_package("boto3")
         url = moto.start()
-        from tests.websocket.fixtures_aws import REGION, aws_client, create_bucket, create_table, delete_bucket
+        from tests.support.aws import REGION, aws_client, create_bucket, create_table, delete_bucket
 
         relay = RoundTripRelay("127.0.0.1", moto.port)
         if name == "dynamodb":
@@ -375,7 +375,7 @@ class StoreCounts:
 
 
 def run_cycle(adapter: Adapter, recorder: Recorder, relay: RoundTripRelay | None, stub: Any, context: Any) -> list[EventCount]:
-    from tests.conftest import load_event
+    from tests.support.events import load_event
 
     counts = []
     for name in EVENTS:
@@ -415,7 +415,7 @@ def measure_store(name: str, stub: Any, moto: Moto, context: Any) -> StoreCounts
 
 
 def measure_stores() -> list[StoreCounts]:
-    from tests.websocket.management_api import ManagementAPIStub
+    from tests.support.management_api import ManagementAPIStub
 
     from .events import FakeContext
 

@@ -1,0 +1,35 @@
+"""What importing the package costs: nothing beyond the standard library, never boto3."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from tests.support.paths import EVENTS
+
+
+def test_importing_asgi_lambda_imports_no_aws_sdk_or_third_party_package() -> None:
+    code = (
+        "import sys; before = set(sys.modules); import asgi_lambda; "
+        "new = sorted(m.split('.')[0] for m in set(sys.modules) - before); "
+        "stdlib = sys.stdlib_module_names; print(sorted({m for m in new if m not in stdlib and m != 'asgi_lambda'}))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+
+    assert result.stdout.strip() == "[]"
+
+
+def test_an_http_only_function_never_loads_websocket_code_or_boto3() -> None:
+    code = (
+        "import json, sys; from asgi_lambda import Adapter\n"
+        "async def app(scope, receive, send):\n"
+        "    await send({'type': 'http.response.start', 'status': 204, 'headers': []})\n"
+        "    await send({'type': 'http.response.body', 'body': b''})\n"
+        "event = json.load(open(sys.argv[1]))\n"
+        "print(Adapter(app, lifespan='off')(event, None)['statusCode'])\n"
+        "print(sorted(m for m in sys.modules if m.startswith(('asgi_lambda.websocket', 'asgi_lambda.stores', 'asgi_lambda.sources.vpc_lattice', 'asgi_lambda.sources.lambda_edge', 'asgi_lambda.sources.apigw_websocket', 'asgi_lambda.sources.authorizer', 'asgi_lambda.sources.passthrough', 'boto3', 'botocore', 'asyncpg', 'redis'))))\n"
+    )
+    event = str(EVENTS / "http_api_v2_get.json")
+    result = subprocess.run([sys.executable, "-c", code, event], capture_output=True, text=True, check=True)
+
+    assert result.stdout.splitlines() == ["204", "[]"]
