@@ -60,8 +60,22 @@ def parse_store_name(value: object, *, name: str) -> StoreEntry:
 
     entry = registry.entry_for(str(value))
     if entry is None:
-        raise ConfigError(f"{name}={value!r}: expected one of {registry.names()}.")
+        from ..stores.failures import mask_password  # a DSN given as the name by mistake is shown masked
+
+        raise ConfigError(f"{name}={mask_password(str(value))!r}: expected one of {registry.names()}.")
     return entry
+
+
+def masked(value: object) -> object:
+    """`value` (ws_config, or a part of it) as messages show it: every string masked as a DSN is,
+    and the value of a key that names a secret (password) replaced whole."""
+    from ..stores.failures import SECRET_VALUE, mask_password
+
+    if isinstance(value, Mapping):
+        return {key: "***" if SECRET_VALUE.match(f"{key}=") else masked(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [masked(item) for item in value]
+    return mask_password(value) if isinstance(value, str) else value
 
 
 def parse_store_option(entry: StoreEntry, keyword: str, value: object, *, name: str) -> str:
@@ -143,7 +157,7 @@ def websocket_from_environ(environ: Mapping[str, str]) -> WebSocketSettings:
 def websocket_from_ws_config(ws_config: Mapping[str, Any], environ: Mapping[str, str]) -> WebSocketSettings:
     """Mangum's `{"backend": NAME, "params": {...}}`, with Mangum's parameter names."""
     if not isinstance(ws_config, Mapping) or set(ws_config) - {"backend", "params"} or "backend" not in ws_config:
-        raise ConfigError(f"ws_config={ws_config!r}: expected {{'backend': NAME, 'params': {{...}}}}.")
+        raise ConfigError(f"ws_config={masked(ws_config)!r}: expected {{'backend': NAME, 'params': {{...}}}}.")
     entry = parse_store_name(ws_config["backend"], name="ws_config['backend']")
     params = dict(ws_config.get("params") or {})
     where = f"ws_config params for {entry.name}"
@@ -177,12 +191,13 @@ def websocket_from_dsn(dsn: str, environ: Mapping[str, str]) -> WebSocketSetting
     """One URI names the store: dynamodb://table?region=eu-west-1, s3://bucket/prefix/,
     postgresql://... (the client's own DSN), redis://..., sqlite://file, memory://."""
     from ..stores import registry
+    from ..stores.failures import mask_password  # its urllib import is paid for here anyway (parse_qsl)
 
     scheme, _, rest = str(dsn).partition("://")
     entry = next((entry for entry in registry.STORES if scheme.lower() in (entry.name, *entry.aliases, *entry.dsn_schemes)), None)
     if entry is None or not rest and (entry.dsn_whole or entry.dsn_location):
         raise ConfigError(
-            f"dsn={dsn!r}: expected a URI such as dynamodb://table?region=eu-west-1, s3://bucket/prefix/, "
+            f"dsn={mask_password(str(dsn))!r}: expected a URI such as dynamodb://table?region=eu-west-1, s3://bucket/prefix/, "
             "postgresql://user@host/db, redis://host:6379/0, sqlite://connections.db or memory://."
         )
     if entry.dsn_whole:
@@ -205,8 +220,10 @@ def websocket_from_dsn(dsn: str, environ: Mapping[str, str]) -> WebSocketSetting
     )
     missing = [option.keyword for option in entry.options if option.required and not options.get(option.keyword)]
     if missing:
-        raise ConfigError(f"dsn={dsn!r}: names no {missing[0]}; expected {entry.name}://{'/'.join(entry.dsn_location).upper()}.")
-    check_shared_store(entry, options, environ, backend=f"dsn={dsn!r}", path="dsn file")
+        raise ConfigError(
+            f"dsn={mask_password(dsn)!r}: names no {missing[0]}; expected {entry.name}://{'/'.join(entry.dsn_location).upper()}."
+        )
+    check_shared_store(entry, options, environ, backend=f"dsn={mask_password(dsn)!r}", path="dsn file")
     return websocket_settings(entry, options, environ, **common_options(query, name="dsn"))
 
 
