@@ -13,11 +13,13 @@ from typing import TYPE_CHECKING, Any
 from ..exceptions import ConfigError
 from .options import (
     BY_VARIABLE,
+    DEFAULT_REDACTED_NAMES,
     DEFAULT_TTL_SECONDS,
     DEFAULT_WS_PATH,
     Frozen,
     deprecated,
     parse_endpoint_url,
+    parse_redact,
     parse_ttl_seconds,
     read,
 )
@@ -25,17 +27,18 @@ from .options import (
 if TYPE_CHECKING:
     from ..stores.registry import StoreEntry
 
-# Options every store takes in code, beside its own (WS_TTL_SECONDS and WS_ENDPOINT_URL in the environment).
-COMMON_PARAMS = ("ttl_seconds", "management_endpoint_url")
+# Options every store takes in code, beside its own (WS_TTL_SECONDS, WS_ENDPOINT_URL and WS_REDACT in the environment).
+COMMON_PARAMS = ("ttl_seconds", "management_endpoint_url", "redact")
 
 # What a store must be on Lambda, where events of one connection reach many execution environments.
 SHARED_STORES = "use dynamodb, redis, postgresql or s3, or sqlite with its file on an EFS mount (such as /mnt/efs/connections.sqlite3)"
 
 
 class WebSocketSettings(Frozen):
-    """The store and its options, the scope's path, the record's lifetime and where replies go."""
+    """The store and its options, the scope's path, the record's lifetime, where replies go, and the
+    header and query parameter names whose values the stored request never holds (`redact`)."""
 
-    __slots__ = ("backend", "store_options", "path", "ttl_seconds", "endpoint_url", "region")
+    __slots__ = ("backend", "store_options", "path", "ttl_seconds", "endpoint_url", "region", "redact")
 
     def __init__(
         self,
@@ -46,6 +49,7 @@ class WebSocketSettings(Frozen):
         ttl_seconds: int = DEFAULT_TTL_SECONDS,
         endpoint_url: str | None = None,
         region: str = "us-east-1",
+        redact: frozenset[str] = DEFAULT_REDACTED_NAMES,
     ) -> None:
         self.backend = backend
         self.store_options = store_options
@@ -53,6 +57,7 @@ class WebSocketSettings(Frozen):
         self.ttl_seconds = ttl_seconds
         self.endpoint_url = endpoint_url
         self.region = region
+        self.redact = redact
 
 
 def parse_store_name(value: object, *, name: str) -> StoreEntry:
@@ -134,8 +139,9 @@ def websocket_settings(entry: StoreEntry, options: dict[str, str], environ: Mapp
     path = read("WS_PATH", environ)
     ttl = chosen.get("ttl_seconds") or read("WS_TTL_SECONDS", environ)
     endpoint = chosen.get("endpoint_url") or read("WS_ENDPOINT_URL", environ)
+    redact = chosen["redact"] if "redact" in chosen else read("WS_REDACT", environ)  # empty from code: off
     region = environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or "us-east-1"
-    return WebSocketSettings(entry.name, options, path=path, ttl_seconds=ttl, endpoint_url=endpoint, region=region)
+    return WebSocketSettings(entry.name, options, path=path, ttl_seconds=ttl, endpoint_url=endpoint, region=region, redact=redact)
 
 
 def websocket_from_environ(environ: Mapping[str, str]) -> WebSocketSettings:
@@ -210,7 +216,8 @@ def websocket_from_dsn(dsn: str, environ: Mapping[str, str]) -> WebSocketSetting
     if entry.dsn_location:
         values = location.split("/", len(entry.dsn_location) - 1) if len(entry.dsn_location) > 1 else [location]
         options.update({keyword: value for keyword, value in zip(entry.dsn_location, values, strict=False) if value})
-    query = dict(parse_qsl(query_string))
+    # Blank values are dropped, but for redact, where `redact=` means "redact nothing".
+    query = {key: value for key, value in parse_qsl(query_string, keep_blank_values=True) if value or key == "redact"}
     accepted = [option.keyword for option in entry.options if option.keyword not in entry.dsn_location] + list(COMMON_PARAMS)
     for key in query:
         if key not in accepted:
@@ -235,6 +242,9 @@ def common_options(params: Mapping[str, Any], *, name: str) -> dict[str, Any]:
         chosen["endpoint_url"] = parse_endpoint_url(
             params["management_endpoint_url"], name=f"{name}['management_endpoint_url']", text=False
         )
+    if params.get("redact") is not None:
+        # A list in ws_config; in a dsn's query string, comma-separated text (redact=authorization,token).
+        chosen["redact"] = parse_redact(params["redact"], name=f"{name}['redact']", text=name == "dsn")
     return chosen
 
 
