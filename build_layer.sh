@@ -21,6 +21,12 @@ NEVER_SHIPPED=(boto3 botocore s3transfer)
 
 root=$(cd "$(dirname "$0")" && pwd)
 
+# Defined first: the registry's check below already needs it.
+fail() {
+    echo "build_layer.sh: $*" >&2
+    exit 2
+}
+
 # The WebSocket stores and the packages each ships come from the store registry
 # (layer/asgi_lambda/stores/registry.py), the one list the settings and README read too.
 # boto3 is part of Lambda's Python runtime and is never shipped.
@@ -36,7 +42,9 @@ else:
         print(entry.name + ' ' + ' '.join(entry.layer_packages) if entry else '?' + name)
 " "$@"
 }
-BACKENDS=($(registry names))
+# Apart from the array: under set -e a failing substitution would end the script without a word.
+names=$(registry names) || fail "could not read the store registry: python3 must import layer/asgi_lambda."
+BACKENDS=($names)
 [ ${#BACKENDS[@]} -gt 0 ] || fail "could not read the store registry: python3 must import layer/asgi_lambda."
 
 usage() {
@@ -50,11 +58,6 @@ Usage: ./build_layer.sh [--python VERSION --arch ARCH --with BACKEND[,BACKEND...
 
 With no options: the universal pure-Python layer, dist/asgi-lambda-layer.zip.
 EOF
-}
-
-fail() {
-    echo "build_layer.sh: $*" >&2
-    exit 2
 }
 
 one_of() {
@@ -156,9 +159,16 @@ if [ -n "$backends" ]; then
         for minor in $(seq 34 -1 17); do platforms+=(--platform "manylinux_2_${minor}_$machine"); done
         platforms+=(--platform "manylinux2014_$machine")
         site_packages="$stage/python/lib/python$python_version/site-packages"
+        # Each pin with its hashes (layer/hashes.txt, beside the pins): pip refuses any other file.
+        requirements="$stage/requirements.txt"
+        for package in "${packages[@]}"; do
+            grep -E "^${package//./\\.} " "$root/layer/hashes.txt" >>"$requirements" ||
+                fail "layer/hashes.txt has no hashes for $package: add its line (the file says how) before shipping it."
+        done
         "$interpreter" -m pip install --quiet --disable-pip-version-check --root-user-action=ignore --no-compile \
             --only-binary=:all: --implementation cp --python-version "$python_version" "${platforms[@]}" \
-            --target "$site_packages" "${packages[@]}"
+            --require-hashes --target "$site_packages" -r "$requirements"
+        rm "$requirements"
         rm -rf "$site_packages/bin"
         for never in "${NEVER_SHIPPED[@]}"; do
             [ ! -e "$site_packages/$never" ] || fail "$never ended up in the layer; Lambda's runtime has it, and a second copy must not be shipped."

@@ -15,6 +15,7 @@ from pathlib import Path
 import aws_cdk as cdk
 from aws_cdk import aws_apigatewayv2 as apigwv2
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk.aws_apigatewayv2_integrations import HttpLambdaIntegration, WebSocketLambdaIntegration
 from constructs import Construct
@@ -85,11 +86,27 @@ class AsgiLambdaStack(cdk.Stack):
             disconnect_route_options=apigwv2.WebSocketRouteOptions(integration=websocket),
             default_route_options=apigwv2.WebSocketRouteOptions(integration=websocket),
         )
-        stage = apigwv2.WebSocketStage(self, "Prod", web_socket_api=websocket_api, stage_name="prod", auto_deploy=True)
+        stage_name = "prod"
+        stage = apigwv2.WebSocketStage(self, "Prod", web_socket_api=websocket_api, stage_name=stage_name, auto_deploy=True)
 
-        # Least privilege: the calls the DynamoDB store makes, and replies through the Management API.
+        # Least privilege: the calls the DynamoDB store makes, and replies (POST) and closes (DELETE)
+        # through the Management API on this stage; not grant_manage_connections, which allows
+        # every method on every stage.
         connections.grant(function, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Scan")
-        websocket_api.grant_manage_connections(function)
+        function.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["execute-api:ManageConnections"],
+                resources=[
+                    self.format_arn(
+                        service="execute-api",
+                        resource=websocket_api.api_id,
+                        resource_name=f"{stage_name}/{method}/@connections/*",
+                        arn_format=cdk.ArnFormat.SLASH_RESOURCE_NAME,
+                    )
+                    for method in ("POST", "DELETE")
+                ],
+            )
+        )
 
         cdk.CfnOutput(self, "HttpUrl", value=http_api.url or "")
         cdk.CfnOutput(self, "WebSocketUrl", value=stage.url)

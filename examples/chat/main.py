@@ -16,7 +16,9 @@ What it is:
 
 The endpoint is written as for any ASGI server. On Lambda each WebSocket event runs it from the
 start: the adapter replays the connect phase (accept and the "joined" broadcast) without sending
-anything again, so "joined" goes out once, at $connect.
+anything again, so "joined" goes out once, at $connect. The client is authenticated at $connect and
+its identity kept by connection id (`IDENTITIES`): the stored request that later events replay holds
+credentials as "[redacted]" (WS_REDACT).
 
 The endpoint is routed at /ws, so wherever it runs WS_PATH=/ws says so: a WebSocket scope's path
 is WS_PATH, / unless set, on Lambda and under `asgi-lambda serve` alike (without it, $connect is
@@ -64,8 +66,33 @@ async def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
+# Who each connection is, decided once, at $connect. Only $connect carries the client's credentials,
+# and the store keeps them as "[redacted]" (WS_REDACT: Authorization, Cookie, ?token=, ...), so the
+# events after it read the identity from here, by connection id. A dict lives in one process: enough
+# for `make serve`, whose one process handles every event; deployed, where events of a connection
+# reach many execution environments, keep it in a table of the app's own (DynamoDB, keyed by
+# connection id, with the connection's TTL).
+IDENTITIES: dict[str, str] = {}
+
+
+def authenticate(websocket: WebSocket) -> str | None:
+    """The connecting client's identity, None to refuse it. This demo has no accounts: the name it
+    asks for. A real app checks a credential here (websocket.query_params["token"], a cookie), once."""
+    return websocket.query_params.get("name") or "anonymous"
+
+
 @app.websocket("/ws")
-async def room(websocket: WebSocket, name: str = "anonymous") -> None:
+async def room(websocket: WebSocket) -> None:
+    # scope["aws.connection_id"] is asgi-lambda's; under another ASGI server each connection is one run.
+    connection = websocket.scope.get("aws.connection_id")
+    name = IDENTITIES.get(connection) if connection else None
+    if name is None:
+        name = authenticate(websocket)
+        if name is None:
+            await websocket.close(code=1008)  # refused: API Gateway answers the handshake 403
+            return
+        if connection:
+            IDENTITIES[connection] = name
     await websocket.accept()
     await broadcast(f"{name} joined")
     try:
@@ -73,6 +100,7 @@ async def room(websocket: WebSocket, name: str = "anonymous") -> None:
             text = await websocket.receive_text()
             await broadcast(f"{name}: {text}")
     except WebSocketDisconnect:
+        IDENTITIES.pop(connection or "", None)
         await broadcast(f"{name} left")
 
 

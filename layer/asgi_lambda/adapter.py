@@ -162,8 +162,8 @@ class Adapter:
             logger.error(
                 "The response to %s %s is %d bytes, over the %d-byte limit of %s; answering 500 instead. "
                 "Send large bodies another way (compression, a presigned S3 URL, pagination).",
-                request.scope["method"],
-                request.scope["path"],
+                printable(request.scope["method"]),
+                printable(request.scope["path"]),
                 size,
                 request.max_response_bytes,
                 request.name,
@@ -217,7 +217,7 @@ def log_http_access(request: HTTPRequest, *, status: int, started: float, path: 
     method = request.scope["method"]
     request_id = getattr(request.scope.get("aws.context"), "aws_request_id", None) or "-"
     fields = {"method": method, "path": path, "status": status, "durationMs": duration}
-    access_logger.info("%s %s %d %.1fms %s", method, path, status, duration, request_id, extra=fields)
+    access_logger.info("%s %s %d %.1fms %s", printable(method), printable(path), status, duration, request_id, extra=fields)
 
 
 def log_websocket_access(event: WebSocketRequest, *, status: int, started: float) -> None:
@@ -226,7 +226,17 @@ def log_websocket_access(event: WebSocketRequest, *, status: int, started: float
     duration = round((perf_counter() - started) * 1000, 1)
     request_id = getattr(event.context, "aws_request_id", None) or "-"
     fields = {"eventType": event.event_type, "connectionId": event.connection_id, "status": status, "durationMs": duration}
-    access_logger.info("WebSocket %s %s %d %.1fms %s", event.event_type, event.connection_id, status, duration, request_id, extra=fields)
+    connection = printable(event.connection_id)
+    access_logger.info("WebSocket %s %s %d %.1fms %s", event.event_type, connection, status, duration, request_id, extra=fields)
+
+
+def printable(value: str) -> str:
+    """`value` as a text log line shows it: control characters (and the other unprintable ones, such
+    as U+2028) escaped, so that a path with %0a in it cannot print a second, made-up line. JSON logs
+    escape them already; the fields under `extra` stay as they are."""
+    if value.isprintable():  # the common case: one pass in C, nothing copied
+        return value
+    return "".join(char if char.isprintable() else char.encode("unicode_escape").decode("ascii") for char in value)
 
 
 def response_size(result: Any, *, limit: int) -> int:

@@ -133,7 +133,11 @@ def test_the_function_may_touch_only_its_table_and_its_websocket_connections(sta
     websocket_api = next(
         logical_id for logical_id, api in stack.resources("AWS::ApiGatewayV2::Api").items() if api["ProtocolType"] == "WEBSOCKET"
     )
-    assert manage["Resource"]["Fn::Join"][1][-2:] == [{"Ref": websocket_api}, "/*/*/@connections/*"]
+    # POST (replies) and DELETE (closes) on the prod stage only.
+    assert [resource["Fn::Join"][1][-2:] for resource in manage["Resource"]] == [
+        [{"Ref": websocket_api}, "/prod/POST/@connections/*"],
+        [{"Ref": websocket_api}, "/prod/DELETE/@connections/*"],
+    ]
     assert len(statements) == 2
 
 

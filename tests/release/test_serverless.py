@@ -43,6 +43,11 @@ ARTIFACT = Path(".serverless") / "asgi-lambda-hello.zip"
 LOG_GROUP_ARN = {"Fn::GetAtt": ["HelloLogGroup", "Arn"]}
 TABLE_ARN = {"Fn::GetAtt": ["ConnectionsTable", "Arn"]}
 WEBSOCKET_API_ARN = {"Fn::Sub": "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${WebsocketsApi}/*"}
+# ManageConnections: POST (replies) and DELETE (closes) on the service's stage (dev by default), nothing else.
+MANAGE_CONNECTIONS_ARNS = [
+    {"Fn::Sub": f"arn:${{AWS::Partition}}:execute-api:${{AWS::Region}}:${{AWS::AccountId}}:${{WebsocketsApi}}/dev/{method}/@connections/*"}
+    for method in ("POST", "DELETE")
+]
 
 
 @dataclass
@@ -208,7 +213,7 @@ def test_function_role_grants_exactly_its_logs_the_connection_store_and_manage_c
             ("Allow", "dynamodb:PutItem", repr(TABLE_ARN)),
             ("Allow", "dynamodb:DeleteItem", repr(TABLE_ARN)),
             ("Allow", "dynamodb:Scan", repr(TABLE_ARN)),
-            ("Allow", "execute-api:ManageConnections", repr(WEBSOCKET_API_ARN)),
+            *(("Allow", "execute-api:ManageConnections", repr(arn)) for arn in MANAGE_CONNECTIONS_ARNS),
         ]
     )
     assert grants == expected

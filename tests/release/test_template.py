@@ -19,6 +19,11 @@ TEMPLATE = ROOT / "template.yaml"
 # The resources the function may touch; both are the template's own, in CloudFormation long form.
 TABLE_ARN = {"Fn::GetAtt": ["ConnectionsTable", "Arn"]}
 WEBSOCKET_API_ARN = {"Fn::Sub": "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${WebSocketApi}/*"}
+# ManageConnections: POST (replies) and DELETE (closes) on the stage, nothing else.
+MANAGE_CONNECTIONS_ARNS = [
+    {"Fn::Sub": f"arn:${{AWS::Partition}}:execute-api:${{AWS::Region}}:${{AWS::AccountId}}:${{WebSocketApi}}/prod/{method}/@connections/*"}
+    for method in ("POST", "DELETE")
+]
 STREAM_REST_API_ARN = {"Fn::Sub": "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${StreamRestApi}/*"}
 # Lambda's InvokeWithResponseStream, which a streaming REST integration calls (Invoke's is 2015-03-31 .../invocations).
 STREAMING_INVOCATIONS_URI = {
@@ -112,7 +117,7 @@ def test_function_grants_exactly_the_connection_store_and_manage_connections() -
             ("Allow", "dynamodb:PutItem", repr(TABLE_ARN)),
             ("Allow", "dynamodb:DeleteItem", repr(TABLE_ARN)),
             ("Allow", "dynamodb:Scan", repr(TABLE_ARN)),
-            ("Allow", "execute-api:ManageConnections", repr(WEBSOCKET_API_ARN)),
+            *(("Allow", "execute-api:ManageConnections", repr(arn)) for arn in MANAGE_CONNECTIONS_ARNS),
         ]
     )
     assert grants == expected

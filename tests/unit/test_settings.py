@@ -152,7 +152,7 @@ def test_unknown_asgi_variable_is_warned_about_not_ignored_silently(caplog: pyte
     ("environ", "backend", "options"),
     [
         ({"WS_BACKEND": "memory"}, "memory", {}),
-        ({"WS_BACKEND": "sqlite"}, "sqlite", {"path": "/tmp/asgi-lambda-connections.sqlite3"}),
+        ({"WS_BACKEND": "sqlite"}, "sqlite", {"path": "/tmp/asgi-lambda-{uid}/connections.sqlite3"}),
         ({"WS_BACKEND": "DynamoDB", "WS_DYNAMODB_TABLE": "connections"}, "dynamodb", {"table": "connections"}),
         ({"WS_BACKEND": "s3", "WS_S3_BUCKET": "b"}, "s3", {"bucket": "b", "prefix": "asgi-lambda/connections/"}),
         ({"WS_BACKEND": "postgresql", "WS_POSTGRES_DSN": "postgres://u@db/x"}, "postgresql", {"dsn": "postgres://u@db/x"}),

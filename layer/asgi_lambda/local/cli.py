@@ -323,10 +323,12 @@ def run(server: uvicorn.Server, sock: socket.socket, function: Function) -> int:
 
 
 def make_server(gateway: Gateway) -> uvicorn.Server:
-    """uvicorn serving the gateway; it logs one line per request itself, so uvicorn's are off."""
+    """uvicorn serving the gateway; it logs one line per request itself, so uvicorn's are off. The
+    client's address is the socket's, as API Gateway's sourceIp is: uvicorn would otherwise take a
+    loopback client's X-Forwarded-For for it (proxy_headers), which API Gateway never lets a client set."""
     import uvicorn
 
-    config = uvicorn.Config(gateway, lifespan="off", access_log=False, log_level="warning", ws="auto")
+    config = uvicorn.Config(gateway, lifespan="off", access_log=False, log_level="warning", ws="auto", proxy_headers=False)
     return uvicorn.Server(config)
 
 

@@ -26,6 +26,7 @@ import traceback
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from ..adapter import printable
 from .events import (
     API_ID,
     HOP_BY_HOP,
@@ -177,6 +178,10 @@ class Gateway:
         self.log = log
         self.connections: dict[str, ClientSocket] = {}
 
+    def emit(self, line: str) -> None:
+        """One line of the gateway's log; what the client sent in it (a decoded path) escaped."""
+        self.log(printable(line))
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             path: str = scope["path"]
@@ -192,22 +197,30 @@ class Gateway:
 
     async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
-        body = await read_body(receive)
+        try:
+            body = await read_body(receive, limit=MAX_REQUEST_BYTES)
+        except BodyTooLarge:
+            # Refused as it arrives, as API Gateway refuses it: the rest is never read into memory.
+            status, headers, content = json_answer(413, {"message": "Request Entity Too Large"})
+            await send({"type": "http.response.start", "status": status, "headers": encode_headers(headers, content, "POST")})
+            await send({"type": "http.response.body", "body": content})
+            self.emit(
+                f"{scope.get('method', 'GET')} {scope['path']} {status} {elapsed_ms(started)} ms (body over {MAX_REQUEST_BYTES} bytes)"
+            )
+            return
         if body is None:
             return  # the client left
         request = Request(scope, body, port=self.port)
-        if self.stream and len(request.body) * 4 // 3 <= MAX_INVOKE_BYTES:
+        if self.stream:
             return await self.streamed(request, receive, send, started)
         status, headers, content = await self.answer(request)
         if request.method == "HEAD":
             content = b""
         await send({"type": "http.response.start", "status": status, "headers": encode_headers(headers, content, request.method)})
         await send({"type": "http.response.body", "body": content})
-        self.log(f"{request.method} {request.path} {status} {elapsed_ms(started)} ms")
+        self.emit(f"{request.method} {request.path} {status} {elapsed_ms(started)} ms")
 
     async def answer(self, request: Request) -> tuple[int, list[tuple[str, str]], bytes]:
-        if len(request.body) * 4 // 3 > MAX_INVOKE_BYTES:
-            return json_answer(413, {"message": "Request Entity Too Large"})
         if self.alb:
             event = alb_event(request)
         elif self.payload == "v1":
@@ -232,9 +245,12 @@ class Gateway:
             answered = await function.stream(event)
             if isinstance(answered, Stream):
                 stream = answered
-                outcome = await relay(stream, lambda: function.ended(stream), receive, send, head=request.method == "HEAD")
+                try:
+                    outcome = await relay(stream, lambda: function.ended(stream), receive, send, head=request.method == "HEAD")
+                finally:
+                    function.relayed(stream)
                 cut = f" (cut short: {outcome.cut})" if outcome.cut else ""
-                self.log(f"{request.method} {request.path} {outcome.status} {elapsed_ms(started)} ms, streamed{cut}")
+                self.emit(f"{request.method} {request.path} {outcome.status} {elapsed_ms(started)} ms, streamed{cut}")
                 return
             status, headers, content = http_response(answered, payload=self.payload)
         except (FunctionError, MalformedResponse) as exc:  # relay raises these only before the response starts
@@ -244,7 +260,7 @@ class Gateway:
             content = b""
         await send({"type": "http.response.start", "status": status, "headers": encode_headers(headers, content, request.method)})
         await send({"type": "http.response.body", "body": content})
-        self.log(f"{request.method} {request.path} {status} {elapsed_ms(started)} ms")
+        self.emit(f"{request.method} {request.path} {status} {elapsed_ms(started)} ms")
 
     # -- the Management API ---------------------------------------------------------------------
 
@@ -252,14 +268,18 @@ class Gateway:
         """`{MANAGEMENT_PREFIX}/{stage}/@connections/{id}`: POST, GET and DELETE, as API Gateway.
         https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-how-to-call-websocket-api-connections.html"""
         started = time.perf_counter()
-        body = await read_body(receive)
-        if body is None:
-            return
         method: str = scope["method"]
-        status, headers, content = await self.manage(method, scope["path"], body)
+        try:
+            body = await read_body(receive, limit=MAX_WS_MESSAGE_BYTES)
+        except BodyTooLarge:
+            status, headers, content = payload_too_large()
+        else:
+            if body is None:
+                return
+            status, headers, content = await self.manage(method, scope["path"], body)
         await send({"type": "http.response.start", "status": status, "headers": encode_headers(headers, content, method)})
         await send({"type": "http.response.body", "body": content})
-        self.log(f"{method} {scope['path']} {status} {elapsed_ms(started)} ms")
+        self.emit(f"{method} {scope['path']} {status} {elapsed_ms(started)} ms")
 
     async def manage(self, method: str, path: str, body: bytes) -> tuple[int, list[tuple[str, str]], bytes]:
         parts = path[len(MANAGEMENT_PREFIX) + 1 :].split("/")
@@ -272,8 +292,7 @@ class Gateway:
             return gone()
         if method == "POST":
             if len(body) > MAX_WS_MESSAGE_BYTES:
-                status, headers, content = json_answer(413, {"message": "Request Entity Too Large"})
-                return status, headers + [("x-amzn-ErrorType", "PayloadTooLargeException")], content
+                return payload_too_large()
             return (200, [], b"") if await connection.post(body) else gone()
         if method == "GET":
             info = {
@@ -292,7 +311,7 @@ class Gateway:
             return
         if scope["path"] != self.ws_path:
             await send({"type": "websocket.close", "code": 1008})  # before accepting: uvicorn answers 403
-            self.log(f"WS {scope['path']} 403 (the WebSocket API is on {self.ws_path})")
+            self.emit(f"WS {scope['path']} 403 (the WebSocket API is on {self.ws_path})")
             return
         connection = ClientSocket(send, Request(scope, b"", port=self.port))
         self.connections[connection.connection_id] = connection
@@ -336,10 +355,10 @@ class Gateway:
             answer = await self.function.invoke(event)
         except Exception as exc:
             report(f"WS {route} {connection.connection_id}: the function failed", exc)
-            self.log(f"WS {route} {connection.connection_id} 502 {elapsed_ms(started)} ms")
+            self.emit(f"WS {route} {connection.connection_id} 502 {elapsed_ms(started)} ms")
             return None
         status = answer.get("statusCode", "-") if isinstance(answer, dict) else "-"
-        self.log(f"WS {route} {connection.connection_id} {status} {elapsed_ms(started)} ms")
+        self.emit(f"WS {route} {connection.connection_id} {status} {elapsed_ms(started)} ms")
         return answer
 
 
@@ -355,14 +374,28 @@ def subprotocol(answer: dict[str, Any]) -> str | None:
     return None
 
 
-async def read_body(receive: Receive) -> bytes | None:
-    """The whole request body; None when the client disconnected first."""
+# Lambda's 6 MB limit is on the event, where a body may go as base64 (4 bytes for every 3).
+MAX_REQUEST_BYTES = MAX_INVOKE_BYTES * 3 // 4
+
+
+class BodyTooLarge(Exception):
+    """More of the request body came than the limit: the rest is not read."""
+
+
+async def read_body(receive: Receive, *, limit: int) -> bytes | None:
+    """The whole request body; None when the client disconnected first. Raises BodyTooLarge as soon
+    as more than `limit` bytes have come, so a large body never sits in memory whole."""
     chunks = []
+    size = 0
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
             return None
-        chunks.append(message.get("body", b""))
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge(size)
+        chunks.append(chunk)
         if not message.get("more_body"):
             return b"".join(chunks)
 
@@ -382,6 +415,11 @@ def json_answer(status: int, payload: Any) -> tuple[int, list[tuple[str, str]], 
     return status, [("content-type", "application/json")], json.dumps(payload).encode()
 
 
+def payload_too_large() -> tuple[int, list[tuple[str, str]], bytes]:
+    status, headers, content = json_answer(413, {"message": "Request Entity Too Large"})
+    return status, headers + [("x-amzn-ErrorType", "PayloadTooLargeException")], content
+
+
 def gone() -> tuple[int, list[tuple[str, str]], bytes]:
     status, headers, content = json_answer(410, {"message": None})
     return status, headers + [("x-amzn-ErrorType", "GoneException")], content
@@ -393,6 +431,7 @@ def elapsed_ms(started: float) -> str:
 
 def report(what: str, exc: BaseException) -> None:
     """A failure on stderr: the function's own trace for a runtime error, else the traceback."""
+    what = printable(what)
     if isinstance(exc, (FunctionError, MalformedResponse)):
         sys.stderr.write(f"{what}: {exc}\n")
     else:

@@ -174,6 +174,7 @@ class RuntimeAPI:
         self._results: dict[str, Invocation] = {}
         self._streams: dict[str, Stream] = {}
         self._init_errors: list[dict[str, Any]] = []
+        self._forgotten: set[str] = set()  # forgotten before their answer came: it is dropped as it comes
         self._closed = False
         self.next_calls = 0
         self.snapshot = SnapshotPoint(self._cond)  # SnapStart: GET /restore/next waits here for restore()
@@ -254,6 +255,15 @@ class RuntimeAPI:
             self._cond.wait_for(lambda: request_id in self._streams or request_id in self._results, timeout)
             return self._streams.get(request_id)
 
+    def forget(self, request_id: str) -> None:
+        """Keep nothing more of request_id: its answer and stream, now or when they come. The local
+        gateway reads each once; a long session would otherwise keep every response."""
+        with self._cond:
+            self._results.pop(request_id, None)
+            self._streams.pop(request_id, None)
+            if request_id in self._taken:
+                self._forgotten.add(request_id)
+
     def cancel(self, request_id: str) -> None:
         """Drop a queued invocation that no /next took yet (so a later runtime never sees a stale event)."""
         with self._cond:
@@ -276,6 +286,13 @@ class RuntimeAPI:
 
     # -- the runtime side (called from the server's handler threads) ---------------------------------------
 
+    def note(self, method: str, path: str) -> None:
+        """One request in `requests`, which keeps the last thousand or so."""
+        with self._cond:
+            self.requests.append((method, path))
+            if len(self.requests) > 2048:
+                del self.requests[:1024]
+
     def _next(self) -> tuple[str, bytes, dict[str, str]] | None:
         with self._cond:
             self.next_calls += 1
@@ -292,7 +309,11 @@ class RuntimeAPI:
             if request_id not in self._taken:  # unknown, or already answered
                 return False
             self._taken.discard(request_id)
-            self._results[request_id] = invocation
+            if request_id in self._forgotten:
+                self._forgotten.discard(request_id)
+                self._streams.pop(request_id, None)
+            else:
+                self._results[request_id] = invocation
             self._cond.notify_all()
             return True
 
@@ -381,7 +402,7 @@ def _handler_class(api: RuntimeAPI) -> type[BaseHTTPRequestHandler]:
             self._send(404, {"errorMessage": f"unknown path {self.path}", "errorType": "NotFound"})
 
         def do_GET(self) -> None:
-            api.requests.append(("GET", self.path))
+            api.note("GET", self.path)
             if self.path == f"{PREFIX}/restore/next":
                 restored = api.snapshot.taken(lambda: api._closed)
                 return self._send(200) if restored else self._send(500, {"errorMessage": "emulator closed", "errorType": "Emulator.Closed"})
@@ -394,7 +415,7 @@ def _handler_class(api: RuntimeAPI) -> type[BaseHTTPRequestHandler]:
             self._send(200, headers=headers, body=body)
 
         def do_POST(self) -> None:
-            api.requests.append(("POST", self.path))
+            api.note("POST", self.path)
             if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
                 return self._streamed()
             try:

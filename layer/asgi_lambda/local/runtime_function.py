@@ -154,7 +154,11 @@ def function_environ(
     """
     added = {"ASGI_APP": app}
     if not environ.get("WS_BACKEND", "").strip():
-        state_dir.mkdir(parents=True, exist_ok=True)
+        # Private, as the store's default directory is (stores/sqlite.py): the file holds the
+        # connections' requests and where replies go.
+        state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if state_dir.stat().st_uid == os.getuid():
+            state_dir.chmod(0o700)  # made by an older version, 0755
         path = state_dir.resolve() / f"connections-{port}.sqlite3"  # absolute: --runtime's function runs elsewhere
         for stale in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
             stale.unlink(missing_ok=True)

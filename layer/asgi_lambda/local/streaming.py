@@ -80,7 +80,9 @@ class EmulatedFunction:
 
     def call(self, event: dict[str, Any]) -> Any:
         api = self.running()
-        return answer(api.invoke(event, timeout=TIMEOUT_SECONDS, function_arn=self.arn))
+        result = api.invoke(event, timeout=TIMEOUT_SECONDS, function_arn=self.arn)
+        api.forget(result.request_id)  # read once: a long session must not keep every answer
+        return answer(result)
 
     async def stream(self, event: dict[str, Any]) -> Stream | Any:
         """The streamed response to `event` once it has begun, or the whole answer to an event the
@@ -97,6 +99,7 @@ class EmulatedFunction:
                 return stream
             result = api.result(request_id, 0)
             if result is not None:
+                api.forget(request_id)
                 return answer(result)
             self.running()  # the function may have gone meanwhile
             if time.monotonic() > deadline:
@@ -107,6 +110,11 @@ class EmulatedFunction:
         """Whether the emulator has the stream's outcome: a stream can stop short of its last chunk
         (the function's process died) and still be over."""
         return self.api is None or self.api.result(stream.request_id, 0) is not None
+
+    def relayed(self, stream: Stream) -> None:
+        """The stream has reached the client: the emulator keeps nothing of it."""
+        if self.api is not None:
+            self.api.forget(stream.request_id)
 
 
 class QuietErrors:
@@ -177,14 +185,17 @@ class InProcessStreamingFunction(EmulatedFunction):
 # --- the relay ------------------------------------------------------------------------------------
 
 
-def more(stream: Stream, index: int, timeout: float) -> tuple[list[bytes], bool]:
-    """The chunks after the first `index`, waiting up to `timeout` for one, and whether the stream is
-    over (its last chunk came, or the caller hung up). Waits on the emulator's own condition, which it
-    notifies at each chunk."""
+def more(stream: Stream, timeout: float) -> tuple[list[bytes], bool]:
+    """The chunks that came since the last call, taken out of the stream (each is relayed once, and
+    a long stream must not sit in memory whole), waiting up to `timeout` for one; and whether the
+    stream is over (its last chunk came, or the caller hung up). Waits on the emulator's own
+    condition, which it notifies at each chunk."""
     cond = stream._cond
     with cond:
-        cond.wait_for(lambda: len(stream.chunks) > index or stream.complete or stream.hung_up, timeout)
-        return [data for _, data in stream.chunks[index:]], stream.complete or stream.hung_up
+        cond.wait_for(lambda: bool(stream.chunks) or stream.complete or stream.hung_up, timeout)
+        taken = [data for _, data in stream.chunks]
+        stream.chunks.clear()
+        return taken, stream.complete or stream.hung_up
 
 
 class Relayed:
@@ -209,10 +220,9 @@ async def relay(stream: Stream, ended: Callable[[], bool], receive: Receive, sen
 
     watcher = asyncio.get_running_loop().create_task(watch())
     try:
-        index, pending = 0, b""
+        pending = b""
         while True:
-            chunks, over = await asyncio.to_thread(more, stream, index, SLICE)
-            index += len(chunks)
+            chunks, over = await asyncio.to_thread(more, stream, SLICE)
             data = b"".join(chunks)
             if outcome.status is None:
                 pending += data

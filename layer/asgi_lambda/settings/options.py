@@ -250,6 +250,25 @@ def parse_endpoint_url(value: object, *, name: str, text: bool) -> str | None:
     return url
 
 
+# What a WebSocket connection's stored $connect request never holds: header and query parameter
+# names (any case) whose values are live credentials, replaced by REDACTED in the store.
+DEFAULT_REDACT = "authorization,cookie,proxy-authorization,x-api-key,token,access_token,id_token"
+DEFAULT_REDACTED_NAMES = frozenset(DEFAULT_REDACT.split(","))
+REDACTED = "[redacted]"
+
+
+def parse_redact(value: object, *, name: str, text: bool) -> frozenset[str]:
+    """Header and query parameter names, lowercased; empty turns redaction off."""
+    names = entries(value, name=name, text=text)
+    for entry in names:
+        if not all(char.isalnum() or char in "!#$%&'*+-.^_`|~" for char in entry):
+            raise ConfigError(
+                f"{name}={value!r}: {entry!r} is not a header or query parameter name; expected names such as "
+                f"authorization,token{separated(text)} (empty: store every value)."
+            )
+    return frozenset(entry.lower() for entry in names)
+
+
 def parse_ws_path(value: object, *, name: str, text: bool) -> str:
     """The path every WebSocket scope gets: WS_PATH, or `serve --ws-path`; empty means the default."""
     path = str(value or "").strip() or DEFAULT_WS_PATH
@@ -300,9 +319,12 @@ class Option:
         self.shown = shown
 
     def read(self, environ: Mapping[str, str]) -> Any:
-        """The option from its variable (unset or empty: the default)."""
+        """The option from its variable: unset, the default; empty, what the check makes of "" (for
+        most, the default too; for WS_REDACT, nothing redacted)."""
         assert self.variable is not None and self.parse is not None
-        value = environ.get(self.variable, "")
+        value = environ.get(self.variable)
+        if value is None:
+            value = "" if self.default is None else self.default
         return self.parse(value, name=self.variable, text=True)
 
     def take(self, value: Any) -> Any:
@@ -432,6 +454,15 @@ OPTIONS: tuple[Option, ...] = (
         parse=parse_endpoint_url,
         doc="Where replies go, instead of `https://{apiId}.execute-api.{region}.amazonaws.com/{stage}`.",
         shown="built",
+    ),
+    Option(
+        None,
+        variable="WS_REDACT",
+        default=DEFAULT_REDACT,
+        parse=parse_redact,
+        doc="Comma-separated header and query parameter names (any case) whose values the stored `$connect` request keeps "
+        f"as `{REDACTED}`: the app sees them at `$connect` only ([Security](#security)). Empty (`WS_REDACT=`) stores every value.",
+        shown=f"`{DEFAULT_REDACT}`",
     ),
     Option(None, keyword="ws_config", doc="The WebSocket store, as Mangum 0.9's `{'backend': NAME, 'params': {...}}`."),
     Option(None, keyword="dsn", doc="The WebSocket store as one URI: `dynamodb://table`, `redis://host:6379/0`, ..."),

@@ -13,11 +13,13 @@ from typing import TYPE_CHECKING, Any
 from ..exceptions import ConfigError
 from .options import (
     BY_VARIABLE,
+    DEFAULT_REDACTED_NAMES,
     DEFAULT_TTL_SECONDS,
     DEFAULT_WS_PATH,
     Frozen,
     deprecated,
     parse_endpoint_url,
+    parse_redact,
     parse_ttl_seconds,
     read,
 )
@@ -25,17 +27,18 @@ from .options import (
 if TYPE_CHECKING:
     from ..stores.registry import StoreEntry
 
-# Options every store takes in code, beside its own (WS_TTL_SECONDS and WS_ENDPOINT_URL in the environment).
-COMMON_PARAMS = ("ttl_seconds", "management_endpoint_url")
+# Options every store takes in code, beside its own (WS_TTL_SECONDS, WS_ENDPOINT_URL and WS_REDACT in the environment).
+COMMON_PARAMS = ("ttl_seconds", "management_endpoint_url", "redact")
 
 # What a store must be on Lambda, where events of one connection reach many execution environments.
 SHARED_STORES = "use dynamodb, redis, postgresql or s3, or sqlite with its file on an EFS mount (such as /mnt/efs/connections.sqlite3)"
 
 
 class WebSocketSettings(Frozen):
-    """The store and its options, the scope's path, the record's lifetime and where replies go."""
+    """The store and its options, the scope's path, the record's lifetime, where replies go, and the
+    header and query parameter names whose values the stored request never holds (`redact`)."""
 
-    __slots__ = ("backend", "store_options", "path", "ttl_seconds", "endpoint_url", "region")
+    __slots__ = ("backend", "store_options", "path", "ttl_seconds", "endpoint_url", "region", "redact")
 
     def __init__(
         self,
@@ -46,6 +49,7 @@ class WebSocketSettings(Frozen):
         ttl_seconds: int = DEFAULT_TTL_SECONDS,
         endpoint_url: str | None = None,
         region: str = "us-east-1",
+        redact: frozenset[str] = DEFAULT_REDACTED_NAMES,
     ) -> None:
         self.backend = backend
         self.store_options = store_options
@@ -53,6 +57,7 @@ class WebSocketSettings(Frozen):
         self.ttl_seconds = ttl_seconds
         self.endpoint_url = endpoint_url
         self.region = region
+        self.redact = redact
 
 
 def parse_store_name(value: object, *, name: str) -> StoreEntry:
@@ -60,8 +65,22 @@ def parse_store_name(value: object, *, name: str) -> StoreEntry:
 
     entry = registry.entry_for(str(value))
     if entry is None:
-        raise ConfigError(f"{name}={value!r}: expected one of {registry.names()}.")
+        from ..stores.failures import mask_password  # a DSN given as the name by mistake is shown masked
+
+        raise ConfigError(f"{name}={mask_password(str(value))!r}: expected one of {registry.names()}.")
     return entry
+
+
+def masked(value: object) -> object:
+    """`value` (ws_config, or a part of it) as messages show it: every string masked as a DSN is,
+    and the value of a key that names a secret (password) replaced whole."""
+    from ..stores.failures import SECRET_VALUE, mask_password
+
+    if isinstance(value, Mapping):
+        return {key: "***" if SECRET_VALUE.match(f"{key}=") else masked(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [masked(item) for item in value]
+    return mask_password(value) if isinstance(value, str) else value
 
 
 def parse_store_option(entry: StoreEntry, keyword: str, value: object, *, name: str) -> str:
@@ -120,8 +139,9 @@ def websocket_settings(entry: StoreEntry, options: dict[str, str], environ: Mapp
     path = read("WS_PATH", environ)
     ttl = chosen.get("ttl_seconds") or read("WS_TTL_SECONDS", environ)
     endpoint = chosen.get("endpoint_url") or read("WS_ENDPOINT_URL", environ)
+    redact = chosen["redact"] if "redact" in chosen else read("WS_REDACT", environ)  # empty from code: off
     region = environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or "us-east-1"
-    return WebSocketSettings(entry.name, options, path=path, ttl_seconds=ttl, endpoint_url=endpoint, region=region)
+    return WebSocketSettings(entry.name, options, path=path, ttl_seconds=ttl, endpoint_url=endpoint, region=region, redact=redact)
 
 
 def websocket_from_environ(environ: Mapping[str, str]) -> WebSocketSettings:
@@ -143,7 +163,7 @@ def websocket_from_environ(environ: Mapping[str, str]) -> WebSocketSettings:
 def websocket_from_ws_config(ws_config: Mapping[str, Any], environ: Mapping[str, str]) -> WebSocketSettings:
     """Mangum's `{"backend": NAME, "params": {...}}`, with Mangum's parameter names."""
     if not isinstance(ws_config, Mapping) or set(ws_config) - {"backend", "params"} or "backend" not in ws_config:
-        raise ConfigError(f"ws_config={ws_config!r}: expected {{'backend': NAME, 'params': {{...}}}}.")
+        raise ConfigError(f"ws_config={masked(ws_config)!r}: expected {{'backend': NAME, 'params': {{...}}}}.")
     entry = parse_store_name(ws_config["backend"], name="ws_config['backend']")
     params = dict(ws_config.get("params") or {})
     where = f"ws_config params for {entry.name}"
@@ -177,12 +197,13 @@ def websocket_from_dsn(dsn: str, environ: Mapping[str, str]) -> WebSocketSetting
     """One URI names the store: dynamodb://table?region=eu-west-1, s3://bucket/prefix/,
     postgresql://... (the client's own DSN), redis://..., sqlite://file, memory://."""
     from ..stores import registry
+    from ..stores.failures import mask_password  # its urllib import is paid for here anyway (parse_qsl)
 
     scheme, _, rest = str(dsn).partition("://")
     entry = next((entry for entry in registry.STORES if scheme.lower() in (entry.name, *entry.aliases, *entry.dsn_schemes)), None)
     if entry is None or not rest and (entry.dsn_whole or entry.dsn_location):
         raise ConfigError(
-            f"dsn={dsn!r}: expected a URI such as dynamodb://table?region=eu-west-1, s3://bucket/prefix/, "
+            f"dsn={mask_password(str(dsn))!r}: expected a URI such as dynamodb://table?region=eu-west-1, s3://bucket/prefix/, "
             "postgresql://user@host/db, redis://host:6379/0, sqlite://connections.db or memory://."
         )
     if entry.dsn_whole:
@@ -195,7 +216,8 @@ def websocket_from_dsn(dsn: str, environ: Mapping[str, str]) -> WebSocketSetting
     if entry.dsn_location:
         values = location.split("/", len(entry.dsn_location) - 1) if len(entry.dsn_location) > 1 else [location]
         options.update({keyword: value for keyword, value in zip(entry.dsn_location, values, strict=False) if value})
-    query = dict(parse_qsl(query_string))
+    # Blank values are dropped, but for redact, where `redact=` means "redact nothing".
+    query = {key: value for key, value in parse_qsl(query_string, keep_blank_values=True) if value or key == "redact"}
     accepted = [option.keyword for option in entry.options if option.keyword not in entry.dsn_location] + list(COMMON_PARAMS)
     for key in query:
         if key not in accepted:
@@ -205,8 +227,10 @@ def websocket_from_dsn(dsn: str, environ: Mapping[str, str]) -> WebSocketSetting
     )
     missing = [option.keyword for option in entry.options if option.required and not options.get(option.keyword)]
     if missing:
-        raise ConfigError(f"dsn={dsn!r}: names no {missing[0]}; expected {entry.name}://{'/'.join(entry.dsn_location).upper()}.")
-    check_shared_store(entry, options, environ, backend=f"dsn={dsn!r}", path="dsn file")
+        raise ConfigError(
+            f"dsn={mask_password(dsn)!r}: names no {missing[0]}; expected {entry.name}://{'/'.join(entry.dsn_location).upper()}."
+        )
+    check_shared_store(entry, options, environ, backend=f"dsn={mask_password(dsn)!r}", path="dsn file")
     return websocket_settings(entry, options, environ, **common_options(query, name="dsn"))
 
 
@@ -218,6 +242,9 @@ def common_options(params: Mapping[str, Any], *, name: str) -> dict[str, Any]:
         chosen["endpoint_url"] = parse_endpoint_url(
             params["management_endpoint_url"], name=f"{name}['management_endpoint_url']", text=False
         )
+    if params.get("redact") is not None:
+        # A list in ws_config; in a dsn's query string, comma-separated text (redact=authorization,token).
+        chosen["redact"] = parse_redact(params["redact"], name=f"{name}['redact']", text=name == "dsn")
     return chosen
 
 

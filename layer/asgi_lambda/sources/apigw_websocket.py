@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Final
 
+from ..settings.options import REDACTED
 from .common import decode_body, encoded_query, header_pairs, trace_id
 from .fields import FLAG, NUMBER, TEXT, Fields, ListOf, MapOf, Nullable
 
@@ -94,18 +95,32 @@ class WebSocketEvent:
             "reason": self.request_context.get("disconnectReason") or "",
         }
 
-    def request(self, *, path: str) -> dict[str, Any]:
-        """The $connect request, JSON-safe, as the store keeps it, with the path WS_PATH gives."""
-        return {"path": path, **self.connect_request}
+    def request(self, *, path: str, redact: frozenset[str] = frozenset()) -> dict[str, Any]:
+        """The $connect request, JSON-safe, with the path WS_PATH gives. As the store keeps it, the
+        values of the headers and query parameters `redact` names (lowercase) are REDACTED: the
+        store outlives the connection (DynamoDB's TTL by days), and they are live credentials."""
+        request = {"path": path, **self.connect_request}
+        if redact:
+            request["headers"] = [[name, REDACTED if name in redact else value] for name, value in request["headers"]]
+            request["query_string"] = encoded_query(self.query_params(redact)).decode()
+        return request
+
+    def query_params(self, redact: frozenset[str] = frozenset()) -> dict[str, Any]:
+        params = self.event.get("multiValueQueryStringParameters") or self.event.get("queryStringParameters") or {}
+        if not redact:
+            return params
+        return {
+            key: (REDACTED if isinstance(values, str) else [REDACTED] * len(values)) if key.lower() in redact else values
+            for key, values in params.items()
+        }
 
     def read_request(self) -> dict[str, Any]:
         headers = header_pairs(self.event.get("headers"), self.event.get("multiValueHeaders"))
-        params = self.event.get("multiValueQueryStringParameters") or self.event.get("queryStringParameters") or {}
         protocols = [value.decode() for name, value in headers if name == b"sec-websocket-protocol"]
         identity = self.request_context.get("identity") or {}
         host = self.request_context.get("domainName") or next((value.decode() for name, value in headers if name == b"host"), None)
         return {
-            "query_string": encoded_query(params).decode(),
+            "query_string": encoded_query(self.query_params()).decode(),
             "headers": [[name.decode(), value.decode()] for name, value in headers],
             "subprotocols": [protocol.strip() for value in protocols for protocol in value.split(",") if protocol.strip()],
             "client": [identity["sourceIp"], 0] if identity.get("sourceIp") else None,

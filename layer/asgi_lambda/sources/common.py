@@ -316,9 +316,26 @@ def single_value_headers(headers: Iterable[tuple[bytes, bytes]], *, exclude: fro
     differently cased name, which HTTP treats as the same header (as Mangum does). Returns the
     headers and how many cookies they carry."""
     shaped, cookies = joined_headers_and_cookies(headers, exclude=exclude)
+    if len(cookies) > MAX_CASED_COOKIES:
+        # Past the last casing, cookies would overwrite one another silently: keep what fits, and say so.
+        import logging
+
+        logging.getLogger("asgi_lambda.sources").error(
+            "The response sets %d cookies, but single-value headers (ALB without multi-value headers, VPC Lattice) carry "
+            "at most %d, one per casing of Set-Cookie; the first %d are sent, the other %d dropped.",
+            len(cookies),
+            MAX_CASED_COOKIES,
+            MAX_CASED_COOKIES,
+            len(cookies) - MAX_CASED_COOKIES,
+        )
+        cookies = cookies[:MAX_CASED_COOKIES]
     for index, cookie in enumerate(cookies):
         shaped[cased("set-cookie", index)] = cookie
     return shaped, len(cookies)
+
+
+# The distinct casings of "set-cookie": each of its 9 letters upper or lower.
+MAX_CASED_COOKIES = 2**9
 
 
 def cased(name: str, index: int) -> str:

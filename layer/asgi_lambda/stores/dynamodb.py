@@ -122,26 +122,28 @@ class DynamoDBStore:
             connection_id,
             lambda key: {"Key": key, "ConsistentRead": True, "ProjectionExpression": "#data", "ExpressionAttributeNames": NAMES},
         )
-        return _data(response.get("Item"))
+        return _data(response.get("Item"), key=connection_id)
 
     async def pop(self, connection_id: str) -> ConnectionRecord | None:
         response = await self._keyed("delete_item", connection_id, lambda key: {"Key": key, "ReturnValues": "ALL_OLD"})
-        return _data(response.get("Attributes"))
+        return _data(response.get("Attributes"), key=connection_id)
 
     async def scan(self) -> list[ConnectionRecord]:
         def scan_all() -> list[ConnectionRecord]:
             parameters: dict[str, Any] = {
                 "TableName": self.table,
                 "FilterExpression": "expires_at > :now",
-                "ProjectionExpression": "#data",
-                "ExpressionAttributeNames": NAMES,
+                "ProjectionExpression": "#data, #key",  # the key, to name a record that is not one
+                "ExpressionAttributeNames": {**NAMES, "#key": self.key},
                 "ExpressionAttributeValues": {":now": {"N": str(int(time.time()))}},
             }
             records: list[ConnectionRecord] = []
             while True:
                 page = self._aws.request("scan", **parameters)
                 # A page may hold nothing (the filter applies after the read) and still not be the last.
-                records.extend(record for item in page.get("Items", ()) if (record := _data(item)) is not None)
+                for item in page.get("Items", ()):
+                    if (record := _data(item, key=str(item.get(self.key, {}).get("S")))) is not None:
+                        records.append(record)
                 if "LastEvaluatedKey" not in page:
                     break
                 parameters["ExclusiveStartKey"] = page["LastEvaluatedKey"]
@@ -155,8 +157,8 @@ class DynamoDBStore:
             client.close()
 
 
-def _data(item: dict[str, Any] | None) -> ConnectionRecord | None:
+def _data(item: dict[str, Any] | None, *, key: str) -> ConnectionRecord | None:
     """The item's record; None for no item, an expired one, or one another program wrote into the
     table (a Mangum 0.9 table reused may still hold that era's items, which have no `data`)."""
     data = (item or {}).get("data", {}).get("S")
-    return live(data if isinstance(data, str) else None)
+    return live(data if isinstance(data, str) else None, key=key)

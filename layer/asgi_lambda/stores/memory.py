@@ -15,13 +15,13 @@ class MemoryStore:
         self.records[record.connection_id] = record.to_json()
 
     async def load(self, connection_id: str) -> ConnectionRecord | None:
-        return live(self.records.get(connection_id))
+        return live(self.records.get(connection_id), key=connection_id)
 
     async def pop(self, connection_id: str) -> ConnectionRecord | None:
-        return live(self.records.pop(connection_id, None))
+        return live(self.records.pop(connection_id, None), key=connection_id)
 
     async def scan(self) -> list[ConnectionRecord]:
-        return [record for record in map(live, list(self.records.values())) if record is not None]
+        return [record for key, data in list(self.records.items()) if (record := live(data, key=key)) is not None]
 
     async def close(self) -> None:
         pass

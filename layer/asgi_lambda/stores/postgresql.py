@@ -82,7 +82,7 @@ class PostgresStore:
         )
         self._load_sql = f"SELECT data FROM {quoted} WHERE connection_id = $1 AND expires_at > $2"
         self._pop_sql = f"DELETE FROM {quoted} WHERE connection_id = $1 RETURNING data"
-        self._scan_sql = f"SELECT data FROM {quoted} WHERE expires_at > $1"
+        self._scan_sql = f"SELECT connection_id, data FROM {quoted} WHERE expires_at > $1"
 
     async def _get_pool(self) -> Any:
         if self._pool is None:
@@ -142,14 +142,14 @@ class PostgresStore:
         await self._run("execute", self._save_sql, record.connection_id, record.to_json(), record.expires_at)
 
     async def load(self, connection_id: str) -> ConnectionRecord | None:
-        return live(await self._run("fetchval", self._load_sql, connection_id, int(time.time())))
+        return live(await self._run("fetchval", self._load_sql, connection_id, int(time.time())), key=connection_id)
 
     async def pop(self, connection_id: str) -> ConnectionRecord | None:
-        return live(await self._run("fetchval", self._pop_sql, connection_id))
+        return live(await self._run("fetchval", self._pop_sql, connection_id), key=connection_id)
 
     async def scan(self) -> list[ConnectionRecord]:
         rows = await self._run("fetch", self._scan_sql, int(time.time()))
-        return [record for row in rows if (record := live(row[0])) is not None]
+        return [record for key, data in rows if (record := live(data, key=key)) is not None]
 
     async def close(self) -> None:
         pool, self._pool = self._pool, None

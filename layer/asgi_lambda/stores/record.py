@@ -3,14 +3,23 @@ expiry rule every store applies to it.
 
 A store keeps the record as JSON (`to_json`) and turns what it reads back into a record with
 `live()`, which also drops a record past its expiry: backends remove expired records late
-(DynamoDB's TTL by up to days) or not at all, so no store returns one.
+(DynamoDB's TTL by up to days) or not at all, so no store returns one. A record that is not one
+(not JSON, a field missing or of another type: written by another program, or cut short) is
+skipped too, and logged once with its key, so one bad record never breaks every broadcast; the
+connection's $disconnect, or a send that finds it gone, removes it.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import time
 from typing import Any
+
+logger = logging.getLogger("asgi_lambda.websocket")
+
+# The keys of corrupt records logged so far in this environment: each is logged once (bounded).
+REPORTED: set[str] = set()
 
 
 class ConnectionRecord:
@@ -55,13 +64,22 @@ class ConnectionRecord:
 
     @classmethod
     def from_json(cls, data: str | bytes) -> ConnectionRecord:
+        """The record `data` holds; ValueError naming the first field that is not as `to_json` writes it."""
         record = json.loads(data)
+        if not isinstance(record, dict):
+            raise ValueError(f"a JSON {type(record).__name__}, not an object")
+        for field, kind in FIELDS.items():
+            if not isinstance(record.get(field), kind) or isinstance(record.get(field), bool):
+                raise ValueError(f"{field} is {'missing' if field not in record else type(record[field]).__name__}")
+        pending = record.get("pending")
+        if pending is not None and not (isinstance(pending, list) and all(isinstance(item, dict) for item in pending)):
+            raise ValueError("pending is not a list of objects")
         return cls(
             record["connection_id"],
             endpoint=record["endpoint"],
             scope=record["scope"],
             expires_at=record["expires_at"],
-            pending=record.get("pending"),
+            pending=pending,
         )
 
     def __eq__(self, other: object) -> bool:
@@ -71,9 +89,22 @@ class ConnectionRecord:
         return f"ConnectionRecord({self.connection_id!r}, expires_at={self.expires_at})"
 
 
-def live(data: str | bytes | None) -> ConnectionRecord | None:
-    """The record stored as `data`, None when there is none or it has expired."""
+# The fields `to_json` writes, and their types.
+FIELDS: dict[str, type] = {"connection_id": str, "endpoint": str, "scope": dict, "expires_at": int}
+
+
+def live(data: str | bytes | None, *, key: str) -> ConnectionRecord | None:
+    """The record stored as `data` under `key` (the store's own: item key, object key, Redis key),
+    None when there is none, it has expired, or it is not a record (logged once)."""
     if data is None:
         return None
-    record = ConnectionRecord.from_json(data)
+    try:
+        record = ConnectionRecord.from_json(data)
+    except ValueError as exc:  # json.JSONDecodeError and UnicodeDecodeError are ValueErrors
+        if key not in REPORTED:
+            if len(REPORTED) > 1024:
+                REPORTED.clear()
+            REPORTED.add(key)
+            logger.error("Connection record %r skipped: not a record (%s); its $disconnect will remove it", key, exc)
+        return None
     return None if record.expired() else record

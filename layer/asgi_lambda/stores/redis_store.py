@@ -104,27 +104,27 @@ class RedisStore:
 
     async def load(self, connection_id: str) -> ConnectionRecord | None:
         key = self._key(connection_id)
-        return live(await self._command(lambda client: client.get(key)))
+        return live(await self._command(lambda client: client.get(key)), key=key)
 
     async def pop(self, connection_id: str) -> ConnectionRecord | None:
         key = self._key(connection_id)
-        return live(await self._command(lambda client: client.getdel(key)))
+        return live(await self._command(lambda client: client.getdel(key)), key=key)
 
     async def scan(self) -> list[ConnectionRecord]:
         values = await self._command(self._values)
-        return [record for record in map(live, values) if record is not None]
+        return [record for key, data in values if (record := live(data, key=text(key))) is not None]
 
-    async def _values(self, client: redis.asyncio.Redis) -> list[bytes | str | None]:
-        """The value of every key under the prefix: SCAN MATCH page by page, one MGET per page."""
+    async def _values(self, client: redis.asyncio.Redis) -> list[tuple[bytes | str, bytes | str | None]]:
+        """Every key under the prefix with its value: SCAN MATCH page by page, one MGET per page."""
         seen: set[bytes | str] = set()  # SCAN may return a key more than once
-        values: list[bytes | str | None] = []
+        values: list[tuple[bytes | str, bytes | str | None]] = []
         cursor = 0
         while True:
             cursor, keys = await client.scan(cursor, match=self._match, count=SCAN_COUNT)
             new = [key for key in keys if key not in seen]
             if new:
                 seen.update(new)
-                values.extend(await client.mget(new))
+                values.extend(zip(new, await client.mget(new), strict=True))
             if cursor == 0:
                 return values
 
@@ -132,3 +132,7 @@ class RedisStore:
         client, self._client = self._client, None
         if client is not None:
             await client.aclose()
+
+
+def text(key: bytes | str) -> str:
+    return key.decode(errors="replace") if isinstance(key, bytes) else key

@@ -69,6 +69,9 @@ def redis_from_parts(params: Mapping[str, object]) -> str | None:
     return f"redis://{secret}{params.get('host') or 'localhost'}:{params.get('port') or 6379}/0"
 
 
+# The sqlite store's default file: `{uid}` is the user's id, so the directory is the user's own (sqlite.py).
+SQLITE_DEFAULT_PATH = "/tmp/asgi-lambda-{uid}/connections.sqlite3"
+
 REGION = StoreOption("region", "the AWS region (default: the function's)", params=("region_name",))
 ENDPOINT_URL = StoreOption("endpoint_url", "another endpoint for the AWS service (tests, LocalStack)", params=("endpoint_url",))
 
@@ -184,8 +187,10 @@ STORES: tuple[StoreEntry, ...] = (
                 "the sqlite store's file",
                 "WS_SQLITE_PATH",
                 ("file_path",),
-                default="/tmp/asgi-lambda-connections.sqlite3",
-                doc="The `sqlite` store's file; on Lambda it must be outside `/tmp`, on an EFS mount.",
+                default=SQLITE_DEFAULT_PATH,
+                doc="The `sqlite` store's file, private to the user (`{uid}` is the user's id: the directory is made 0700, the file "
+                "0600; one another user owns, or group or others may write, is refused); on Lambda it must be outside `/tmp`, "
+                "on an EFS mount.",
             ),
         ),
         aliases=("sqlite3",),

@@ -97,7 +97,7 @@ class S3Store:
         return data
 
     def _get(self, key: str) -> ConnectionRecord | None:
-        return live(self._read(key))
+        return live(self._read(key), key=key)
 
     def _put(self, record: ConnectionRecord) -> None:
         self._aws.request(
@@ -115,7 +115,7 @@ class S3Store:
         if data is None:
             return None
         self._aws.request("delete_object", Bucket=self.bucket, Key=key)
-        return live(data)
+        return live(data, key=key)
 
     def _list(self) -> list[str]:
         """Every key under the prefix, following ListObjectsV2's pages (blocking)."""

@@ -21,7 +21,7 @@ from ..exceptions import MessageTooLarge
 from ..stores import StoreUnavailable
 from ..stores.record import ConnectionRecord
 from .cycle import WebSocketCycle
-from .hub import CURRENT_HUB, ConnectionHub
+from .hub import CURRENT_HUB, ConnectionHub, UntrustedEndpoint
 from .management_api import MAX_MESSAGE_BYTES, GatewayError, Gone
 
 if TYPE_CHECKING:
@@ -48,6 +48,11 @@ async def handle(event: WebSocketRequest, app: ASGIApp, *, hub: ConnectionHub, a
 
 
 async def connect(event: WebSocketRequest, app: ASGIApp, *, hub: ConnectionHub, app_state: dict[str, Any] | None) -> WebSocketOutcome:
+    try:
+        endpoint = hub.endpoint(event.api_id, event.stage)
+    except UntrustedEndpoint as exc:
+        logger.error("WebSocket connection %s refused: %s", event.connection_id, exc)
+        return outcome(500)
     request = event.request(path=hub.settings.path)
     pending: list[dict[str, Any]] = []
 
@@ -64,10 +69,12 @@ async def connect(event: WebSocketRequest, app: ASGIApp, *, hub: ConnectionHub, 
         return outcome(403)
     if cycle.close_code is not None:
         pending.append({"close": cycle.close_code})
+    # The app saw every header and query parameter; the store keeps WS_REDACT's as placeholders.
+    stored = event.request(path=hub.settings.path, redact=hub.settings.redact)
     record = ConnectionRecord(
         event.connection_id,
-        endpoint=hub.endpoint(event.api_id, event.stage),
-        scope={**request, "subprotocol": cycle.subprotocol},
+        endpoint=endpoint,
+        scope={**stored, "subprotocol": cycle.subprotocol},
         expires_at=int(time.time()) + hub.settings.ttl_seconds,
         pending=pending,
     )
@@ -88,7 +95,11 @@ async def message(event: WebSocketRequest, app: ASGIApp, *, hub: ConnectionHub, 
     if record is None:
         logger.warning("WebSocket message on %s dropped: no such connection in the store (expired, or never accepted)", event.connection_id)
         return outcome(200)
-    client = hub.management_api(record.endpoint)
+    try:
+        client = hub.management_api(record.endpoint)
+    except UntrustedEndpoint as exc:
+        logger.error("WebSocket message on %s dropped: %s", event.connection_id, exc)
+        return outcome(500)
     gone = False
 
     async def deliver(data: bytes | str) -> None:

@@ -7,6 +7,7 @@ variables on first use. The send API finds the hub of the invocation it runs in.
 from __future__ import annotations
 
 import os
+import re
 import weakref
 from collections.abc import Awaitable
 from contextvars import ContextVar
@@ -15,9 +16,21 @@ from typing import TypeVar
 from ..exceptions import ConfigError
 from ..settings.websocket import WebSocketSettings, websocket_from_environ
 from ..stores import Store, registry
-from .management_api import ManagementAPI
+from .management_api import GatewayError, ManagementAPI
 
 T = TypeVar("T")
+
+# What API Gateway's own names look like: an API id is 10 lowercase letters and digits, a stage
+# name letters, digits, hyphens and underscores (up to 128), a region such as eu-west-1.
+API_ID = re.compile(r"[a-z0-9]{10}")
+STAGE = re.compile(r"[A-Za-z0-9_-]{1,128}")
+REGION = re.compile(r"[a-z]{2}(?:-[a-z]+)+-[0-9]{1,2}")
+AWS_ENDPOINT = re.compile(rf"https://{API_ID.pattern}\.execute-api\.(?P<region>{REGION.pattern})\.amazonaws\.com/{STAGE.pattern}")
+
+
+class UntrustedEndpoint(GatewayError):
+    """A reply would go somewhere other than API Gateway's Management API (or WS_ENDPOINT_URL): an
+    event or a stored record that does not fit. Nothing is sent."""
 
 
 class ConnectionHub:
@@ -33,14 +46,44 @@ class ConnectionHub:
         _hubs.add(self)
 
     def endpoint(self, api_id: str, stage: str) -> str:
-        """Where replies go: built from the API id and stage, never from the event's domainName,
-        which is the custom domain when one is used and does not serve @connections."""
+        """Where replies go: WS_ENDPOINT_URL, or built from the event's API id and stage and the
+        function's region, never from the event's domainName (the custom domain, when one is used,
+        does not serve @connections). Parts not of API Gateway's form raise UntrustedEndpoint: the
+        signed calls carry the function's access key id and session token, and must not be sent
+        to a host an event names (`apiId='127.0.0.1:9999/#'`)."""
         if self.settings.endpoint_url:
             return self.settings.endpoint_url
-        return f"https://{api_id}.execute-api.{self.settings.region}.amazonaws.com/{stage}"
+        region = self.settings.region
+        for field, value, pattern, form in (
+            ("requestContext.apiId", api_id, API_ID, "10 lowercase letters and digits"),
+            ("requestContext.stage", stage, STAGE, "letters, digits, - and _"),
+            ("the region (AWS_REGION)", region, REGION, "such as eu-west-1"),
+        ):
+            if not pattern.fullmatch(value):
+                raise UntrustedEndpoint(f"{field} {value!r} is not of API Gateway's form ({form}): no reply is sent for it")
+        return f"https://{api_id}.execute-api.{region}.amazonaws.com/{stage}"
+
+    def trusted(self, endpoint: str) -> str:
+        """`endpoint` if replies may go there: WS_ENDPOINT_URL when set, else an API Gateway
+        Management API endpoint in the function's region. A record planted in the store with an
+        endpoint of its own raises UntrustedEndpoint."""
+        if self.settings.endpoint_url:
+            if endpoint.rstrip("/") == self.settings.endpoint_url.rstrip("/"):
+                return endpoint
+        else:
+            found = AWS_ENDPOINT.fullmatch(endpoint)
+            if found is not None and found["region"] == self.settings.region:
+                return endpoint
+        if self.settings.endpoint_url:
+            expected = f"WS_ENDPOINT_URL ({self.settings.endpoint_url})"
+        else:
+            expected = f"https://{{apiId}}.execute-api.{self.settings.region}.amazonaws.com/{{stage}}"
+        raise UntrustedEndpoint(f"the stored endpoint {endpoint!r} is not {expected}: nothing is sent there")
 
     def management_api(self, endpoint: str) -> ManagementAPI:
+        """The client for `endpoint`, once it is `trusted`."""
         if endpoint not in self.clients:
+            self.trusted(endpoint)
             self.clients[endpoint] = ManagementAPI(endpoint, region=self.settings.region)
         return self.clients[endpoint]
 

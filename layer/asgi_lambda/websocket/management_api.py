@@ -37,6 +37,7 @@ TIMEOUT_SECONDS = 10.0  # per attempt
 ATTEMPTS = 3  # in all, for an answer of 429 or 5xx
 BACKOFF_BASE = 0.05  # seconds: the ceiling of the first wait, doubled for each one after
 BACKOFF_CAP = 1.0  # seconds: no wait is longer, whether drawn or asked for with Retry-After
+MAX_ANSWER_BYTES = 64 * 1024  # an answer's body: API Gateway's are a few hundred bytes
 
 
 class GatewayError(ConnectionError):
@@ -46,6 +47,11 @@ class GatewayError(ConnectionError):
 
 class Gone(GatewayError):
     """410 GoneException: the client has left; its connection should be forgotten."""
+
+
+class MalformedAnswer(GatewayError):
+    """The answer is not HTTP/1.1 as API Gateway speaks it (a bad status line, a header past the
+    stream's limit, a length that is not a number or too large)."""
 
 
 class Credentials(NamedTuple):
@@ -97,6 +103,8 @@ class ManagementAPI:
             async with self.slots:
                 try:
                     status, headers, payload = await asyncio.wait_for(self.exchange(request), TIMEOUT_SECONDS)
+                except MalformedAnswer as exc:
+                    raise MalformedAnswer(f"{where}: {exc}") from exc
                 except (TimeoutError, OSError, asyncio.IncompleteReadError) as exc:
                     raise GatewayError(f"{where}: {exc!r}") from exc
             if status < 300:
@@ -125,11 +133,19 @@ class ManagementAPI:
                 writer.write(request)
                 await writer.drain()
                 status, headers, payload, keep = await read_response(reader)
+            except MalformedAnswer:  # an OSError too (GatewayError is), but not one a new connection cures
+                writer.close()
+                raise
             except (OSError, asyncio.IncompleteReadError):
                 writer.close()
                 if attempt == 2:
                     raise
                 continue
+            except BaseException:
+                # A malformed answer, a timeout or a cancellation mid-answer: the connection is in
+                # an unknown state, and is never kept.
+                writer.close()
+                raise
             if keep:
                 self.idle.append((reader, writer))
             else:
@@ -259,23 +275,56 @@ def sign(
 
 
 async def read_response(reader: asyncio.StreamReader) -> tuple[int, dict[str, str], bytes, bool]:
-    """Status, lowercase headers, body, and whether the connection may be reused."""
-    status_line = await reader.readuntil(b"\r\n")
+    """Status, lowercase headers, body, and whether the connection may be reused. An answer that
+    is not HTTP as API Gateway sends it raises MalformedAnswer; one cut short, IncompleteReadError."""
+    status_line = await read_line(reader)
     version, _, rest = status_line.decode("latin-1").partition(" ")
-    status = int(rest.split(" ", 1)[0])
+    code = rest[:3]
+    if not version.startswith("HTTP/1.") or not (code.isdigit() and code.isascii()) or rest[3:4] not in ("", " ", "\r"):
+        raise MalformedAnswer(f"not an HTTP status line: {status_line[:100]!r}")
+    status = int(code)
     headers: dict[str, str] = {}
-    while (line := await reader.readuntil(b"\r\n")) != b"\r\n":
-        name, _, value = line.decode("latin-1").partition(":")
+    while (line := await read_line(reader)) != b"\r\n":
+        name, colon, value = line.decode("latin-1").partition(":")
+        if not colon or len(headers) >= 100:
+            raise MalformedAnswer(f"not an HTTP header line: {line[:100]!r}" if not colon else "more than 100 headers")
         headers[name.strip().lower()] = value.strip()
     if headers.get("transfer-encoding", "").lower() == "chunked":
         chunks = []
-        while size := int((await reader.readuntil(b"\r\n")).split(b";")[0], 16):
+        received = 0
+        while size := length(await read_line(reader), base=16):
+            received += size
+            if received > MAX_ANSWER_BYTES:
+                raise MalformedAnswer(f"a body over {MAX_ANSWER_BYTES} bytes")
             chunks.append(await reader.readexactly(size))
             await reader.readexactly(2)
-        while await reader.readuntil(b"\r\n") != b"\r\n":  # trailers
+        while await read_line(reader) != b"\r\n":  # trailers
             pass
         payload = b"".join(chunks)
     else:
-        payload = await reader.readexactly(int(headers.get("content-length", "0")))
+        size = length(headers.get("content-length", "0").encode("latin-1"), base=10)
+        if size > MAX_ANSWER_BYTES:
+            raise MalformedAnswer(f"a body of {size} bytes, over {MAX_ANSWER_BYTES}")
+        payload = await reader.readexactly(size)
     keep = version == "HTTP/1.1" and headers.get("connection", "").lower() != "close"
     return status, headers, payload, keep
+
+
+async def read_line(reader: asyncio.StreamReader) -> bytes:
+    """One CRLF-ended line, within the stream's limit (64 KiB, asyncio's default)."""
+    try:
+        return await reader.readuntil(b"\r\n")
+    except asyncio.LimitOverrunError as exc:
+        raise MalformedAnswer("a line longer than 64 KiB") from exc
+
+
+def length(text: bytes, *, base: int) -> int:
+    """A Content-Length (base 10) or chunk size (base 16, extensions dropped)."""
+    digits = text.split(b";")[0].strip()
+    try:
+        size = int(digits, base)
+    except ValueError:
+        size = -1
+    if size < 0 or not digits.isalnum():
+        raise MalformedAnswer(f"not a length: {text[:40]!r}")
+    return size

@@ -147,7 +147,7 @@ def test_websocket_events_through_the_layer_reach_the_example_app(tmp_path: Path
         ),
         (
             {"WS_BACKEND": "sqlite"},
-            "WS_SQLITE_PATH='/tmp/asgi-lambda-connections.sqlite3' (the default) is under /tmp, but on Lambda each "
+            "WS_SQLITE_PATH='/tmp/asgi-lambda-{uid}/connections.sqlite3' (the default) is under /tmp, but on Lambda each "
             "execution environment has its own memory and /tmp: a connection would live in one environment only, and "
             "the events other environments handle would not find it; use dynamodb, redis, postgresql or s3, or sqlite "
             "with its file on an EFS mount (such as /mnt/efs/connections.sqlite3).",

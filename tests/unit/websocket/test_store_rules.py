@@ -88,10 +88,10 @@ def test_memory_is_refused_on_lambda_in_every_spelling() -> None:
 
 def test_sqlites_default_file_under_tmp_is_refused_on_lambda() -> None:
     assert refusal(lambda: websocket_from_environ({"WS_BACKEND": "sqlite", **LAMBDA})) == (
-        f"WS_SQLITE_PATH='/tmp/asgi-lambda-connections.sqlite3' (the default) is under /tmp, {WHY}"
+        f"WS_SQLITE_PATH='/tmp/asgi-lambda-{{uid}}/connections.sqlite3' (the default) is under /tmp, {WHY}"
     )
     assert refusal(lambda: websocket_from_ws_config({"backend": "sqlite3"}, LAMBDA)) == (
-        f"ws_config['params']['file_path']='/tmp/asgi-lambda-connections.sqlite3' (the default) is under /tmp, {WHY}"
+        f"ws_config['params']['file_path']='/tmp/asgi-lambda-{{uid}}/connections.sqlite3' (the default) is under /tmp, {WHY}"
     )
 
 
@@ -120,7 +120,7 @@ def test_sqlite_on_an_efs_mount_stays_allowed_on_lambda() -> None:
 def test_memory_and_sqlite_under_tmp_stay_allowed_off_lambda() -> None:
     # `asgi-lambda serve` (in process) and tests: one process, one store.
     assert websocket_from_environ({"WS_BACKEND": "memory"}).backend == "memory"
-    assert websocket_from_environ({"WS_BACKEND": "sqlite"}).store_options == {"path": "/tmp/asgi-lambda-connections.sqlite3"}
+    assert websocket_from_environ({"WS_BACKEND": "sqlite"}).store_options == {"path": "/tmp/asgi-lambda-{uid}/connections.sqlite3"}
     assert websocket_from_dsn("memory://", {}).backend == "memory"
 
 

@@ -1,0 +1,150 @@
+"""Issue #23, finding 6: a request cannot forge log lines.
+
+A decoded path went into the text access log and the local gateway's log as it was: `%0a` in a
+path printed a second, made-up line. Every logged value's control characters are escaped now (JSON
+logs escaped them already; the access log's `extra` fields stay as they are, for them).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+import pytest
+
+from asgi_lambda import Adapter
+from asgi_lambda.adapter import printable
+from asgi_lambda.local.gateway import Gateway
+
+FORGED_PATH = "/a\nINFO asgi_lambda.access: GET /admin 200 1.0ms forged\x1b[2K\u2028"
+ESCAPED_PATH = "/a\\nINFO asgi_lambda.access: GET /admin 200 1.0ms forged\\x1b[2K\\u2028"
+
+
+async def ok(scope: Any, receive: Any, send: Any) -> None:
+    if scope["type"] != "http":
+        return
+    await receive()
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": b"ok"})
+
+
+def http_event(path: str, method: str = "GET") -> dict[str, Any]:
+    return {
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": path,
+        "rawQueryString": "",
+        "headers": {"host": "a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com"},
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "a1b2c3d4e5",
+            "domainName": "a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com",
+            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "203.0.113.9", "userAgent": "x"},
+            "requestId": "r",
+            "routeKey": "$default",
+            "stage": "$default",
+            "time": "25/Nov/2026:10:00:00 +0000",
+            "timeEpoch": 1795600800000,
+        },
+        "isBase64Encoded": False,
+    }
+
+
+class Context:
+    aws_request_id = "req-1"
+
+
+def test_the_access_logs_line_escapes_a_forged_path(caplog: pytest.LogCaptureFixture) -> None:
+    adapter = Adapter(ok, lifespan="off", access_log=True)
+
+    with caplog.at_level(logging.INFO, logger="asgi_lambda.access"):
+        adapter(http_event(FORGED_PATH), Context())
+
+    [record] = caplog.records
+    assert re.fullmatch(rf"GET {re.escape(ESCAPED_PATH)} 200 \d+\.\dms req-1", record.getMessage())
+    assert "\n" not in record.getMessage()
+    assert record.path == FORGED_PATH  # type: ignore[attr-defined]  # the JSON field, escaped by the JSON log itself
+
+
+def test_the_access_logs_websocket_line_escapes_a_forged_connection_id(caplog: pytest.LogCaptureFixture) -> None:
+    adapter = Adapter(ok, lifespan="off", access_log=True, ws_config={"backend": "memory"})
+    event = {
+        "requestContext": {"eventType": "DISCONNECT", "stage": "prod", "connectionId": "c=\nforged", "apiId": "a1b2c3d4e5"},
+        "isBase64Encoded": False,
+    }
+
+    with caplog.at_level(logging.INFO, logger="asgi_lambda.access"):
+        adapter(event, Context())
+
+    access = [record.getMessage() for record in caplog.records if record.name == "asgi_lambda.access"]
+    assert len(access) == 1 and re.fullmatch(r"WebSocket DISCONNECT c=\\nforged 200 \d+\.\dms req-1", access[0])
+
+
+class Answers:
+    """The function the gateway calls: answers 200, or raises."""
+
+    def __init__(self, fail: bool = False) -> None:
+        self.fail = fail
+
+    def start(self) -> None:
+        pass
+
+    async def invoke(self, event: dict[str, Any]) -> Any:
+        if self.fail:
+            raise RuntimeError("boom")
+        return {"statusCode": 200, "headers": {}, "body": "ok"}
+
+    def close(self) -> None:
+        pass
+
+
+async def call(gateway: Gateway, path: str) -> None:
+    messages = [{"type": "http.request", "body": b"", "more_body": False}]
+
+    async def receive() -> dict[str, Any]:
+        return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+    async def send(message: Any) -> None:
+        pass
+
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": path,
+        "raw_path": path.encode("utf-8", "surrogateescape"),
+        "query_string": b"",
+        "headers": [(b"host", b"127.0.0.1:8000")],
+        "client": ("127.0.0.1", 50000),
+    }
+    await gateway(scope, receive, send)
+
+
+def test_the_local_gateways_line_escapes_a_forged_path() -> None:
+    import asyncio
+
+    lines: list[str] = []
+    gateway = Gateway(Answers(), port=8000, log=lines.append)  # type: ignore[arg-type]
+
+    asyncio.run(call(gateway, FORGED_PATH))
+
+    assert len(lines) == 1 and re.fullmatch(rf"GET {re.escape(ESCAPED_PATH)} 200 \d+\.\d ms", lines[0])
+
+
+def test_the_local_gateways_failure_report_escapes_a_forged_path(capsys: pytest.CaptureFixture[str]) -> None:
+    import asyncio
+
+    gateway = Gateway(Answers(fail=True), port=8000, log=lambda line: None)  # type: ignore[arg-type]
+
+    asyncio.run(call(gateway, FORGED_PATH))
+
+    report = capsys.readouterr().err
+    assert report.startswith(f"GET {ESCAPED_PATH}: the function failed; answering 502:\nTraceback")
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [("/plain/path", "/plain/path"), ("/é/日本", "/é/日本"), ("a\r\nb\tc\x00d\x7fe", "a\\r\\nb\\tc\\x00d\\x7fe")],
+)
+def test_printable_escapes_control_characters_only(value: str, shown: str) -> None:
+    assert printable(value) == shown
