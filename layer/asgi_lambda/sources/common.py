@@ -39,7 +39,7 @@ _UNRESERVED = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._
 
 def _escapes(safe: str, *, space: str = "%20") -> tuple[str, ...]:
     """str.translate's table for latin-1 code points: the safe ones as they are, the rest escaped.
-    Every code point has its entry: one that a table lacks costs translate a KeyError raised."""
+    Every code point has its entry: for one missing, translate would raise and catch a KeyError."""
     keep = set(map(ord, safe))
     table = [chr(byte) if byte in keep else f"%{byte:02X}" for byte in range(256)]
     table[ord(" ")] = space
@@ -53,7 +53,7 @@ QUERY_ESCAPES = _escapes(_UNRESERVED, space="+")
 
 
 def percent_encode(text: str, escapes: tuple[str, ...]) -> str:
-    if text.isascii():  # its own UTF-8, as most paths are
+    if text.isascii():  # most paths: ASCII is its own UTF-8
         return text.translate(escapes)
     # Escape the UTF-8 bytes: decoding them as latin-1 gives one code point per byte.
     return text.encode().decode("latin-1").translate(escapes)

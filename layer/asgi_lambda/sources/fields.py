@@ -4,11 +4,13 @@ with `MalformedEvent`, whose message names the source, the field (`cookies[2]`,
 `multiValueHeaders['accept'][0]`), what was expected and what came.
 
 Two depths, so that a well-formed event pays little. The cheap one, on every invocation, checks each
-declared field's type, and the contents of lists of lists; map and list contents the mapping reads
-anyway (a header value that is not a string fails as it is read). A mapping that reads a field
-checks it there, on the value it read (raising `Unfit` where the reading would not fail), and
-declares it `read`; `fits` checks the fields no mapping reads so. `problem` (only once something
-failed) walks the whole event, contents and text included, to name the field.
+declared field's type, and the contents of lists of lists, once: where the mapping reads the field,
+on the value it read (a reading that fails on another type, a string's methods or a mapping's
+items, is the check; where none would fail, the mapping compares the type and raises `Unfit`), and
+those fields are declared `read`; `fits` checks the others, before the mapping. Map and list
+contents are checked by being read (a header value that is not a string fails as it is read).
+`problem` (only once something failed) walks the whole event, contents and text included, to name
+the field.
 """
 
 from __future__ import annotations
