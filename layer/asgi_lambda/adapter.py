@@ -131,7 +131,8 @@ class Adapter:
         if source is None:
             raise UnknownEventError(self.sources.unknown_event_message(event))
         try:
-            if not source.fields.fits(event):  # the cheap check; `check` names the field
+            # The cheap check of the fields the mapping does not check as it reads; `check` names one.
+            if source.fields.unread and not source.fields.fits(event):
                 source.fields.check(event)
             return source(event, context, self.settings)
         except UnknownEventError:

@@ -21,7 +21,7 @@ from .common import (
     response_body,
     root_path_for,
 )
-from .fields import FLAG, TEXT, Fields, ListOf, MapOf, Nullable
+from .fields import FLAG, FLAG_OR_NULL, LIST_OR_NULL, TEXT, TEXT_OR_NULL, Fields, ListOf, MapOf, Nullable, Unfit
 
 if TYPE_CHECKING:
     from ..settings import Settings
@@ -47,14 +47,13 @@ class HttpApiEvent:
                     "http": Fields(
                         {"method": TEXT, "path": Nullable(TEXT), "sourceIp": Nullable(TEXT), "protocol": Nullable(TEXT)},
                         required=("method",),
-                        read=("method", "path", "protocol"),
                     ),
                 },
                 required=("http",),
             ),
         },
         required=("requestContext",),
-        read=("rawPath", "rawQueryString", "headers", "body"),
+        read=("rawPath", "rawQueryString", "headers", "cookies", "body", "isBase64Encoded", "requestContext"),
     )
 
     @classmethod
@@ -68,42 +67,61 @@ class HttpApiEvent:
         )
 
     def __init__(self, event: LambdaEvent, context: Any, settings: Settings) -> None:
-        request_context = event["requestContext"]
+        request_context = event["requestContext"]  # `matches` found it and `http` to be objects
         http = request_context["http"]
-        domain_name = request_context.get("domainName") or ""
-        raw_path = event.get("rawPath") or http.get("path") or "/"
+        raw_path = event.get("rawPath")
+        query = event.get("rawQueryString")
+        headers = event.get("headers")
+        cookies = event.get("cookies")
+        body = event.get("body")
+        is_base64 = event.get("isBase64Encoded")
+        domain_name = request_context.get("domainName")
+        stage = request_context.get("stage")
+        client_ip = http.get("sourceIp")
+        # The declared types of what is read below, checked here, where no reading would refuse
+        # another (a list is searched with `in`, anything formats): `fields` names the culprit.
+        # rawPath, rawQueryString, headers, body, method, path and protocol fail as they are read.
+        if not (
+            type(cookies) in LIST_OR_NULL
+            and type(is_base64) in FLAG_OR_NULL
+            and type(domain_name) in TEXT_OR_NULL
+            and type(stage) in TEXT_OR_NULL
+            and type(client_ip) in TEXT_OR_NULL
+        ):
+            raise Unfit
+        raw_path = raw_path or http.get("path") or "/"
         # Function URLs send rawPath as the client encoded it. HTTP APIs send it decoded
         # (a %2F the client sent is lost) and it is re-encoded to give a valid raw_path.
         # A Function URL's answer can stream; an HTTP API's cannot, though the payload is the same.
-        self.streams = ".lambda-url." in domain_name
+        self.streams = bool(domain_name) and ".lambda-url." in domain_name
         if self.streams:
             path = percent_decode(raw_path)
         else:
             path, raw_path = raw_path, percent_encode(raw_path, PATH_ESCAPES)
-        lookup = event.get("headers") or {}
-        headers = header_pairs(lookup, None)
+        lookup = headers or {}
+        pairs = header_pairs(lookup, None)
         if lookup and "host" not in lookup:
             # API Gateway lowercases payload 2.0 header names, and always sends Host; `sam local`
             # sends them as the client wrote them (Host, X-Forwarded-Proto).
             lookup = lowercase_lookup(lookup, None)
-        if event.get("cookies"):
+        if cookies:
             # API Gateway moves Cookie headers into `cookies`; Function URLs send both.
-            headers = [pair for pair in headers if pair[0] != b"cookie"]
-            headers.append((b"cookie", "; ".join(event["cookies"]).encode()))
+            pairs = [pair for pair in pairs if pair[0] != b"cookie"]
+            pairs.append((b"cookie", "; ".join(cookies).encode()))
         self.settings = settings
         self.method: str = http["method"].upper()
-        self.body = decode_body(event.get("body"), is_base64=bool(event.get("isBase64Encoded")))
+        self.body = decode_body(body, is_base64=bool(is_base64)) if body else b""
         self.scope = http_scope(
             event=event,
             context=context,
             method=self.method,
             path=path,
             raw_path=raw_path,
-            root_path=root_path_for(path, stage=request_context.get("stage"), base_path=settings.base_path),
-            query_string=(event.get("rawQueryString") or "").encode(),
-            headers=headers,
+            root_path=root_path_for(path, stage=stage, base_path=settings.base_path),
+            query_string=(query or "").encode(),
+            headers=pairs,
             lookup=lookup,
-            client_ip=http.get("sourceIp"),
+            client_ip=client_ip,
             protocol=http.get("protocol"),
             domain_name=domain_name or None,
         )

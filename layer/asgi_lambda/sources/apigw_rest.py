@@ -22,7 +22,7 @@ from .common import (
     root_path_for,
     split_value_headers,
 )
-from .fields import FLAG, TEXT, Fields, ListOf, MapOf, Nullable
+from .fields import FLAG, FLAG_OR_NULL, OBJECT_OR_NULL, ONLY_LISTS, TEXT, TEXT_OR_NULL, Fields, ListOf, MapOf, Nullable, Unfit
 
 if TYPE_CHECKING:
     from ..settings import Settings
@@ -52,11 +52,21 @@ class RestApiEvent:
                     "domainName": Nullable(TEXT),
                     "identity": Nullable(Fields({"sourceIp": Nullable(TEXT)})),
                 },
-                read=("path", "protocol"),
             ),
         },
         required=("httpMethod", "path", "requestContext"),
-        read=("httpMethod", "path", "body", "version"),
+        read=(
+            "httpMethod",
+            "path",
+            "version",
+            "headers",
+            "multiValueHeaders",
+            "queryStringParameters",
+            "multiValueQueryStringParameters",
+            "body",
+            "isBase64Encoded",
+            "requestContext",
+        ),
     )
 
     @classmethod
@@ -72,8 +82,38 @@ class RestApiEvent:
         )
 
     def __init__(self, event: LambdaEvent, context: Any, settings: Settings) -> None:
-        request_context = event["requestContext"]
+        request_context = event["requestContext"]  # `matches` found it an object
         path = event["path"]
+        headers = event.get("headers")
+        multi_value = event.get("multiValueHeaders")
+        params = event.get("queryStringParameters")
+        multi_params = event.get("multiValueQueryStringParameters")
+        body = event.get("body")
+        is_base64 = event.get("isBase64Encoded")
+        stage = request_context.get("stage")
+        domain_name = request_context.get("domainName")
+        identity = request_context.get("identity")
+        client_ip = identity.get("sourceIp") if identity else None
+        # The declared types of what is read below, checked here, where no reading would refuse
+        # another (anything formats; one of two alternatives goes unread): `fields` names the
+        # culprit. httpMethod, path, body, requestContext.path and .protocol fail as they are
+        # read, multiValueHeaders' lists as header_pairs reads them; `matches` checked version.
+        if not (
+            type(headers) in OBJECT_OR_NULL
+            and type(multi_value) in OBJECT_OR_NULL
+            and type(params) in OBJECT_OR_NULL
+            and type(multi_params) in OBJECT_OR_NULL
+            and type(is_base64) in FLAG_OR_NULL
+            and type(stage) in TEXT_OR_NULL
+            and type(domain_name) in TEXT_OR_NULL
+            and type(identity) in OBJECT_OR_NULL
+            and type(client_ip) in TEXT_OR_NULL
+        ):
+            raise Unfit
+        if multi_params:
+            if not set(map(type, multi_params.values())) <= ONLY_LISTS:  # encoded_query takes a string as one value
+                raise Unfit
+            params = multi_params
         # A REST API's answer can stream; an HTTP API's payload 1.0 (with "version") cannot.
         self.streams = "version" not in event
         if not self.streams:
@@ -85,26 +125,23 @@ class RestApiEvent:
             context_path = request_context.get("path") or ""
             raw_path = context_path if path and context_path.endswith(path) else path or "/"
             path = percent_decode(raw_path)
-        # Query values arrive decoded ("+" already a space); re-encoding them round-trips.
-        params = event.get("multiValueQueryStringParameters") or event.get("queryStringParameters") or {}
-        identity = request_context.get("identity") or {}
-        headers, multi_value = event.get("headers"), event.get("multiValueHeaders")
         self.settings = settings
         self.method: str = event["httpMethod"].upper()
-        self.body = decode_body(event.get("body"), is_base64=bool(event.get("isBase64Encoded")))
+        self.body = decode_body(body, is_base64=bool(is_base64)) if body else b""
         self.scope = http_scope(
             event=event,
             context=context,
             method=self.method,
             path=path,
             raw_path=raw_path,
-            root_path=root_path_for(path, stage=request_context.get("stage"), base_path=settings.base_path),
-            query_string=encoded_query(params),
+            root_path=root_path_for(path, stage=stage, base_path=settings.base_path),
+            # Query values arrive decoded ("+" already a space); re-encoding them round-trips.
+            query_string=encoded_query(params) if params else b"",
             headers=header_pairs(headers, multi_value),
             lookup=lowercase_lookup(headers, multi_value),
-            client_ip=identity.get("sourceIp"),
+            client_ip=client_ip,
             protocol=request_context.get("protocol"),
-            domain_name=request_context.get("domainName"),
+            domain_name=domain_name,
         )
 
     def to_response(self, response: Response) -> LambdaResponse:

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import binascii
 import os
+import sys
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from .fields import FieldError
+from .fields import FieldError, Unfit
 
 if TYPE_CHECKING:
     from ..settings import Settings
@@ -36,21 +37,24 @@ _HEX_DIGITS = frozenset("0123456789ABCDEFabcdef")
 _UNRESERVED = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~"
 
 
-_ESCAPED = [f"%{byte:02X}" for byte in range(256)]
-
-
-def _escapes(safe: str) -> dict[int, str]:
+def _escapes(safe: str, *, space: str = "%20") -> tuple[str, ...]:
+    """str.translate's table for latin-1 code points: the safe ones as they are, the rest escaped.
+    Every code point has its entry: for one missing, translate would raise and catch a KeyError."""
     keep = set(map(ord, safe))
-    return {byte: _ESCAPED[byte] for byte in range(256) if byte not in keep}
+    table = [chr(byte) if byte in keep else f"%{byte:02X}" for byte in range(256)]
+    table[ord(" ")] = space
+    return tuple(table)
 
 
 # RFC 3986 path characters stay as they are; query values are encoded like HTML forms
 # (urllib's quote_plus): only unreserved characters stay, and a space becomes "+".
 PATH_ESCAPES = _escapes(_UNRESERVED + "/!$&'()*+,;=:@")
-QUERY_ESCAPES = {**_escapes(_UNRESERVED), ord(" "): "+"}
+QUERY_ESCAPES = _escapes(_UNRESERVED, space="+")
 
 
-def percent_encode(text: str, escapes: dict[int, str]) -> str:
+def percent_encode(text: str, escapes: tuple[str, ...]) -> str:
+    if text.isascii():  # most paths: ASCII is its own UTF-8
+        return text.translate(escapes)
     # Escape the UTF-8 bytes: decoding them as latin-1 gives one code point per byte.
     return text.encode().decode("latin-1").translate(escapes)
 
@@ -141,7 +145,15 @@ def strip_root_path(scope: dict[str, Any]) -> None:
 def header_pairs(headers: Mapping[str, str] | None, multi_value_headers: Mapping[str, list[str]] | None) -> Headers:
     """ASGI header pairs, names lowercased, every repeated value its own pair."""
     if multi_value_headers:
-        return [(name.lower().encode(), value.encode()) for name, values in multi_value_headers.items() for value in values or ()]
+        pairs: Headers = []
+        append = pairs.append
+        for name, values in multi_value_headers.items():
+            if type(values) is not list:  # a string would be read letter by letter
+                raise Unfit
+            key = name.lower().encode()
+            for value in values:
+                append((key, value.encode()))
+        return pairs
     if headers:
         return [(name.lower().encode(), value.encode()) for name, value in headers.items()]
     return []
@@ -161,13 +173,22 @@ def server_and_scheme(headers: Mapping[str, str], *, domain_name: str | None) ->
     host = headers.get("host") or domain_name
     if not host:
         return None, scheme
-    name, colon, port = host.rpartition(":")
-    if colon and port.isdigit():  # "[::1]:8080" splits right; "[::1]" has no digits after ":"
-        return (name, int(port)), scheme
+    if ":" in host:
+        name, _, port = host.rpartition(":")
+        if port.isdigit():  # "[::1]:8080" splits right; "[::1]" has no digits after ":"
+            return (name, int(port)), scheme
     forwarded_port = headers.get("x-forwarded-port", "")
     if forwarded_port.isdigit():
         return (host, int(forwarded_port)), scheme
     return (host, 443 if scheme == "https" else 80), scheme
+
+
+# os.environ's own dict of bytes, where the environment is bytes (POSIX, as on Lambda): os.environ.get
+# is four Python calls, and an exception when the variable is unset, about 1 µs a request. Its
+# setters (the runtime client's, monkeypatch.setenv) keep this dict current; values are decoded as
+# os.environ decodes them.
+ENVIRON: Mapping[bytes, bytes] | None = getattr(os.environ, "_data", None) if os.supports_bytes_environ else None
+FS_ENCODING = sys.getfilesystemencoding()
 
 
 def trace_id() -> str | None:
@@ -175,7 +196,11 @@ def trace_id() -> str | None:
     _X_AMZN_TRACE_ID before each invocation ("Root=1-5759e988-bd862e3fe1be46a994272793;Parent=...;
     Sampled=1"): the id X-Ray's console and Powertools' `xray_trace_id` log key show. None when the
     runtime sent none. Read per invocation, unlike settings: the runtime client changes it each time."""
-    header = os.environ.get("_X_AMZN_TRACE_ID")
+    if ENVIRON is None:
+        header = os.environ.get("_X_AMZN_TRACE_ID")
+    else:
+        raw = ENVIRON.get(b"_X_AMZN_TRACE_ID")
+        header = raw.decode(FS_ENCODING, "surrogateescape") if raw is not None else None
     if not header:
         return None
     if header.startswith("Root="):  # where Lambda puts it
@@ -188,7 +213,7 @@ def trace_id() -> str | None:
 
 def http_version(protocol: str | None) -> str:
     """ASGI's `http_version` ("1.0", "1.1", "2") from a request context's `protocol`."""
-    if not protocol:
+    if protocol == "HTTP/1.1" or not protocol:  # the commonest, at once
         return "1.1"
     version = protocol.rpartition("/")[2]
     return "2" if version.startswith("2") else version or "1.1"

@@ -3,10 +3,14 @@ and the types it accepts (`Fields`, its `fields` attribute); an event that break
 with `MalformedEvent`, whose message names the source, the field (`cookies[2]`,
 `multiValueHeaders['accept'][0]`), what was expected and what came.
 
-Two depths, so that a well-formed event pays little: `fits` (every invocation) checks each declared
-field's type, and the contents of lists of lists; map and list contents the mapping reads anyway
-(a header value that is not a string fails as it is read). `problem` (only once something failed)
-walks the whole event, contents and text included, to name the field.
+Two depths, so that a well-formed event pays little. The cheap one, on every invocation, checks each
+declared field's type, and the contents of lists of lists, once: where the mapping reads the field,
+on the value it read (a reading that fails on another type, a string's methods or a mapping's
+items, is the check; where none would fail, the mapping compares the type and raises `Unfit`), and
+those fields are declared `read`; `fits` checks the others, before the mapping. Map and list
+contents are checked by being read (a header value that is not a string fails as it is read).
+`problem` (only once something failed) walks the whole event, contents and text included, to name
+the field.
 """
 
 from __future__ import annotations
@@ -21,6 +25,19 @@ class FieldError(ValueError):
     def __init__(self, path: str, expected: str, got: str) -> None:
         super().__init__(f"{path} is {got}; expected {expected}")
         self.path, self.expected, self.got = path, expected, got
+
+
+class Unfit(TypeError):
+    """Raised by a mapping that finds a field it read of a type its `Fields` do not allow, where
+    the reading itself would not fail (a list is searched with `in`, anything formats). The adapter
+    then asks `Fields.problem` which field, to name it, as for any other failed reading."""
+
+
+# The types a field may have, for those checks: `type(value) in TEXT_OR_NULL`.
+TEXT_OR_NULL = frozenset({str, type(None)})
+FLAG_OR_NULL = frozenset({bool, type(None)})
+LIST_OR_NULL = frozenset({list, type(None)})
+OBJECT_OR_NULL = frozenset({dict, type(None)})
 
 
 if TYPE_CHECKING:  # a Protocol class costs a cold start 0.1 ms to build
@@ -121,9 +138,10 @@ ONLY_LISTS = frozenset({list})
 class Fields:
     """A JSON object with known fields; others are ignored. `required` fields must be present and
     not null; the rest may be missing or null only where their spec is Nullable. `read` names the
-    fields the mapping reads in a way that fails on any other type (a string's methods, a mapping's
-    items): the cheap check leaves those to that reading, on the per-request path, and `problem`
-    still names them when it fails."""
+    fields the mapping checks itself: it reads them in a way that fails on any other type (a
+    string's methods, a mapping's items), or checks the type of what it read and raises `Unfit`.
+    `fits` leaves those to the mapping, so that a field is looked at once per request, and
+    `problem` still names them when the mapping fails."""
 
     expected = "an object"
 
@@ -149,6 +167,8 @@ class Fields:
                     self.by_type.append((name, frozenset({kind, type(None)} if nullable else {kind})))
                     continue
             self.by_spec.append((name, spec))
+        # Whether `fits` has anything to check: nothing once the mapping checks every field.
+        self.unread = bool(self.by_type or self.by_spec)
 
     def fits(self, value: Any) -> bool:
         if type(value) is not dict:

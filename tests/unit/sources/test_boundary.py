@@ -10,6 +10,9 @@ import pytest
 
 from asgi_lambda import UnknownEventError
 from asgi_lambda.exceptions import AsgiLambdaError, MalformedEvent
+from asgi_lambda.sources.apigw_http import HttpApiEvent
+from asgi_lambda.sources.apigw_rest import RestApiEvent
+from asgi_lambda.sources.fields import Fields, Nullable
 from tests.support import adapter
 from tests.support.apps import RecordingApp
 from tests.support.events import load_event
@@ -53,6 +56,11 @@ def refused(event: dict[str, Any]) -> str:
             {"multiValueHeaders": {"accept": "text/html"}},
             f"{REST}: multiValueHeaders['accept'] is a string ('text/html'); expected a list of strings.",
         ),
+        (
+            "apigw_rest_get",
+            {"multiValueQueryStringParameters": {"tag": "a"}},
+            f"{REST}: multiValueQueryStringParameters['tag'] is a string ('a'); expected a list of strings.",
+        ),
         ("apigw_rest_get", {"httpMethod": None}, f"{REST}: httpMethod is null; expected a string."),
         ("apigw_rest_get", {"path": {"a": 1}}, f"{REST}: path is an object ({{'a': 1}}); expected a string."),
     ],
@@ -64,6 +72,7 @@ def refused(event: dict[str, Any]) -> str:
         "lone-surrogate",
         "multi-value-item",
         "multi-value-string",
+        "multi-value-query-string",
         "null-method",
         "object-path",
     ],
@@ -73,6 +82,76 @@ def test_a_field_of_the_wrong_type_is_named(fixture: str, change: dict[str, Any]
     event.update(change)
 
     assert refused(event) == message
+
+
+MISSING = object()
+# A value of each JSON type, falsy ones included.
+VALUES = [MISSING, None, 0, 7, 1.5, True, False, "", "x", [], ["x"], {}, {"k": "v"}]
+
+# The fields the HTTP API and REST mappings check as they read them, where the reading itself would
+# take a value of another type: refused in any other type, falsy ones and null included. The other
+# fields fail as they are read, if they are: a falsy value is read as absent, and one of two
+# alternatives goes unread (`rawPath or requestContext.http.path`).
+CHECKED = {
+    HttpApiEvent: {"cookies", "isBase64Encoded", "requestContext.domainName", "requestContext.stage", "requestContext.http.sourceIp"},
+    RestApiEvent: {
+        "headers",
+        "multiValueHeaders",
+        "queryStringParameters",
+        "multiValueQueryStringParameters",
+        "isBase64Encoded",
+        "requestContext.stage",
+        "requestContext.domainName",
+        "requestContext.identity",
+        "requestContext.identity.sourceIp",
+    },
+}
+
+
+def declared(fields: Fields, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    """The path of every field `fields` declares, nested objects' fields included."""
+    found = []
+    for name, spec in fields.fields.items():
+        found.append((*prefix, name))
+        inner = spec.inner if isinstance(spec, Nullable) else spec
+        if isinstance(inner, Fields):
+            found += declared(inner, (*prefix, name))
+    return found
+
+
+@pytest.mark.parametrize(
+    ("fixture", "source"),
+    [
+        ("http_api_v2_get", HttpApiEvent),
+        ("function_url_get", HttpApiEvent),
+        ("apigw_rest_get", RestApiEvent),
+        ("http_api_v1_get", RestApiEvent),
+    ],
+)
+def test_every_declared_field_of_another_type_is_refused_by_the_mapping(fixture: str, source: Any) -> None:
+    handler = adapter(RecordingApp())
+    for path in declared(source.fields):
+        for value in VALUES:
+            event = load_event(fixture)
+            parent = event
+            for key in path[:-1]:
+                parent = parent.setdefault(key, {})
+            if value is MISSING:
+                parent.pop(path[-1], None)
+            else:
+                parent[path[-1]] = value
+            if not source.matches(event):
+                continue  # not this source's event (requestContext not an object, version not "1.0")
+            fault = source.fields.problem(event, "")
+            where = f"{'.'.join(path)} = {value!r}"
+            try:
+                response = handler(event, None)
+            except MalformedEvent as error:
+                assert fault is not None and str(error) == f"{source.name} event: {fault}.", where
+                continue
+            own_fault = fault is not None and fault.path == ".".join(path)
+            assert not own_fault or ".".join(path) not in CHECKED[source], f"{where} was answered: {fault}"
+            assert response["statusCode"] == 200, where
 
 
 def test_a_nested_field_is_named_by_its_whole_path() -> None:
