@@ -53,7 +53,7 @@ test: setup
 	@if [ -n "$(MISSING)" ] && [ -n "$${CI:-}" ]; then exit 1; fi
 	@$(foreach version,$(FOUND),$(MAKE) --no-print-directory -q setup PYTHON="$(call interpreter,$(version))" VENV=.venv-$(version) \
 		|| $(MAKE) --no-print-directory setup PYTHON="$(call interpreter,$(version))" VENV=.venv-$(version) &&) true
-	@echo "== at once: lint; the suite on $(call version_of,$(VENV))$(foreach version,$(FOUND),, python$(version)); the release tests on $(call version_of,$(VENV)) =="
+	@echo "== at once: lint; the suite on $(call version_of,$(VENV)) $(addprefix python,$(FOUND)); the release tests on $(call version_of,$(VENV)) =="
 	@$(MAKE) --no-print-directory -j --output-sync=target lint release/$(VENV) $(addprefix suite/,$(VENV) $(addprefix .venv-,$(FOUND)))
 
 version_of = python$(shell $(1)/bin/python -c 'import sys; print("%d.%d" % sys.version_info[:2])')

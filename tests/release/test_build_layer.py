@@ -15,8 +15,6 @@ import pytest
 from tests.support.paths import ROOT
 from tests.support.runtime.layer import build
 
-BUILD = ROOT / "build_layer.sh"
-
 
 @pytest.fixture(scope="module")
 def universal(tmp_path_factory: pytest.TempPathFactory) -> Path:

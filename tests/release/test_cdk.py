@@ -60,13 +60,6 @@ def synthesized(workdir: Path, *context: str) -> Synthesized:
 
 
 @pytest.fixture(scope="module")
-def layer_zip(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    output = tmp_path_factory.mktemp("dist")
-    subprocess.run([str(ROOT / "build_layer.sh"), "--output", str(output)], check=True, capture_output=True)
-    return output / "asgi-lambda-layer.zip"
-
-
-@pytest.fixture(scope="module")
 def stack(layer_zip: Path, tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     return synthesized(tmp_path_factory.mktemp("cdk"), f"layerZip={layer_zip}")
 

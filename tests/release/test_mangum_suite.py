@@ -26,6 +26,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.paths import ROOT
+from tests.support.services import unavailable
 
 CACHE = ROOT / ".cache" / "mangum-suite"
 VERSION = "0.22.0"
@@ -103,12 +104,6 @@ DIFFERENCES: dict[str, tuple[str, ...]] = {
     "tests/handlers/test_lambda_at_edge.py::test_aws_lambda_at_edge_response": (LAMBDA_EDGE,),
     "tests/handlers/test_lambda_at_edge.py::test_aws_lambda_at_edge_exclude_": (LAMBDA_EDGE,),
 }
-
-
-def unavailable(reason: str) -> None:
-    if os.environ.get("CI"):
-        pytest.fail(reason)
-    pytest.skip(reason)
 
 
 def fetch_sdist(cache: Path) -> Path:

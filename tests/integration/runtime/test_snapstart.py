@@ -41,10 +41,11 @@ T = TypeVar("T")
 
 SNAPSTART = {"AWS_LAMBDA_INITIALIZATION_TYPE": "snap-start"}
 # The stores' default table and key prefix, in a PostgreSQL database and a Redis database of this
-# interpreter and xdist worker's own (tests/support/parallel.py): runs side by side never share them.
+# process's own (tests/support/parallel.py): xdist's workers, the interpreters side by side and
+# other checkouts' runs never share them. own_databases() makes both before the tests.
 DATABASE = parallel.name("asgi_lambda_snapstart")
 POSTGRES = f"postgresql://postgres@127.0.0.1:{POSTGRES_PORT}/{DATABASE}"
-REDIS = f"redis://127.0.0.1:{REDIS_PORT}/{parallel.redis_database()}"
+REDIS = f"redis://127.0.0.1:{REDIS_PORT}/<taken by own_databases>"
 
 PAUSE = """
     import pathlib, time
@@ -131,14 +132,19 @@ def flush_redis() -> None:
 
 
 @pytest.fixture(scope="module", autouse=True)
-def own_database() -> Iterator[None]:
-    """DATABASE, made for this module when PostgreSQL is there (its tests say so when it is not)."""
-    if not (importlib.util.find_spec("asyncpg") and listening(POSTGRES_PORT)):
-        yield
-        return
-    create_database(DATABASE)
+def own_databases() -> Iterator[None]:
+    """DATABASE made, and a Redis database taken and emptied, for this module's tests, where the
+    servers are there (the tests that need one say so when it is not)."""
+    global REDIS
+    if importlib.util.find_spec("redis") and listening(REDIS_PORT):
+        REDIS = f"redis://127.0.0.1:{REDIS_PORT}/{parallel.redis_database()}"
+        flush_redis()  # what a killed run may have left there
+    made = bool(importlib.util.find_spec("asyncpg") and listening(POSTGRES_PORT))
+    if made:
+        create_database(DATABASE)
     yield
-    drop_database(DATABASE)
+    if made:
+        drop_database(DATABASE)
 
 
 @pytest.fixture
