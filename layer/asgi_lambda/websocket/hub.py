@@ -10,7 +10,7 @@ import os
 import weakref
 from collections.abc import Awaitable
 from contextvars import ContextVar
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from ..exceptions import ConfigError
 from ..settings.websocket import WebSocketSettings, websocket_from_environ
@@ -30,6 +30,7 @@ class ConnectionHub:
             store = registry.load(entry)(**settings.store_options)
         self.store: Store = store
         self.clients: dict[str, ManagementAPI] = {}
+        self.fanout_client: Any = None  # boto3's SQS client, made by the first broadcast that fans out (fanout.py)
         _hubs.add(self)
 
     def endpoint(self, api_id: str, stage: str) -> str:
@@ -48,6 +49,9 @@ class ConnectionHub:
         """Close the store's and the clients' connections; the hub stays usable, and reconnects on next use."""
         for client in self.clients.values():
             await client.close()
+        fanout_client, self.fanout_client = self.fanout_client, None
+        if fanout_client is not None:
+            fanout_client.close()
         await self.store.close()
 
 
