@@ -191,8 +191,14 @@ async def deliver(hub: ConnectionHub, message_id: str, body: str) -> bool:
 def sqs_client(hub: ConnectionHub) -> Any:
     """The hub's SQS client, made on first use (boto3, imported now) and reused."""
     if hub.fanout_client is None:
-        import boto3  # type: ignore[import-untyped]
-        from botocore.config import Config  # type: ignore[import-untyped]
+        try:
+            import boto3  # type: ignore[import-untyped]
+            from botocore.config import Config  # type: ignore[import-untyped]
+        except ImportError as exc:
+            raise QueueUnavailable(
+                f"fan-out queue {hub.settings.fanout_queue_url}: WS_FANOUT_QUEUE_URL needs the 'boto3' package "
+                "(in Lambda's runtime; elsewhere pip install 'asgi-lambda[aws]')"
+            ) from exc
 
         url = hub.settings.fanout_queue_url or ""
         found = re.match(r"https://(?:sqs\.)?([a-z]{2}(?:-[a-z]+)+-\d)\.", url)
