@@ -30,7 +30,11 @@ from .report import table, verdict
 from .runtime_clients import FULL_CLIENTS, QUICK_CLIENTS, RATIO_TARGET, ClientResults, ClientScale, Pair, measure_clients
 from .soak import TOP, HttpSoak, SoakScale, WebSocketSoak, measure_http, measure_websocket, where
 from .ws_broadcast import DELAY_S, GONE, BroadcastResult, BroadcastScale, floors, measure_broadcast
+from .ws_fanout import DRAIN_RATIO_TARGET, QUEUE_TARGET_S, FanoutResult, FanoutScale, measure_fanout
 from .ws_load import LoadResult, LoadScale, measure_load
+from .ws_rooms import EXPECTED as ROOM_EXPECTED
+from .ws_rooms import HOW as ROOM_HOW
+from .ws_rooms import OPERATIONS, OperationCounts, RoomBroadcast, RoomScale, measure_operations, measure_room_broadcasts, summary
 from .ws_stores import StoreCounts, expected, measure_stores, note, rw, wire
 
 V2_RATIO_TARGET = 0.6
@@ -49,6 +53,8 @@ class Scale:
     load: LoadScale
     soak: SoakScale
     clients: ClientScale
+    rooms: RoomScale
+    fanout: FanoutScale
 
 
 # Full: about a minute in all on 2 cores. Quick: a smoke test, its numbers are noise.
@@ -62,6 +68,8 @@ FULL = Scale(
     load=LoadScale(clients=200, messages=10),
     soak=SoakScale(http_calls=100_000, http_warmup=10_000, traced_calls=20_000, ws_events=10_000),
     clients=FULL_CLIENTS,
+    rooms=RoomScale(connections=10_000, members=1_000),
+    fanout=FanoutScale(connections=100_000, consumers=10),
 )
 QUICK = Scale(
     fast_calls=200,
@@ -73,6 +81,8 @@ QUICK = Scale(
     load=LoadScale(clients=20, messages=10),
     soak=SoakScale(http_calls=10_000, http_warmup=1_000, traced_calls=1_000, ws_events=500),
     clients=QUICK_CLIENTS,
+    rooms=RoomScale(connections=1_000, members=100),
+    fanout=FanoutScale(connections=20_000, consumers=4),
 )
 
 
@@ -199,6 +209,67 @@ def broadcast_table(result: BroadcastResult) -> str:
     return table(["case", "runs", "seconds", "posts/s", "target s", "result"], rows)
 
 
+def operations_table(results: list[OperationCounts]) -> str:
+    rows = []
+    for result in results:
+        if result.passed is None or result.error:
+            cells = ["unavailable" if result.unavailable else "error"] + ["-"] * (len(OPERATIONS) - 1)
+        else:
+            cells = [
+                f"{reads}r {writes}w" + (f" ({wire})" if wire is not None else "")
+                for (reads, writes), wire in zip((result.rw(index) for index in range(len(OPERATIONS))), result.wire, strict=True)
+            ]
+        rows.append([result.name, *cells, verdict(result.passed)])
+    return table(["store", *OPERATIONS, "result"], rows)
+
+
+def room_broadcast_table(results: list[RoomBroadcast]) -> str:
+    rows = []
+    for result in results:
+        if result.unavailable or result.error:
+            rows.append([result.name, "unavailable" if result.unavailable else "error", *["-"] * 4, verdict(result.passed)])
+            continue
+        rows.append(
+            [
+                result.name,
+                f"{result.room_s:.3f}",
+                f"{summary(result.room_ops)}" + (f" ({result.room_wire})" if result.room_wire is not None else ""),
+                f"{result.all_s:.3f}",
+                f"{summary(result.all_ops)}" + (f" ({result.all_wire})" if result.all_wire is not None else ""),
+                f"{result.all_s / result.room_s:.1f}",
+                verdict(result.passed),
+            ]
+        )
+    header = ["store", "room s", "room: store reads (wire)", "everyone s", "everyone: store reads (wire)", "x faster", "result"]
+    return table(header, rows)
+
+
+def fanout_table(result: FanoutResult) -> str:
+    scale = result.scale
+    if result.unavailable or result.error:
+        return f"   {'unavailable' if result.unavailable else 'error'}: {result.unavailable or result.error}"
+    count = scale.connections
+    share = count // scale.consumers
+    rows = [
+        [
+            f"queueing {count:,} in the invocation ({result.pages} pages of {scale.page})",
+            f"{result.queue_s:.2f}",
+            f"<= {QUEUE_TARGET_S * count / 100_000:g}",
+            verdict(result.queue_s <= QUEUE_TARGET_S * count / 100_000),
+        ],
+        [f"one invocation posting all {count:,} (floor {count * 0.005 / 32:.1f} s)", f"{result.one_invocation_s:.2f}", "-", "-"],
+        [
+            f"each consumer alone, {share:,} posts: slowest (median {statistics.median(result.alone_s):.2f})",
+            f"{result.slowest_alone_s:.2f}",
+            f"<= {DRAIN_RATIO_TARGET * result.one_invocation_s:.2f} (1/8)",
+            verdict(result.slowest_alone_s <= DRAIN_RATIO_TARGET * result.one_invocation_s),
+        ],
+        [f"{scale.consumers} consumers at once on this machine's {os.cpu_count()} CPUs", f"{result.together_s:.2f}", "-", "-"],
+        ["lost / duplicated", f"{result.lost} / {result.duplicated}", "0 / 0", verdict(result.lost == result.duplicated == 0)],
+    ]
+    return table(["case", "seconds", "target", "result"], rows)
+
+
 def load_table(results: list[LoadResult]) -> str:
     rows = []
     for result in results:
@@ -299,6 +370,43 @@ def unavailable_notes(results: list[LoadResult] | list[WebSocketSoak]) -> None:
             print(f"   {result.name}: {'unavailable' if result.unavailable else 'error'}: {result.unavailable or result.error}")
 
 
+def rooms_sections(scale: Scale) -> list[bool]:
+    """Sections 4b, 5b and 5c: rooms and sessions per store, a room's broadcast, fan-out. The checks they pass or fail."""
+    print("\n4b. Rooms and sessions: store round trips per operation, steady state, a connection in one room")
+    counted = measure_operations()
+    print(operations_table(counted))
+    print("   r/w as in section 4; (n) = round trips on the wire. Expected:")
+    for name in dict.fromkeys(ROOM_EXPECTED):
+        expected = " | ".join(f"{reads}r {writes}w" for reads, writes in ROOM_EXPECTED[name])
+        print(f"   {name}: {expected}" + (f". {ROOM_HOW[name]}" if name in ROOM_HOW else ""))
+    for result in counted:
+        if result.unavailable or result.error:
+            print(f"   {result.name}: {'unavailable' if result.unavailable else 'error'}: {result.unavailable or result.error}")
+    rooms = scale.rooms
+    print(
+        f"\n5b. Broadcast to a room of {rooms.members:,} within {rooms.connections:,} stored connections, against a broadcast "
+        "to all of them (today's), on each store;\n    loopback stub answering at once"
+    )
+    room_results = measure_room_broadcasts(rooms)
+    print(room_broadcast_table(room_results))
+    for result in room_results:
+        if result.unavailable or result.error:
+            print(f"   {result.name}: {'unavailable' if result.unavailable else 'error'}: {result.unavailable or result.error}")
+    fanout = scale.fanout
+    print(
+        f"\n5c. Fan-out over SQS: a broadcast to {fanout.connections:,} connections (memory store), pages of {fanout.page} to the "
+        f"moto server's SQS, drained by {fanout.consumers} consumers;\n    Management API stub (benchmarks/fast_stub.py, "
+        f"a process of its own) answering each POST after 5 ms"
+    )
+    fanned = measure_fanout(fanout)
+    print(fanout_table(fanned))
+    checks = [result.passed for result in counted if result.passed is not None]
+    checks += [result.passed for result in room_results if result.passed is not None]
+    if fanned.passed is not None:
+        checks.append(fanned.passed)
+    return checks
+
+
 def quiet_logging() -> None:
     """WARNING and up only: Mangum logs every request and lifespan step at INFO, and neither
     adapter should spend the measured time formatting log lines."""
@@ -312,6 +420,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="a few seconds; a smoke test, not a measurement")
     parser.add_argument("--strict", action="store_true", help="exit 1 if a target is missed")
     parser.add_argument("--profile", action="store_true", help="also print cProfile's top 15 (tottime) for case a, ours")
+    parser.add_argument("--only", choices=["rooms"], help="only sections 4b, 5b and 5c: rooms, sessions and fan-out")
     args = parser.parse_args(argv)
     quiet_logging()
     scale = QUICK if args.quick else FULL
@@ -323,6 +432,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(f"Python {platform.python_version()} on {platform.system()} {platform.machine()}, {os.cpu_count()} CPUs")
     print(f"Mode: {'QUICK (smoke test; numbers are noise)' if args.quick else 'full'}\n")
+    if args.only == "rooms":
+        checks = rooms_sections(scale)
+        print(f"\nTargets met: {sum(checks)} of {len(checks)}")
+        return 1 if args.strict and not all(checks) else 0
 
     print(
         f"1. Per-call latency: median of per-round µs/call, {scale.rounds} interleaved rounds "
@@ -403,6 +516,8 @@ def main(argv: list[str] | None = None) -> int:
         f"{(sent.gone_median_s - sent.warm_median_s) * 1000:+.1f} ms on the warm median."
     )
 
+    room_checks = rooms_sections(scale)
+
     load_scale = scale.load
     print(
         f"\n6. WebSocket load: {load_scale.clients} clients x {load_scale.messages} messages at once through the local gateway "
@@ -456,6 +571,7 @@ def main(argv: list[str] | None = None) -> int:
     checks += [cost.cumulative_us <= IMPORT_TARGET_US for cost in costs if cost.package == "asgi_lambda"]
     checks += [result.passed for result in store_results if result.passed is not None]
     checks.append(sent.passed)
+    checks += room_checks
     checks += [result.passed for result in load_results if result.passed is not None]
     checks += [soaked.passed for soaked in ws_soak if soaked.passed is not None]
     checks.append(http_soak.passed)

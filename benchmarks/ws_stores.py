@@ -45,23 +45,40 @@ MESSAGE = b"hello, world"
 EVENTS = ("ws_connect", "ws_message", "ws_disconnect")
 BACKENDS = ("memory", "sqlite", "postgresql", "redis", "dynamodb", "s3")
 
-# Operations that only read; every other one writes (DeleteItem and GETDEL return what they delete).
-READS = {"load", "scan", "SELECT", "GET", "MGET", "SCAN", "GetItem", "Scan", "Query", "GetObject", "HeadObject", "ListObjectsV2"}
+# Operations that only read; every other one writes (DeleteItem and the pop script return what they delete).
+READS = {
+    "load",
+    "scan",
+    "rooms",
+    "members",
+    "SELECT",
+    "GET",
+    "MGET",
+    "SCAN",
+    "ZSCAN",
+    "EVALSHA:ROOMS",
+    "GetItem",
+    "Scan",
+    "Query",
+    "GetObject",
+    "HeadObject",
+    "ListObjectsV2",
+}
 
-# (reads, writes) per event in steady state. S3 has no atomic get-and-delete: pop is GetObject
-# then DeleteObject.
+# (reads, writes) per event in steady state. S3 has no atomic get-and-delete: pop is GetObject,
+# a listing of the connection's rooms, then DeleteObject.
 EXPECTED: dict[str, tuple[tuple[int, int], ...]] = {name: ((0, 1), (1, 0), (0, 1)) for name in BACKENDS}
-EXPECTED["s3"] = ((0, 1), (1, 0), (1, 1))
+EXPECTED["s3"] = ((0, 1), (1, 0), (2, 1))
 
 # How each store is counted, and what its operations are.
 HOW = {
     "memory": "Store method calls (no network): save | load | pop",
     "sqlite": "Store method calls (no network; each is one SQL statement on a local file): save | load | pop",
     "postgresql": "statements via asyncpg's Connection query methods: INSERT ... ON CONFLICT | SELECT | DELETE ... RETURNING",
-    "redis": "commands via redis-py's Redis.execute_command: SET EX | GET | GETDEL",
+    "redis": "commands via redis-py's Redis.execute_command: SET EX | GET | EVALSHA (the pop script: GET, DEL, its rooms)",
     "dynamodb": "requests via botocore's before-send hook (moto server): PutItem | GetItem (consistent) | DeleteItem ALL_OLD",
-    "s3": "requests via botocore's before-send hook (moto server): PutObject | GetObject | GetObject + DeleteObject "
-    "(2: S3 has no atomic get-and-delete)",
+    "s3": "requests via botocore's before-send hook (moto server): PutObject | GetObject | GetObject + ListObjectsV2 "
+    "(its rooms) + DeleteObject (S3 has no atomic get-and-delete)",
 }
 
 
@@ -80,9 +97,10 @@ NEW_CONNECTIONS = {
 
 # What the first cycle's extra round trips are.
 FIRST = {
-    "postgresql": "asyncpg connects with an SSL request then the startup message, the store creates its table "
-    "and index, and asyncpg prepares each statement the first time it runs on a connection: one more round trip",
-    "redis": "redis-py's connection handshake: HELLO 3, CLIENT MAINT_NOTIFICATIONS, CLIENT SETINFO x2 pipelined",
+    "postgresql": "asyncpg connects with an SSL request then the startup message, the store creates its tables "
+    "and indexes, and asyncpg prepares each statement the first time it runs on a connection: one more round trip",
+    "redis": "redis-py's connection handshake: HELLO 3, CLIENT MAINT_NOTIFICATIONS, CLIENT SETINFO x2 pipelined; "
+    "a Lua script's first EVALSHA finds it unknown to the server, which SCRIPT LOAD teaches it once",
 }
 
 
@@ -194,7 +212,7 @@ class Recorder:
 def count_store_calls(store: Store, recorder: Recorder, *, as_ops: bool) -> None:
     """Wrap the store instance's methods: record each call (and as a backend operation too,
     for the stores without a network)."""
-    for method in ("save", "load", "pop", "scan"):
+    for method in ("save", "load", "update", "pop", "scan", "join", "leave", "rooms"):
         original = getattr(store, method)
 
         async def counted(*args: Any, _original: Any = original, _method: str = method) -> Any:
@@ -204,6 +222,15 @@ def count_store_calls(store: Store, recorder: Recorder, *, as_ops: bool) -> None
             return await _original(*args)
 
         setattr(store, method, counted)
+    members = store.members
+
+    def counted_members(room: str) -> Any:  # an async iterator: counted once per call
+        recorder.calls.append("members")
+        if as_ops:
+            recorder.ops.append("members")
+        return members(room)
+
+    store.members = counted_members  # type: ignore[method-assign]
 
 
 @contextmanager
@@ -229,19 +256,34 @@ def count_statements(recorder: Recorder) -> Iterator[None]:
 @contextmanager
 def count_commands(recorder: Recorder) -> Iterator[None]:
     """Every command any redis.asyncio client sends (every command method goes through execute_command)."""
-    import redis.asyncio
+    import hashlib
 
+    import redis.asyncio
+    from redis.asyncio.client import Pipeline
+
+    from asgi_lambda.stores import redis_store
+
+    # The store's Lua scripts by their SHA1, as EVALSHA names them: EVALSHA:JOIN, EVALSHA:POP, ...
+    scripts = {hashlib.sha1(getattr(redis_store, name).encode()).hexdigest(): name for name in ("SAVE", "JOIN", "POP", "ROOMS")}
     original = redis.asyncio.Redis.execute_command
+    original_execute = Pipeline.execute
 
     async def counted(self: Any, *args: Any, **options: Any) -> Any:
-        recorder.ops.append(str(args[0]).upper())
+        command = str(args[0]).upper()
+        recorder.ops.append(f"EVALSHA:{scripts.get(str(args[1]), '?')}" if command == "EVALSHA" else command)
         return await original(self, *args, **options)  # type: ignore[no-untyped-call]
 
+    async def counted_pipeline(self: Any, *args: Any, **options: Any) -> Any:
+        recorder.ops.append("MULTI/EXEC")  # a transaction: its commands go in one round trip
+        return await original_execute(self, *args, **options)
+
     redis.asyncio.Redis.execute_command = counted  # type: ignore[method-assign]
+    Pipeline.execute = counted_pipeline  # type: ignore[method-assign]
     try:
         yield
     finally:
         redis.asyncio.Redis.execute_command = original  # type: ignore[method-assign]
+        Pipeline.execute = original_execute  # type: ignore[method-assign]
 
 
 def count_requests(store: Any, service: str, recorder: Recorder) -> None:
@@ -300,6 +342,7 @@ def setup_store(name: str, stack: ExitStack, recorder: Recorder, moto: Moto) -> 
 
         prefix = unique_prefix()
         stack.callback(delete_keys, prefix)
+        stack.callback(delete_keys, prefix[:-1] + "#")  # the rooms beside the records
         relay = RoundTripRelay("127.0.0.1", REDIS_PORT)
         stack.callback(relay.close)
         redis_store = RedisStore(REDIS_URL.replace(f":{REDIS_PORT}/", f":{relay.port}/"), prefix=prefix)
@@ -316,11 +359,13 @@ def setup_store(name: str, stack: ExitStack, recorder: Recorder, moto: Moto) -> 
         relay = RoundTripRelay("127.0.0.1", moto.port)
         if name == "dynamodb":
             from asgi_lambda.stores.dynamodb import DynamoDBStore
+            from tests.support.aws import create_rooms_table
 
-            table = create_table(url)
+            table, rooms_table = create_table(url), create_rooms_table(url)
             stack.callback(lambda: aws_client("dynamodb", url).delete_table(TableName=table))
+            stack.callback(lambda: aws_client("dynamodb", url).delete_table(TableName=rooms_table))
             stack.callback(relay.close)
-            aws_store: Any = DynamoDBStore(table, region=REGION, endpoint_url=f"http://127.0.0.1:{relay.port}")
+            aws_store: Any = DynamoDBStore(table, region=REGION, endpoint_url=f"http://127.0.0.1:{relay.port}", rooms_table=rooms_table)
         else:
             from asgi_lambda.stores.s3 import S3Store
 

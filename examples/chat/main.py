@@ -1,24 +1,31 @@
-"""chat: a FastAPI chat room, one page and one plain WebSocket endpoint, run by asgi-lambda.
+"""chat: a FastAPI chat with rooms, one page and one plain WebSocket endpoint, run by asgi-lambda.
 
 What it is:
     GET /             an HTML chat page (inline HTML and JavaScript, no external assets: it works
-                      offline). Pick a name, connect, and every message anyone sends shows up.
+                      offline). Pick a name, connect, and talk with whoever is in your room.
     GET /config.json  {"websocket_url": ...}: where the page opens its WebSocket. On API Gateway
                       the WebSocket API has its own URL (another host), given by the environment
                       variable CHAT_WEBSOCKET_URL; when it is unset, the same host's /ws
                       (ws:// or wss:// as the page's own scheme), which is what the local gateway
                       serves.
     GET /health       {"status": "ok"}.
-    WS  /ws?name=Ada  the room: "<name> joined" on connect, "<name>: <text>" for each message,
-                      "<name> left" on disconnect, each sent to every connected client through
-                      `asgi_lambda.websocket.broadcast` (the joining client's own connection is
-                      not open yet on API Gateway, so it does not get its own "joined").
+    WS  /ws?name=Ada  the chat. Everyone starts in the room `lobby`: "<nick> joined lobby" goes to
+                      the room (the joining client's own connection is not open yet on API
+                      Gateway, so it does not get its own "joined"), and each message
+                      "<nick>: <text>" to everyone in the sender's room, the sender included.
+                      `/join ROOM` moves you ("<nick> left <old>" to the old room, "<nick> joined
+                      ROOM" to the new one, you included), `/nick NAME` renames you ("<old> is now
+                      NAME"); on disconnect, "<nick> left <room>" goes to your room.
 
-The endpoint is written as for any ASGI server. On Lambda each WebSocket event runs it from the
-start: the adapter replays the connect phase (accept and the "joined" broadcast) without sending
-anything again, so "joined" goes out once, at $connect. The client is authenticated at $connect and
-its identity kept by connection id (`IDENTITIES`): the stored request that later events replay holds
-credentials as "[redacted]" (WS_REDACT).
+The room and the nickname live in `scope["aws.session"]`, the dict asgi-lambda keeps with the
+connection from one event to the next; rooms are `asgi_lambda.websocket.join`, `leave` and
+`broadcast(..., room=...)`. The endpoint is written as for any ASGI server. On Lambda each
+WebSocket event runs it from the start: the adapter replays the connect phase (accept, the join,
+the "joined" broadcast) without writing or sending anything again, so "joined" goes out once, at
+$connect; and since the session keeps the room, the replay finds the room you moved to. The client
+is authenticated at $connect, the only event that carries its credentials, and its identity kept in
+the session: the stored request that later events replay holds credentials as "[redacted]"
+(WS_REDACT).
 
 The endpoint is routed at /ws, so wherever it runs WS_PATH=/ws says so: a WebSocket scope's path
 is WS_PATH, / unless set, on Lambda and under `asgi-lambda serve` alike (without it, $connect is
@@ -29,8 +36,8 @@ or `WS_PATH=/ws asgi-lambda serve main:app --app-dir examples/chat`; then open
 http://127.0.0.1:8000/ in two browser tabs.
 
 Deploying it: template.yaml with one line changed, `ASGI_APP: chat.main:app` (it packages
-examples/, sets WS_PATH=/ws and CHAT_WEBSOCKET_URL); `sam build` installs examples/requirements.txt
-(fastapi); asgi-lambda itself comes from the layer.
+examples/, sets WS_PATH=/ws, CHAT_WEBSOCKET_URL and the rooms' table); `sam build` installs
+examples/requirements.txt (fastapi); asgi-lambda itself comes from the layer.
 """
 
 from __future__ import annotations
@@ -40,7 +47,7 @@ import os
 from fastapi import FastAPI, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import HTMLResponse
 
-from asgi_lambda.websocket import broadcast
+from asgi_lambda.websocket import broadcast, join, leave
 
 app = FastAPI(title="asgi-lambda chat example")
 
@@ -66,15 +73,6 @@ async def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
-# Who each connection is, decided once, at $connect. Only $connect carries the client's credentials,
-# and the store keeps them as "[redacted]" (WS_REDACT: Authorization, Cookie, ?token=, ...), so the
-# events after it read the identity from here, by connection id. A dict lives in one process: enough
-# for `make serve`, whose one process handles every event; deployed, where events of a connection
-# reach many execution environments, keep it in a table of the app's own (DynamoDB, keyed by
-# connection id, with the connection's TTL).
-IDENTITIES: dict[str, str] = {}
-
-
 def authenticate(websocket: WebSocket) -> str | None:
     """The connecting client's identity, None to refuse it. This demo has no accounts: the name it
     asks for. A real app checks a credential here (websocket.query_params["token"], a cookie), once."""
@@ -82,26 +80,47 @@ def authenticate(websocket: WebSocket) -> str | None:
 
 
 @app.websocket("/ws")
-async def room(websocket: WebSocket) -> None:
-    # scope["aws.connection_id"] is asgi-lambda's; under another ASGI server each connection is one run.
-    connection = websocket.scope.get("aws.connection_id")
-    name = IDENTITIES.get(connection) if connection else None
-    if name is None:
-        name = authenticate(websocket)
-        if name is None:
+async def chat(websocket: WebSocket) -> None:
+    session = websocket.scope["aws.session"]  # kept with the connection, from one event to the next
+    if "nick" not in session:  # $connect: who the client is, decided once
+        nick = authenticate(websocket)
+        if nick is None:
             await websocket.close(code=1008)  # refused: API Gateway answers the handshake 403
             return
-        if connection:
-            IDENTITIES[connection] = name
+        session["nick"] = nick
+    session.setdefault("room", "lobby")
     await websocket.accept()
-    await broadcast(f"{name} joined")
+    me = websocket.scope["aws.connection_id"]
+    await join(me, session["room"])
+    await broadcast(f"{session['nick']} joined {session['room']}", room=session["room"])
     try:
         while True:
             text = await websocket.receive_text()
-            await broadcast(f"{name}: {text}")
+            command, _, argument = text.partition(" ")
+            if command == "/join" and argument.strip():
+                await move(websocket, me, session, argument.strip())
+            elif command == "/nick" and argument.strip():
+                old, session["nick"] = session["nick"], argument.strip()
+                await broadcast(f"{old} is now {session['nick']}", room=session["room"])
+            else:
+                await broadcast(f"{session['nick']}: {text}", room=session["room"])
     except WebSocketDisconnect:
-        IDENTITIES.pop(connection or "", None)
-        await broadcast(f"{name} left")
+        await broadcast(f"{session['nick']} left {session['room']}", room=session["room"])
+
+
+async def move(websocket: WebSocket, me: str, session: dict[str, str], room: str) -> None:
+    """From the session's room to another."""
+    try:
+        await join(me, room)
+    except ValueError:  # the rule of room names
+        await websocket.send_text(f"{room!r} is not a room name: use 1 to 128 letters, digits and . _ : @ / -")
+        return
+    old = session["room"]
+    if old != room:
+        await leave(me, old)
+        await broadcast(f"{session['nick']} left {old}", room=old)
+    session["room"] = room
+    await broadcast(f"{session['nick']} joined {room}", room=room)
 
 
 PAGE = """<!doctype html>
@@ -116,7 +135,7 @@ PAGE = """<!doctype html>
   input { flex: 1; padding: .4rem; }
   #messages { list-style: none; padding: .5rem; border: 1px solid #ccc; min-height: 12rem; }
   #messages li { padding: .1rem 0; }
-  #status { color: #666; }
+  #status, #help { color: #666; }
 </style>
 </head>
 <body data-state="closed">
@@ -126,6 +145,7 @@ PAGE = """<!doctype html>
   <button id="connect" type="submit">Connect</button>
 </form>
 <p id="status">Not connected.</p>
+<p id="help">Everyone starts in the lobby. Type <code>/join ROOM</code> to change rooms, <code>/nick NAME</code> to rename yourself.</p>
 <ul id="messages"></ul>
 <form id="say">
   <input id="message" placeholder="Message" autocomplete="off" disabled>

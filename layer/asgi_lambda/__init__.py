@@ -13,6 +13,7 @@ from .exceptions import (
     LifespanFailure,
     MalformedEvent,
     MessageTooLarge,
+    QueueUnavailable,
     StoreUnavailable,
     UnexpectedMessage,
     UnknownEventError,
@@ -31,10 +32,14 @@ __all__ = [
     "LifespanFailure",
     "MalformedEvent",
     "MessageTooLarge",
+    "QueueUnavailable",
     "StoreUnavailable",
     "UnexpectedMessage",
     "UnknownEventError",
     "broadcast",
+    "join",
+    "leave",
+    "rooms",
     "send",
 ]
 __version__ = "0.1.0"
@@ -47,7 +52,7 @@ def __getattr__(name: str) -> Any:
         from .adapter import Adapter
 
         return Adapter
-    if name in ("send", "broadcast"):
+    if name in ("send", "broadcast", "join", "leave", "rooms"):
         from . import websocket
 
         return getattr(websocket, name)

@@ -24,7 +24,17 @@ from .sources.fields import FieldError, explain
 
 if TYPE_CHECKING:
     from .protocols.http_cycle import ResponseStream
-    from .types import ASGIApp, HandlerContext, HTTPRequest, LambdaEvent, LambdaResponse, MappedEvent, Response, WebSocketRequest
+    from .types import (
+        ASGIApp,
+        FanoutRequest,
+        HandlerContext,
+        HTTPRequest,
+        LambdaEvent,
+        LambdaResponse,
+        MappedEvent,
+        Response,
+        WebSocketRequest,
+    )
     from .websocket.hub import ConnectionHub
 
 logger = logging.getLogger("asgi_lambda.adapter")
@@ -117,6 +127,8 @@ class Adapter:
         mapped = self.map(event, context)
         if mapped.kind == "websocket":
             return self.websocket(mapped)
+        if mapped.kind == "fanout":
+            return self.fanout(mapped)
         return self.http(mapped)
 
     def map(self, event: LambdaEvent, context: Any) -> MappedEvent:
@@ -201,6 +213,13 @@ class Adapter:
         if started is not None:
             log_websocket_access(event, status=outcome["status"], started=started)
         return event.to_response(outcome)
+
+    def fanout(self, request: FanoutRequest) -> LambdaResponse:
+        """Post the pages a broadcast queued (websocket/fanout.py); the answer names those to deliver again."""
+        from .websocket import fanout, hub
+
+        failed = loop.run(fanout.drain(self.hub or hub.default(), request.pages))
+        return request.to_response(failed)
 
     def close(self) -> None:
         """Run lifespan shutdown and release the adapter's store and clients (the process is ending)."""

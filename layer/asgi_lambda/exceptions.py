@@ -54,3 +54,8 @@ class StoreUnavailable(AsgiLambdaError, RuntimeError):
 
 class MessageTooLarge(AsgiLambdaError, ValueError):
     """A WebSocket message is over API Gateway's 128 KB frame limit; it was not sent."""
+
+
+class QueueUnavailable(AsgiLambdaError, RuntimeError):
+    """A broadcast's fan-out queue (WS_FANOUT_QUEUE_URL) could not be reached, or refused its pages;
+    the message names the queue and how many connections were queued before."""

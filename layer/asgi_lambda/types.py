@@ -95,4 +95,17 @@ class WebSocketRequest(Protocol):
     def to_response(self, outcome: WebSocketOutcome) -> LambdaResponse: ...
 
 
-MappedEvent = HTTPRequest | WebSocketRequest
+class FanoutRequest(Protocol):
+    """A batch of the layer's own fan-out pages (SQS records it queued for a broadcast): each page's
+    message id and body, and the answer naming the pages that failed."""
+
+    @property
+    def kind(self) -> Literal["fanout"]: ...
+
+    name: str
+    pages: list[tuple[str, str]]
+
+    def to_response(self, failed: list[str]) -> LambdaResponse: ...
+
+
+MappedEvent = HTTPRequest | WebSocketRequest | FanoutRequest

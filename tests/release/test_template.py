@@ -10,14 +10,17 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml  # a dependency of cfn-lint, so present wherever cfn-lint is
 
 from tests.support.paths import ROOT
 
 TEMPLATE = ROOT / "template.yaml"
 
-# The resources the function may touch; both are the template's own, in CloudFormation long form.
+# The resources the function may touch; all are the template's own, in CloudFormation long form.
 TABLE_ARN = {"Fn::GetAtt": ["ConnectionsTable", "Arn"]}
+ROOMS_TABLE_ARN = {"Fn::GetAtt": ["RoomsTable", "Arn"]}
+QUEUE_ARN = {"Fn::GetAtt": ["FanoutQueue", "Arn"]}
 WEBSOCKET_API_ARN = {"Fn::Sub": "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${WebSocketApi}/*"}
 # ManageConnections: POST (replies) and DELETE (closes) on the stage, nothing else.
 MANAGE_CONNECTIONS_ARNS = [
@@ -83,6 +86,21 @@ def as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
+def statements(*, fanout: bool) -> list[dict[str, Any]]:
+    """The function's policy statements as deployed with Fanout=on (True) or off: an
+    `!If [FanoutOn, ...]` statement resolved, AWS::NoValue dropped."""
+    resolved = []
+    for policy in the_function()["Policies"]:
+        for statement in policy["Statement"]:
+            if "Fn::If" in statement:
+                condition, when_on, when_off = statement["Fn::If"]
+                assert condition == "FanoutOn"
+                statement = when_on if fanout else when_off
+            if statement != {"Ref": "AWS::NoValue"}:
+                resolved.append(statement)
+    return resolved
+
+
 def test_cfn_lint_reports_nothing() -> None:
     # `python -m cfnlint` is not supported by cfn-lint; its console script sits next to the interpreter.
     cfn_lint = Path(sys.executable).with_name("cfn-lint")
@@ -103,29 +121,39 @@ def test_function_policies_are_inline_statements_only() -> None:
     assert [sorted(policy) for policy in function["Policies"]] == [["Statement", "Version"]]
 
 
-def test_function_grants_exactly_the_connection_store_and_manage_connections() -> None:
+STORE_GRANTS = [
+    ("Allow", "dynamodb:GetItem", repr(TABLE_ARN)),
+    ("Allow", "dynamodb:PutItem", repr(TABLE_ARN)),
+    ("Allow", "dynamodb:UpdateItem", repr(TABLE_ARN)),
+    ("Allow", "dynamodb:DeleteItem", repr(TABLE_ARN)),
+    ("Allow", "dynamodb:Scan", repr(TABLE_ARN)),
+    ("Allow", "dynamodb:PutItem", repr(ROOMS_TABLE_ARN)),
+    ("Allow", "dynamodb:DeleteItem", repr(ROOMS_TABLE_ARN)),
+    ("Allow", "dynamodb:Query", repr(ROOMS_TABLE_ARN)),
+    *(("Allow", "execute-api:ManageConnections", repr(arn)) for arn in MANAGE_CONNECTIONS_ARNS),
+]
+FANOUT_GRANTS = [
+    ("Allow", "sqs:SendMessage", repr(QUEUE_ARN)),
+    ("Allow", "sqs:ReceiveMessage", repr(QUEUE_ARN)),
+    ("Allow", "sqs:DeleteMessage", repr(QUEUE_ARN)),
+    ("Allow", "sqs:GetQueueAttributes", repr(QUEUE_ARN)),
+]
+
+
+@pytest.mark.parametrize("fanout", [False, True], ids=["fanout-off", "fanout-on"])
+def test_function_grants_exactly_the_stores_tables_manage_connections_and_with_fanout_its_queue(fanout: bool) -> None:
     grants = sorted(
         (statement["Effect"], action, repr(res))
-        for policy in the_function()["Policies"]
-        for statement in policy["Statement"]
+        for statement in statements(fanout=fanout)
         for action in as_list(statement["Action"])
         for res in as_list(statement["Resource"])
     )
-    expected = sorted(
-        [
-            ("Allow", "dynamodb:GetItem", repr(TABLE_ARN)),
-            ("Allow", "dynamodb:PutItem", repr(TABLE_ARN)),
-            ("Allow", "dynamodb:DeleteItem", repr(TABLE_ARN)),
-            ("Allow", "dynamodb:Scan", repr(TABLE_ARN)),
-            *(("Allow", "execute-api:ManageConnections", repr(arn)) for arn in MANAGE_CONNECTIONS_ARNS),
-        ]
-    )
-    assert grants == expected
+    assert grants == sorted(STORE_GRANTS + (FANOUT_GRANTS if fanout else []))
 
 
 def test_function_statements_have_no_conditions_or_negations() -> None:
     # NotAction/NotResource would widen a grant that the exact check above cannot see.
-    keys = {key for policy in the_function()["Policies"] for st in policy["Statement"] for key in st}
+    keys = {key for fanout in (False, True) for st in statements(fanout=fanout) for key in st}
     assert keys <= {"Sid", "Effect", "Action", "Resource"}
 
 
@@ -214,6 +242,35 @@ def test_connections_table_expires_records_on_expires_at() -> None:
 
 def test_connections_table_is_billed_per_request() -> None:
     assert properties("ConnectionsTable")["BillingMode"] == "PAY_PER_REQUEST"
+
+
+def test_rooms_table_is_keyed_by_room_then_connection_id_and_expires_on_expires_at() -> None:
+    table = properties("RoomsTable")
+    assert table["KeySchema"] == [{"AttributeName": "room", "KeyType": "HASH"}, {"AttributeName": "connection_id", "KeyType": "RANGE"}]
+    assert table["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+    assert table["BillingMode"] == "PAY_PER_REQUEST"
+    assert the_function()["Environment"]["Variables"]["WS_DYNAMODB_ROOMS_TABLE"] == {"Ref": "RoomsTable"}
+
+
+def test_fanout_is_off_unless_the_parameter_says_on() -> None:
+    template = load_template()
+    assert template["Parameters"]["Fanout"]["Default"] == "off"
+    assert template["Conditions"]["FanoutOn"] == {"Fn::Equals": [{"Ref": "Fanout"}, "on"]}
+    for logical_id in ("FanoutQueue", "FanoutDeadLetterQueue", "FanoutEventSourceMapping"):
+        assert resource(logical_id)["Condition"] == "FanoutOn"
+    assert the_function()["Environment"]["Variables"]["WS_FANOUT_QUEUE_URL"] == {
+        "Fn::If": ["FanoutOn", {"Ref": "FanoutQueue"}, {"Ref": "AWS::NoValue"}]
+    }
+
+
+def test_the_fanout_queue_feeds_the_same_function_reporting_failed_pages() -> None:
+    mapping = properties("FanoutEventSourceMapping")
+    assert (mapping["EventSourceArn"], mapping["FunctionName"]) == (QUEUE_ARN, {"Ref": "HelloFunction"})
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    queue = properties("FanoutQueue")
+    # Lambda's advice for SQS sources: a visibility timeout of six times the function's timeout.
+    assert queue["VisibilityTimeout"] >= 6 * the_function()["Timeout"]
+    assert queue["RedrivePolicy"] == {"deadLetterTargetArn": {"Fn::GetAtt": ["FanoutDeadLetterQueue", "Arn"]}, "maxReceiveCount": 5}
 
 
 # --- response streaming: examples/stream behind a Function URL and a REST API that stream -----------------

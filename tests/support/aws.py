@@ -43,6 +43,7 @@ CLEARED = (
     "AWS_ENDPOINT_URL",
     "AWS_ENDPOINT_URL_DYNAMODB",
     "AWS_ENDPOINT_URL_S3",
+    "AWS_ENDPOINT_URL_SQS",
     "AWS_REGION",
 )
 
@@ -134,6 +135,20 @@ def create_table(endpoint_url: str) -> str:
     return table
 
 
+def create_rooms_table(endpoint_url: str) -> str:
+    """A new table of room memberships as template.yaml makes it: key room (S) and connection_id (S), TTL on expires_at."""
+    table = unique("rooms")
+    client = aws_client("dynamodb", endpoint_url)
+    client.create_table(
+        TableName=table,
+        AttributeDefinitions=[{"AttributeName": "room", "AttributeType": "S"}, {"AttributeName": "connection_id", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "room", "KeyType": "HASH"}, {"AttributeName": "connection_id", "KeyType": "RANGE"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    client.update_time_to_live(TableName=table, TimeToLiveSpecification={"AttributeName": "expires_at", "Enabled": True})
+    return table
+
+
 def create_bucket(endpoint_url: str) -> str:
     bucket = unique("asgi-lambda-test")
     aws_client("s3", endpoint_url).create_bucket(Bucket=bucket)
@@ -155,18 +170,19 @@ def store_dynamodb(
 ) -> Iterator[DynamoDBStore]:
     fake_aws_environment(monkeypatch, tmp_path_factory)
     endpoint_url = moto_url(request)
-    table = create_table(endpoint_url)
-    store = DynamoDBStore(table, region=REGION, endpoint_url=endpoint_url)
+    table, rooms_table = create_table(endpoint_url), create_rooms_table(endpoint_url)
+    store = DynamoDBStore(table, region=REGION, endpoint_url=endpoint_url, rooms_table=rooms_table)
     yield store
     loop.run(store.close())
     aws_client("dynamodb", endpoint_url).delete_table(TableName=table)
+    aws_client("dynamodb", endpoint_url).delete_table(TableName=rooms_table)
 
 
 @pytest.fixture
 def unreachable_dynamodb(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DynamoDBStore]:
     fake_aws_environment(monkeypatch, tmp_path_factory)
     with closed_endpoint() as endpoint_url:
-        store = DynamoDBStore("connections", region=REGION, endpoint_url=endpoint_url)
+        store = DynamoDBStore("connections", region=REGION, endpoint_url=endpoint_url, rooms_table="rooms")
         yield store
         loop.run(store.close())
 

@@ -1,6 +1,7 @@
 """A loopback stand-in for the API Gateway Management API: records every call, answers 410
-GoneException for connections marked gone, can answer after a delay like the real one, and can
-answer the next calls with given statuses (429, 5xx, ...) before answering as usual."""
+GoneException for connections marked gone and 500 for those marked failing, can answer after a
+delay like the real one, and can answer the next calls with given statuses (429, 5xx, ...) before
+answering as usual."""
 
 from __future__ import annotations
 
@@ -38,6 +39,7 @@ class ManagementAPIStub:
         self.delay = delay
         self.calls: list[Call] = []
         self.gone: set[str] = set()
+        self.failing: set[str] = set()  # connections whose posts get 500, every time
         # The answers to the next calls, in order, each (status, extra headers); then the usual ones.
         self.answers: list[tuple[int, dict[str, str]]] = []
         self.lock = threading.Lock()
@@ -67,6 +69,8 @@ class ManagementAPIStub:
                     time.sleep(stub.delay)
                 if connection_id in stub.gone:
                     return self.answer(410, b'{"message":null}', error_type="GoneException")
+                if connection_id in stub.failing:
+                    return self.answer(500, b'{"message":"Internal server error"}', error_type="InternalServerErrorException")
                 self.answer(200, b"")
 
             def answer(self, status: int, body: bytes, error_type: str | None = None, headers: dict[str, str] | None = None) -> None:

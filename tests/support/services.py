@@ -67,7 +67,7 @@ def drop_table(table: str) -> None:
     async def drop() -> None:
         connection = await asyncpg.connect(POSTGRES_DSN, timeout=5)
         try:
-            await connection.execute(f'DROP TABLE IF EXISTS "{table}"')
+            await connection.execute(f'DROP TABLE IF EXISTS "{table}_rooms", "{table}"')  # its rooms' table, made with it
         finally:
             await connection.close()
 
@@ -128,6 +128,7 @@ def store_redis() -> Iterator[RedisStore]:
     finally:
         loop.run(store.close())
         delete_keys(prefix)
+        delete_keys(store.rooms_prefix)  # the rooms beside the records
 
 
 @pytest.fixture

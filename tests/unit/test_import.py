@@ -27,7 +27,7 @@ def test_an_http_only_function_never_loads_websocket_code_or_boto3() -> None:
         "    await send({'type': 'http.response.body', 'body': b''})\n"
         "event = json.load(open(sys.argv[1]))\n"
         "print(Adapter(app, lifespan='off')(event, None)['statusCode'])\n"
-        "print(sorted(m for m in sys.modules if m.startswith(('asgi_lambda.websocket', 'asgi_lambda.stores', 'asgi_lambda.sources.vpc_lattice', 'asgi_lambda.sources.lambda_edge', 'asgi_lambda.sources.apigw_websocket', 'asgi_lambda.sources.authorizer', 'asgi_lambda.sources.passthrough', 'boto3', 'botocore', 'asyncpg', 'redis'))))\n"
+        "print(sorted(m for m in sys.modules if m.startswith(('asgi_lambda.websocket', 'asgi_lambda.stores', 'asgi_lambda.sources.vpc_lattice', 'asgi_lambda.sources.lambda_edge', 'asgi_lambda.sources.apigw_websocket', 'asgi_lambda.sources.authorizer', 'asgi_lambda.sources.passthrough', 'asgi_lambda.sources.fanout', 'boto3', 'botocore', 'asyncpg', 'redis'))))\n"
     )
     event = str(EVENTS / "http_api_v2_get.json")
     result = subprocess.run([sys.executable, "-c", code, event], capture_output=True, text=True, check=True)

@@ -82,6 +82,8 @@ class RuntimeClient:
         mapped = adapter.map(event, context)
         if mapped.kind == "websocket":
             return adapter.websocket(mapped)
+        if mapped.kind == "fanout":
+            return adapter.fanout(mapped)
         if not mapped.streams:
             return adapter.http(mapped)
         from .stream import StreamedResponse

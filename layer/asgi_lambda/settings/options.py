@@ -14,6 +14,7 @@ False for a value given in code (a switch is True or False, a list a list).
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -45,6 +46,18 @@ DEFAULT_TEXT_MIME_TYPES: tuple[str, ...] = (
     "image/svg+xml",
 )
 DEFAULT_TTL_SECONDS = 2 * 60 * 60 + 60  # a little over API Gateway's 2-hour connection limit
+
+# A connection's session (scope["aws.session"]) as saved, at most: 32 KB.
+DEFAULT_SESSION_MAX_BYTES = 32 * 1024
+MAX_SESSION_MAX_BYTES = 256 * 1024  # with the rest of the record, well within a DynamoDB item's 400 KB
+
+# Fan-out: a broadcast to more connections than the threshold goes through the queue, in pages.
+DEFAULT_FANOUT_THRESHOLD = 2000
+DEFAULT_FANOUT_PAGE = 500
+# SQS takes messages of 256 KiB. A page is the message (up to API Gateway's 128 KiB, as base64:
+# 171 KiB), its endpoint and its connection ids, 19 bytes each in JSON for API Gateway's
+# 16-character ids: 4,000 of them fit with room to spare.
+MAX_FANOUT_PAGE = 4000
 
 # The path WebSocket scopes get, on Lambda and in `asgi-lambda serve` alike. "/" as it has always
 # been on Lambda (and in Mangum 0.9), so a deployed function keeps its routes.
@@ -277,6 +290,64 @@ def parse_ws_path(value: object, *, name: str, text: bool) -> str:
     return path
 
 
+def whole_number(value: object, *, name: str, text: bool, default: int, low: int, high: int, unit: str) -> int:
+    """A whole number from `low` to `high`; in a variable, empty means the default."""
+    digits = str(value).strip().replace("_", "") if not isinstance(value, bool) else ""
+    if text and not digits:
+        return default
+    if not digits.isdigit() or not low <= int(digits) <= high:
+        raise ConfigError(f"{name}={value!r}: expected a whole number of {unit} from {low:,} to {high:,}, such as {default:,}.")
+    return int(digits)
+
+
+def parse_session_max_bytes(value: object, *, name: str, text: bool) -> int:
+    return whole_number(value, name=name, text=text, default=DEFAULT_SESSION_MAX_BYTES, low=2, high=MAX_SESSION_MAX_BYTES, unit="bytes")
+
+
+def parse_fanout_threshold(value: object, *, name: str, text: bool) -> int:
+    return whole_number(value, name=name, text=text, default=DEFAULT_FANOUT_THRESHOLD, low=1, high=10**9, unit="connections")
+
+
+def parse_fanout_page(value: object, *, name: str, text: bool) -> int:
+    return whole_number(value, name=name, text=text, default=DEFAULT_FANOUT_PAGE, low=1, high=MAX_FANOUT_PAGE, unit="connections")
+
+
+# https://sqs.<region>.amazonaws.com/<account>/<name> (and .amazonaws.com.cn), or the legacy
+# https://<region>.queue.amazonaws.com/<account>/<name>. A standard queue's name: 1 to 80 letters,
+# digits, hyphens and underscores.
+# (Patterns, not compiled at import: the cold start of a function without fan-out pays nothing.)
+SQS_QUEUE_URL = (
+    r"https://(?:sqs\.(?P<region>[a-z]{2}(?:-[a-z]+)+-\d)\.amazonaws\.com(?:\.cn)?"
+    r"|(?P<legacy>[a-z]{2}(?:-[a-z]+)+-\d)\.queue\.amazonaws\.com)/\d{12}/[A-Za-z0-9_-]{1,80}"
+)
+QUEUE_PATH = r"/\d{12}/[A-Za-z0-9_-]{1,80}"
+
+
+def parse_fanout_queue_url(value: object, *, name: str, text: bool, sqs_endpoint: str | None = None) -> str | None:
+    """The fan-out queue's URL, as SQS gives it. With `sqs_endpoint` (AWS_ENDPOINT_URL_SQS: moto, a
+    local SQS), any http(s) URL of that path shape: /<account>/<name>."""
+    url = str(value or "").strip()
+    if not url:
+        if text or value is None:
+            return None
+        raise ConfigError(f"{name}={value!r}: expected an SQS queue URL, such as https://sqs.eu-west-1.amazonaws.com/123456789012/fanout.")
+    if url.endswith(".fifo"):
+        raise ConfigError(f"{name}={url!r}: a FIFO queue; fan-out needs a standard queue (its pages need no order).")
+    if re.fullmatch(SQS_QUEUE_URL, url):
+        return url
+    if sqs_endpoint:
+        from urllib.parse import urlsplit  # only for a queue elsewhere than AWS
+
+        parts = urlsplit(url)
+        if parts.scheme in ("http", "https") and parts.hostname and re.fullmatch(QUEUE_PATH, parts.path) and not parts.query:
+            return url
+    elsewhere = " (or, with AWS_ENDPOINT_URL_SQS set, an http(s) URL of that path: /<account>/<name>)"
+    raise ConfigError(
+        f"{name}={url!r}: expected an SQS queue URL, such as https://sqs.eu-west-1.amazonaws.com/123456789012/fanout"
+        f"{elsewhere if not sqs_endpoint else ''}."
+    )
+
+
 def deprecated(name: str, instead: str, *, depth: int = 0) -> None:
     """Warn that a keyword of Mangum's WebSocket-era releases is taken, and what replaces it. The
     warning points at the user's `Adapter(...)` line (`depth`: calls between here and it, past 3)."""
@@ -463,6 +534,34 @@ OPTIONS: tuple[Option, ...] = (
         doc="Comma-separated header and query parameter names (any case) whose values the stored `$connect` request keeps "
         f"as `{REDACTED}`: the app sees them at `$connect` only ([Security](#security)). Empty (`WS_REDACT=`) stores every value.",
         shown=f"`{DEFAULT_REDACT}`",
+    ),
+    Option(
+        None,
+        variable="WS_SESSION_MAX_BYTES",
+        parse=parse_session_max_bytes,
+        doc='The largest `scope["aws.session"]` saved, as JSON ([Sessions](#sessions)); a larger one is logged and not saved.',
+        shown=f"`{DEFAULT_SESSION_MAX_BYTES}`",
+    ),
+    Option(
+        None,
+        variable="WS_FANOUT_QUEUE_URL",
+        parse=parse_fanout_queue_url,
+        doc="An SQS queue (`https://sqs.{region}.amazonaws.com/{account}/{name}`) through which broadcasts to more than "
+        "`WS_FANOUT_THRESHOLD` connections go, in pages the same function posts ([Fan-out](#fan-out-over-sqs)).",
+    ),
+    Option(
+        None,
+        variable="WS_FANOUT_THRESHOLD",
+        parse=parse_fanout_threshold,
+        doc="A broadcast to more connections than this goes through `WS_FANOUT_QUEUE_URL`, when it is set.",
+        shown=f"`{DEFAULT_FANOUT_THRESHOLD}`",
+    ),
+    Option(
+        None,
+        variable="WS_FANOUT_PAGE",
+        parse=parse_fanout_page,
+        doc=f"Connections per fan-out message, at most {MAX_FANOUT_PAGE:,} (what an SQS message holds with a 128 KB message).",
+        shown=f"`{DEFAULT_FANOUT_PAGE}`",
     ),
     Option(None, keyword="ws_config", doc="The WebSocket store, as Mangum 0.9's `{'backend': NAME, 'params': {...}}`."),
     Option(None, keyword="dsn", doc="The WebSocket store as one URI: `dynamodb://table`, `redis://host:6379/0`, ..."),

@@ -13,13 +13,20 @@ from typing import TYPE_CHECKING, Any
 from ..exceptions import ConfigError
 from .options import (
     BY_VARIABLE,
+    DEFAULT_FANOUT_PAGE,
+    DEFAULT_FANOUT_THRESHOLD,
     DEFAULT_REDACTED_NAMES,
+    DEFAULT_SESSION_MAX_BYTES,
     DEFAULT_TTL_SECONDS,
     DEFAULT_WS_PATH,
     Frozen,
     deprecated,
     parse_endpoint_url,
+    parse_fanout_page,
+    parse_fanout_queue_url,
+    parse_fanout_threshold,
     parse_redact,
+    parse_session_max_bytes,
     parse_ttl_seconds,
     read,
 )
@@ -27,18 +34,41 @@ from .options import (
 if TYPE_CHECKING:
     from ..stores.registry import StoreEntry
 
-# Options every store takes in code, beside its own (WS_TTL_SECONDS, WS_ENDPOINT_URL and WS_REDACT in the environment).
-COMMON_PARAMS = ("ttl_seconds", "management_endpoint_url", "redact")
+# Options every store takes in code, beside its own (WS_TTL_SECONDS, WS_ENDPOINT_URL, WS_REDACT,
+# WS_SESSION_MAX_BYTES and the WS_FANOUT_* variables in the environment).
+COMMON_PARAMS = (
+    "ttl_seconds",
+    "management_endpoint_url",
+    "redact",
+    "session_max_bytes",
+    "fanout_queue_url",
+    "fanout_threshold",
+    "fanout_page",
+)
 
 # What a store must be on Lambda, where events of one connection reach many execution environments.
 SHARED_STORES = "use dynamodb, redis, postgresql or s3, or sqlite with its file on an EFS mount (such as /mnt/efs/connections.sqlite3)"
 
 
 class WebSocketSettings(Frozen):
-    """The store and its options, the scope's path, the record's lifetime, where replies go, and the
-    header and query parameter names whose values the stored request never holds (`redact`)."""
+    """The store and its options, the scope's path, the record's lifetime, where replies go, the
+    header and query parameter names whose values the stored request never holds (`redact`), how
+    large a session may be, and the fan-out of broadcasts (the queue, None for none; from how many
+    connections; how many to a page)."""
 
-    __slots__ = ("backend", "store_options", "path", "ttl_seconds", "endpoint_url", "region", "redact")
+    __slots__ = (
+        "backend",
+        "store_options",
+        "path",
+        "ttl_seconds",
+        "endpoint_url",
+        "region",
+        "redact",
+        "session_max_bytes",
+        "fanout_queue_url",
+        "fanout_threshold",
+        "fanout_page",
+    )
 
     def __init__(
         self,
@@ -50,6 +80,10 @@ class WebSocketSettings(Frozen):
         endpoint_url: str | None = None,
         region: str = "us-east-1",
         redact: frozenset[str] = DEFAULT_REDACTED_NAMES,
+        session_max_bytes: int = DEFAULT_SESSION_MAX_BYTES,
+        fanout_queue_url: str | None = None,
+        fanout_threshold: int = DEFAULT_FANOUT_THRESHOLD,
+        fanout_page: int = DEFAULT_FANOUT_PAGE,
     ) -> None:
         self.backend = backend
         self.store_options = store_options
@@ -58,6 +92,10 @@ class WebSocketSettings(Frozen):
         self.endpoint_url = endpoint_url
         self.region = region
         self.redact = redact
+        self.session_max_bytes = session_max_bytes
+        self.fanout_queue_url = fanout_queue_url
+        self.fanout_threshold = fanout_threshold
+        self.fanout_page = fanout_page
 
 
 def parse_store_name(value: object, *, name: str) -> StoreEntry:
@@ -141,7 +179,37 @@ def websocket_settings(entry: StoreEntry, options: dict[str, str], environ: Mapp
     endpoint = chosen.get("endpoint_url") or read("WS_ENDPOINT_URL", environ)
     redact = chosen["redact"] if "redact" in chosen else read("WS_REDACT", environ)  # empty from code: off
     region = environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or "us-east-1"
-    return WebSocketSettings(entry.name, options, path=path, ttl_seconds=ttl, endpoint_url=endpoint, region=region, redact=redact)
+    return WebSocketSettings(
+        entry.name,
+        options,
+        path=path,
+        ttl_seconds=ttl,
+        endpoint_url=endpoint,
+        region=region,
+        redact=redact,
+        **rooms_and_fanout(environ, chosen),
+    )
+
+
+def rooms_and_fanout(environ: Mapping[str, str], chosen: Mapping[str, Any]) -> dict[str, Any]:
+    """The session's limit and the fan-out's options: the code's choice, else WS_* variables."""
+    if chosen.get("fanout_queue_url") is not None:
+        queue = chosen["fanout_queue_url"]
+    else:
+        queue = parse_fanout_queue_url(
+            environ.get("WS_FANOUT_QUEUE_URL", ""), name="WS_FANOUT_QUEUE_URL", text=True, sqs_endpoint=sqs_endpoint(environ)
+        )
+    return {
+        "session_max_bytes": chosen.get("session_max_bytes") or read("WS_SESSION_MAX_BYTES", environ),
+        "fanout_queue_url": queue,
+        "fanout_threshold": chosen.get("fanout_threshold") or read("WS_FANOUT_THRESHOLD", environ),
+        "fanout_page": chosen.get("fanout_page") or read("WS_FANOUT_PAGE", environ),
+    }
+
+
+def sqs_endpoint(environ: Mapping[str, str]) -> str | None:
+    """Where boto3 sends SQS requests instead of AWS, if anywhere (moto, a local SQS)."""
+    return environ.get("AWS_ENDPOINT_URL_SQS") or environ.get("AWS_ENDPOINT_URL") or None
 
 
 def websocket_from_environ(environ: Mapping[str, str]) -> WebSocketSettings:
@@ -190,7 +258,7 @@ def websocket_from_ws_config(ws_config: Mapping[str, Any], environ: Mapping[str,
     check_shared_store(
         entry, options, environ, backend=f"ws_config['backend']={ws_config['backend']!r}", path="ws_config['params']['file_path']"
     )
-    return websocket_settings(entry, options, environ, **common_options(params, name="ws_config['params']"))
+    return websocket_settings(entry, options, environ, **common_options(params, name="ws_config['params']", environ=environ))
 
 
 def websocket_from_dsn(dsn: str, environ: Mapping[str, str]) -> WebSocketSettings:
@@ -231,11 +299,24 @@ def websocket_from_dsn(dsn: str, environ: Mapping[str, str]) -> WebSocketSetting
             f"dsn={mask_password(dsn)!r}: names no {missing[0]}; expected {entry.name}://{'/'.join(entry.dsn_location).upper()}."
         )
     check_shared_store(entry, options, environ, backend=f"dsn={mask_password(dsn)!r}", path="dsn file")
-    return websocket_settings(entry, options, environ, **common_options(query, name="dsn"))
+    return websocket_settings(entry, options, environ, **common_options(query, name="dsn", environ=environ))
 
 
-def common_options(params: Mapping[str, Any], *, name: str) -> dict[str, Any]:
+def common_options(params: Mapping[str, Any], *, name: str, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     chosen: dict[str, Any] = {}
+    text = name == "dsn"  # a dsn's query is text, as a variable's; ws_config's params are values
+    for key, parse in (
+        ("session_max_bytes", parse_session_max_bytes),
+        ("fanout_threshold", parse_fanout_threshold),
+        ("fanout_page", parse_fanout_page),
+    ):
+        if params.get(key) is not None:
+            chosen[key] = parse(params[key], name=f"{name}[{key!r}]", text=text)
+    if params.get("fanout_queue_url") is not None:
+        endpoint = sqs_endpoint(environ or {})
+        chosen["fanout_queue_url"] = parse_fanout_queue_url(
+            params["fanout_queue_url"], name=f"{name}['fanout_queue_url']", text=False, sqs_endpoint=endpoint
+        )
     if params.get("ttl_seconds") is not None:
         chosen["ttl_seconds"] = parse_ttl_seconds(params["ttl_seconds"], name=f"{name}['ttl_seconds']", text=False)
     if params.get("management_endpoint_url") is not None:

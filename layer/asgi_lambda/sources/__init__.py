@@ -63,15 +63,27 @@ EVENT_SOURCES = (
 )
 
 
+# The layer's own fan-out pages (SQS records it queued for a broadcast), tried before any other
+# source and whatever `events_path` says; imported on the first event with "Records", so that an
+# HTTP function's cold start never pays for it.
+FANOUT_SOURCE = "fanout:FanoutEvent"
+
+
 class SourceOrder:
     """The sources one adapter tries, in order."""
 
     def __init__(self, settings: Settings) -> None:
         self.later = OTHER_SOURCES + (EVENT_SOURCES if settings.events_path is not None else ())
         self.loaded: tuple[EventSource, ...] | None = None
+        self.fanout: EventSource | None = None
 
     def find(self, event: LambdaEvent) -> EventSource | None:
         """The source whose event this is, None when none."""
+        if "Records" in event:
+            if self.fanout is None:
+                self.fanout = load(FANOUT_SOURCE)
+            if self.fanout.matches(event):
+                return self.fanout
         for source in COMMON_SOURCES:
             if source.matches(event):
                 return source

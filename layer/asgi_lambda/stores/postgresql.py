@@ -6,6 +6,12 @@ Lambda runs one event at a time, but a broadcast and the Management API calls ma
 
 The table is created on first use, once per store, idempotently. After that each operation is
 one statement: save an upsert, load and scan a SELECT of live rows, pop a DELETE ... RETURNING.
+
+Rooms live in `<table>_rooms`, keyed (room, connection_id) with the member's endpoint and expiry,
+and a foreign key to the connection's row ON DELETE CASCADE: a membership cannot be written
+without its connection (join inserts from a SELECT of the live row), and goes with it (pop). A
+$connect with rooms is still one statement (the upsert in a CTE, the memberships from it); a
+room's members are read a page (`page` rows) at a time on the primary key's range.
 Expiry is judged against this process's clock, as `ConnectionRecord.expired` judges it.
 
 A statement that fails, whatever asyncpg raised (a lost connection, an error it does not
@@ -26,13 +32,16 @@ import asyncio
 import inspect
 import re
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import asyncpg  # type: ignore[import-untyped]  # asyncpg ships no type information
 
 from . import StoreUnavailable
 from .failures import describe_failure, mask_password
-from .record import ConnectionRecord, live
+from .record import ConnectionRecord, Member, live
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
 
 TABLE = "asgi_lambda_connections"
 MIN_CONNECTIONS = 0  # none held until the first event that needs one
@@ -58,6 +67,7 @@ _POOL_OPTIONS: dict[str, Any] = {"reset": _keep_session} if "reset" in inspect.s
 
 class PostgresStore:
     name = "postgresql"
+    page = 1000  # room members read per statement
 
     def __init__(self, dsn: str, *, table: str = TABLE) -> None:
         if not _TABLE_NAME.fullmatch(table):
@@ -74,7 +84,7 @@ class PostgresStore:
         self._create_sql = (
             f"CREATE TABLE IF NOT EXISTS {quoted} "
             "(connection_id TEXT PRIMARY KEY, data TEXT NOT NULL, expires_at BIGINT NOT NULL); "
-            f'CREATE INDEX IF NOT EXISTS "{table}_expires_at" ON {quoted} (expires_at)'
+            f'CREATE INDEX IF NOT EXISTS "{table}_expires_at" ON {quoted} (expires_at); ' + rooms_table_sql(table)
         )
         self._save_sql = (
             f"INSERT INTO {quoted} (connection_id, data, expires_at) VALUES ($1, $2, $3) "
@@ -83,6 +93,7 @@ class PostgresStore:
         self._load_sql = f"SELECT data FROM {quoted} WHERE connection_id = $1 AND expires_at > $2"
         self._pop_sql = f"DELETE FROM {quoted} WHERE connection_id = $1 RETURNING data"
         self._scan_sql = f"SELECT connection_id, data FROM {quoted} WHERE expires_at > $1"
+        self._rooms_statements(table)
 
     async def _get_pool(self) -> Any:
         if self._pool is None:
@@ -139,7 +150,62 @@ class PostgresStore:
                 raise
 
     async def save(self, record: ConnectionRecord) -> None:
+        if record.rooms:
+            rooms = list(dict.fromkeys(record.rooms))
+            arguments = (record.connection_id, record.to_json(), record.expires_at, record.endpoint, rooms)
+            await self._run("execute", self._save_with_rooms_sql, *arguments)
+            return
         await self._run("execute", self._save_sql, record.connection_id, record.to_json(), record.expires_at)
+
+    async def update(self, record: ConnectionRecord) -> bool:
+        updated = await self._run("fetchval", self._update_sql, record.connection_id, record.to_json(), int(time.time()))
+        return updated is not None
+
+    async def join(self, member: Member, room: str) -> bool:
+        joined = await self._run("fetchval", self._join_sql, room, member.endpoint, member.connection_id, int(time.time()))
+        return joined is not None
+
+    async def leave(self, member: Member, room: str) -> None:
+        await self._run("execute", self._leave_sql, room, member.connection_id)
+
+    async def rooms(self, connection_id: str) -> set[str]:
+        rows = await self._run("fetch", self._rooms_sql, connection_id, int(time.time()))
+        return {row[0] for row in rows}
+
+    async def members(self, room: str) -> AsyncIterator[list[Member]]:
+        after = ""
+        now = int(time.time())
+        while True:
+            rows = await self._run("fetch", self._members_sql, room, after, now, self.page)
+            if rows:
+                yield [Member(row[0], row[1], row[2]) for row in rows]
+            if len(rows) < self.page:
+                return
+            after = rows[-1][0]
+
+    def _rooms_statements(self, table: str) -> None:
+        """The statements of rooms: each one round trip, the membership table's foreign key making
+        a membership impossible without its connection's row, and deleting it with that row."""
+        quoted, members = f'"{table}"', f'"{table}_rooms"'
+        upsert = "ON CONFLICT (room, connection_id) DO UPDATE SET endpoint = EXCLUDED.endpoint, expires_at = EXCLUDED.expires_at"
+        # $connect with the rooms joined while it was accepted: the row and its memberships in one statement.
+        self._save_with_rooms_sql = (
+            f"WITH saved AS ({self._save_sql} RETURNING connection_id, expires_at) "
+            f"INSERT INTO {members} (room, connection_id, endpoint, expires_at) "
+            f"SELECT room, saved.connection_id, $4, saved.expires_at FROM saved, unnest($5::text[]) AS room {upsert}"
+        )
+        self._update_sql = f"UPDATE {quoted} SET data = $2 WHERE connection_id = $1 AND expires_at > $3 RETURNING true"
+        self._join_sql = (
+            f"INSERT INTO {members} (room, connection_id, endpoint, expires_at) "
+            f"SELECT $1, connection_id, $2, expires_at FROM {quoted} WHERE connection_id = $3 AND expires_at > $4 "
+            f"{upsert} RETURNING true"
+        )
+        self._leave_sql = f"DELETE FROM {members} WHERE room = $1 AND connection_id = $2"
+        self._rooms_sql = f"SELECT room FROM {members} WHERE connection_id = $1 AND expires_at > $2"
+        self._members_sql = (
+            f"SELECT connection_id, endpoint, expires_at FROM {members} "
+            "WHERE room = $1 AND connection_id > $2 AND expires_at > $3 ORDER BY connection_id LIMIT $4"
+        )
 
     async def load(self, connection_id: str) -> ConnectionRecord | None:
         return live(await self._run("fetchval", self._load_sql, connection_id, int(time.time())), key=connection_id)
@@ -155,6 +221,17 @@ class PostgresStore:
         pool, self._pool = self._pool, None
         if pool is not None:
             await pool.close()
+
+
+def rooms_table_sql(table: str) -> str:
+    """The memberships' table, `<table>_rooms`: keyed (room, connection_id), so a room's members are
+    one index range; its foreign key deletes a connection's memberships with its row."""
+    return (
+        f'CREATE TABLE IF NOT EXISTS "{table}_rooms" (room TEXT NOT NULL, '
+        f'connection_id TEXT NOT NULL REFERENCES "{table}" (connection_id) ON DELETE CASCADE, '
+        "endpoint TEXT NOT NULL, expires_at BIGINT NOT NULL, PRIMARY KEY (room, connection_id)); "
+        f'CREATE INDEX IF NOT EXISTS "{table}_rooms_c" ON "{table}_rooms" (connection_id)'
+    )
 
 
 def _closed(connection: Any) -> bool:

@@ -7,14 +7,19 @@ A store keeps the record as JSON (`to_json`) and turns what it reads back into a
 (not JSON, a field missing or of another type: written by another program, or cut short) is
 skipped too, and logged once with its key, so one bad record never breaks every broadcast; the
 connection's $disconnect, or a send that finds it gone, removes it.
+
+A connection's rooms are not part of its JSON: each store keeps them in an index of its own, so
+that a room's members are read without reading every connection (`Member` is what that index
+holds of a connection, `check_room` the rule a room's name follows).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 import time
-from typing import Any
+from typing import Any, NamedTuple
 
 logger = logging.getLogger("asgi_lambda.websocket")
 
@@ -27,10 +32,13 @@ class ConnectionRecord:
 
     `scope` holds the JSON-safe parts of the $connect scope (path, query_string and headers as
     text, subprotocols, client), `endpoint` the Management API URL replies go to, `pending` what
-    the app sent during $connect, to deliver once the connection is open.
+    the app sent during $connect, to deliver once the connection is open, `session` the app's
+    `scope["aws.session"]` as last saved. `rooms` are the rooms joined while the connection was
+    being accepted, which `Store.save` writes with it; a loaded record's are empty (`Store.rooms`
+    reads them).
     """
 
-    __slots__ = ("connection_id", "endpoint", "scope", "expires_at", "pending")
+    __slots__ = ("connection_id", "endpoint", "scope", "expires_at", "pending", "session", "rooms")
 
     def __init__(
         self,
@@ -40,15 +48,23 @@ class ConnectionRecord:
         scope: dict[str, Any],
         expires_at: int,
         pending: list[dict[str, Any]] | None = None,
+        session: dict[str, Any] | None = None,
+        rooms: list[str] | None = None,
     ) -> None:
         self.connection_id = connection_id
         self.endpoint = endpoint
         self.scope = scope
         self.expires_at = expires_at
         self.pending = pending or []
+        self.session = session or {}
+        self.rooms = rooms or []
 
     def expired(self, now: float | None = None) -> bool:
         return self.expires_at <= (time.time() if now is None else now)
+
+    def member(self) -> Member:
+        """What a room's index keeps of this connection."""
+        return Member(self.connection_id, self.endpoint, self.expires_at)
 
     def to_json(self) -> str:
         return json.dumps(
@@ -58,6 +74,7 @@ class ConnectionRecord:
                 "scope": self.scope,
                 "expires_at": self.expires_at,
                 "pending": self.pending,
+                "session": self.session,
             },
             separators=(",", ":"),
         )
@@ -74,12 +91,16 @@ class ConnectionRecord:
         pending = record.get("pending")
         if pending is not None and not (isinstance(pending, list) and all(isinstance(item, dict) for item in pending)):
             raise ValueError("pending is not a list of objects")
+        session = record.get("session")  # absent from records stored before sessions
+        if session is not None and not isinstance(session, dict):
+            raise ValueError(f"session is {type(session).__name__}, not an object")
         return cls(
             record["connection_id"],
             endpoint=record["endpoint"],
             scope=record["scope"],
             expires_at=record["expires_at"],
             pending=pending,
+            session=session,
         )
 
     def __eq__(self, other: object) -> bool:
@@ -108,3 +129,23 @@ def live(data: str | bytes | None, *, key: str) -> ConnectionRecord | None:
             logger.error("Connection record %r skipped: not a record (%s); its $disconnect will remove it", key, exc)
         return None
     return None if record.expired() else record
+
+
+class Member(NamedTuple):
+    """A connection as a room's index holds it: enough to post to it, and its expiry."""
+
+    connection_id: str
+    endpoint: str
+    expires_at: int
+
+
+# 1 to 128 characters, each a letter, a digit or one of . _ : @ / -
+ROOM_NAME = re.compile(r"[A-Za-z0-9._:@/-]{1,128}")
+ROOM_RULE = "1 to 128 characters, each a letter, a digit or one of . _ : @ / -"
+
+
+def check_room(room: object) -> str:
+    """The room's name, or ValueError naming the rule it breaks."""
+    if not isinstance(room, str) or not ROOM_NAME.fullmatch(room):
+        raise ValueError(f"room name {room!r}: expected {ROOM_RULE}")
+    return room

@@ -100,6 +100,14 @@ STORES: tuple[StoreEntry, ...] = (
                 doc="The table's partition key attribute, for a table keyed otherwise (`connectionId`, as Mangum 0.9's were). "
                 "Unset: `connection_id`, or, for a table that refuses it, its key, read once (`DescribeTable`).",
             ),
+            StoreOption(
+                "rooms_table",
+                "the dynamodb store's table of room memberships",
+                "WS_DYNAMODB_ROOMS_TABLE",
+                ("rooms_table_name",),
+                doc="The table of room memberships ([Rooms](#rooms)): partition key `room` (S), sort key `connection_id` (S), "
+                "TTL on `expires_at`. Unset: `join` raises `ConfigError`.",
+            ),
         ),
         library="boto3",
         extra="aws",
@@ -119,6 +127,14 @@ STORES: tuple[StoreEntry, ...] = (
                 ("prefix",),
                 default="asgi-lambda/connections/",
                 doc="The `s3` store's key prefix.",
+            ),
+            StoreOption(
+                "rooms_prefix",
+                "the s3 store's key prefix of room memberships",
+                "WS_S3_ROOMS_PREFIX",
+                ("rooms_prefix",),
+                doc="The `s3` store's key prefix of room memberships, apart from `WS_S3_PREFIX`. Unset: that prefix "
+                "with `-rooms/` for its last `/` (`asgi-lambda/connections-rooms/`).",
             ),
             REGION,
             ENDPOINT_URL,

@@ -1,7 +1,7 @@
 """SQLite store (WS_SQLITE_PATH): for local development and the local gateway; standard library only.
 
 Statements run on the event loop's thread: each is a local file operation of well under a
-millisecond. The table is created once per environment, idempotently.
+millisecond. The tables are created once per environment, idempotently.
 
 The file is private to the user: its directory is created 0700 and the file 0600 (SQLite gives its
 -wal and -shm files the file's mode), and a file or directory another user owns, or one that group
@@ -9,6 +9,11 @@ or others may write, is refused. The records hold where replies go, signed with 
 credentials, and what the $connect request carried: on a shared machine, a file another user made
 first (in /tmp, say) would let them redirect replies and read sessions. The default path,
 /tmp/asgi-lambda-{uid}/, is the user's own for that reason.
+
+Rooms: a table of memberships keyed (room, connection_id), each row with the member's endpoint and
+expiry, and a foreign key to its connection's row that deletes it with that row (ON DELETE
+CASCADE): a membership can neither outlive its connection nor be written without it. A room's
+members are read page by page on that key (no scan of the connections).
 """
 
 from __future__ import annotations
@@ -17,13 +22,15 @@ import os
 import sqlite3
 import stat
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 from . import StoreUnavailable
-from .record import ConnectionRecord, live
+from .record import ConnectionRecord, Member, live
 from .registry import SQLITE_DEFAULT_PATH
 
 TABLE = "asgi_lambda_connections"
+MEMBERS = "asgi_lambda_room_members"
 
 
 def private_path(path: str) -> str:
@@ -67,6 +74,7 @@ def check_private(found: os.stat_result, where: str, what: str) -> None:
 
 class SqliteStore:
     name = "sqlite"
+    page = 1000  # room members read per statement
 
     def __init__(self, path: str) -> None:
         self.path = private_path(path)
@@ -86,6 +94,7 @@ class SqliteStore:
                 db.execute(
                     f"CREATE TABLE IF NOT EXISTS {TABLE} (connection_id TEXT PRIMARY KEY, data TEXT NOT NULL, expires_at INTEGER NOT NULL)"
                 )
+                _prepare_rooms(db)
             except sqlite3.Error as exc:
                 raise StoreUnavailable(f"sqlite store at WS_SQLITE_PATH={self.path!r}: {exc}") from exc
             self._db = db
@@ -97,13 +106,97 @@ class SqliteStore:
         except sqlite3.Error as exc:
             raise StoreUnavailable(f"sqlite store at WS_SQLITE_PATH={self.path!r}: {exc}") from exc
 
+    def _rows(self, sql: str, *parameters: object) -> list[tuple[str, str, int]]:
+        try:
+            return self._connect().execute(sql, parameters).fetchall()
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"sqlite store at WS_SQLITE_PATH={self.path!r}: {exc}") from exc
+
+    def _changes(self, sql: str, *parameters: object) -> int:
+        """Rows the statement changed."""
+        try:
+            return self._connect().execute(sql, parameters).rowcount
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"sqlite store at WS_SQLITE_PATH={self.path!r}: {exc}") from exc
+
+    def _transaction(self, statements: list[tuple[str, tuple[object, ...]]]) -> None:
+        """The statements at once, or none of them."""
+        try:
+            db = self._connect()
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                for sql, parameters in statements:
+                    db.execute(sql, parameters)
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"sqlite store at WS_SQLITE_PATH={self.path!r}: {exc}") from exc
+
     async def save(self, record: ConnectionRecord) -> None:
-        self._run(
-            f"INSERT OR REPLACE INTO {TABLE} (connection_id, data, expires_at) VALUES (?, ?, ?)",
-            record.connection_id,
+        statements: list[tuple[str, tuple[object, ...]]] = [
+            (
+                f"INSERT OR REPLACE INTO {TABLE} (connection_id, data, expires_at) VALUES (?, ?, ?)",
+                (record.connection_id, record.to_json(), record.expires_at),
+            ),
+            (f"DELETE FROM {MEMBERS} WHERE connection_id = ?", (record.connection_id,)),
+        ]
+        statements += [
+            (
+                f"INSERT INTO {MEMBERS} (room, connection_id, endpoint, expires_at) VALUES (?, ?, ?, ?)",
+                (room, record.connection_id, record.endpoint, record.expires_at),
+            )
+            for room in dict.fromkeys(record.rooms)
+        ]
+        self._transaction(statements)
+
+    async def update(self, record: ConnectionRecord) -> bool:
+        changed = self._changes(
+            f"UPDATE {TABLE} SET data = ? WHERE connection_id = ? AND expires_at > ?",
             record.to_json(),
-            record.expires_at,
+            record.connection_id,
+            int(time.time()),
         )
+        return changed > 0
+
+    async def join(self, member: Member, room: str) -> bool:
+        # One statement: the membership is written only if the connection's live row is there.
+        changed = self._changes(
+            f"INSERT INTO {MEMBERS} (room, connection_id, endpoint, expires_at) "
+            f"SELECT ?, connection_id, ?, expires_at FROM {TABLE} WHERE connection_id = ? AND expires_at > ? "
+            "ON CONFLICT (room, connection_id) DO UPDATE SET endpoint = excluded.endpoint, expires_at = excluded.expires_at",
+            room,
+            member.endpoint,
+            member.connection_id,
+            int(time.time()),
+        )
+        return changed > 0
+
+    async def leave(self, member: Member, room: str) -> None:
+        self._run(f"DELETE FROM {MEMBERS} WHERE room = ? AND connection_id = ?", room, member.connection_id)
+
+    async def rooms(self, connection_id: str) -> set[str]:
+        rows = self._run(f"SELECT room FROM {MEMBERS} WHERE connection_id = ? AND expires_at > ?", connection_id, int(time.time()))
+        return {room for (room,) in rows}
+
+    async def members(self, room: str) -> AsyncIterator[list[Member]]:
+        after = ""
+        now = int(time.time())
+        while True:
+            rows = self._rows(
+                f"SELECT connection_id, endpoint, expires_at FROM {MEMBERS} "
+                "WHERE room = ? AND connection_id > ? AND expires_at > ? ORDER BY connection_id LIMIT ?",
+                room,
+                after,
+                now,
+                self.page,
+            )
+            if rows:
+                yield [Member(*row) for row in rows]
+            if len(rows) < self.page:
+                return
+            after = rows[-1][0]
 
     async def load(self, connection_id: str) -> ConnectionRecord | None:
         rows = self._run(f"SELECT data FROM {TABLE} WHERE connection_id = ? AND expires_at > ?", connection_id, int(time.time()))
@@ -121,3 +214,15 @@ class SqliteStore:
         if self._db is not None:
             self._db.close()
             self._db = None
+
+
+def _prepare_rooms(db: sqlite3.Connection) -> None:
+    """The memberships' table and index, and the foreign keys that delete a connection's memberships
+    with it (SQLite enforces them only when asked, per connection)."""
+    db.execute("PRAGMA foreign_keys=ON")
+    db.execute(
+        f"CREATE TABLE IF NOT EXISTS {MEMBERS} (room TEXT NOT NULL, "
+        f"connection_id TEXT NOT NULL REFERENCES {TABLE} (connection_id) ON DELETE CASCADE, "
+        "endpoint TEXT NOT NULL, expires_at INTEGER NOT NULL, PRIMARY KEY (room, connection_id)) WITHOUT ROWID"
+    )
+    db.execute(f"CREATE INDEX IF NOT EXISTS {MEMBERS}_connection ON {MEMBERS} (connection_id)")

@@ -1,6 +1,7 @@
-"""`from asgi_lambda.websocket import broadcast, send`: the send API's first home, kept for the
-code that imports it from here (`connections/send.py` has it)."""
+"""`from asgi_lambda.websocket import broadcast, send, join, leave, rooms`: the send API and rooms
+(send.py, rooms.py); also importable from `asgi_lambda` itself."""
 
+from .rooms import join, leave, rooms
 from .send import broadcast, send
 
-__all__ = ["broadcast", "send"]
+__all__ = ["broadcast", "join", "leave", "rooms", "send"]

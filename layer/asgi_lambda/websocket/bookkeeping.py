@@ -1,10 +1,12 @@
 """Connection bookkeeping: what happens around the app on each WebSocket event.
 
 - $connect: run the app's connect phase; on accept, keep the connection's record (the $connect
-  request, where replies go, what the app sent before the connection was open) in the store.
+  request, where replies go, what the app sent before the connection was open, its session, the
+  rooms it joined) in the store, in one write where the store allows.
 - a message: load the record, deliver what was kept at $connect, run the app with the message
-  (its connect phase replayed), post what it sends through the Management API.
-- $disconnect: remove the record, let the app see the disconnect.
+  (its connect phase replayed, its session restored), post what it sends through the Management
+  API; save the session if the app changed it (session.py).
+- $disconnect: remove the record and its rooms, let the app see the disconnect (its session restored).
 
 A connection API Gateway reports gone (410) is forgotten. The app's ASGI messages are the
 cycle's (websocket_cycle.py); the answer to API Gateway is the source's (sources/apigw_websocket.py).
@@ -17,12 +19,13 @@ import logging
 import time
 from typing import TYPE_CHECKING, Any
 
-from ..exceptions import MessageTooLarge
+from ..exceptions import ConfigError, MessageTooLarge
 from ..stores import StoreUnavailable
 from ..stores.record import ConnectionRecord
 from .cycle import WebSocketCycle
 from .hub import CURRENT_HUB, ConnectionHub, UntrustedEndpoint
 from .management_api import MAX_MESSAGE_BYTES, GatewayError, Gone
+from .session import CURRENT_CONNECTION, EventConnection, changed, give
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -60,7 +63,11 @@ async def connect(event: WebSocketRequest, app: ASGIApp, *, hub: ConnectionHub, 
         # API Gateway opens the connection only once $connect has answered.
         pending.append(frame(data))
 
-    cycle = WebSocketCycle(event.scope(request, app_state=app_state), [CONNECT], deliver=keep)
+    connection = EventConnection(event.connection_id)  # the rooms it joins are saved with it
+    CURRENT_CONNECTION.set(connection)
+    scope = event.scope(request, app_state=app_state)
+    empty = give(scope, {})
+    cycle = WebSocketCycle(scope, [CONNECT], deliver=keep)
     await cycle.run(app, timeout=time_left(event.context))
     if cycle.error is not None:
         return outcome(500)
@@ -77,10 +84,12 @@ async def connect(event: WebSocketRequest, app: ASGIApp, *, hub: ConnectionHub, 
         scope={**stored, "subprotocol": cycle.subprotocol},
         expires_at=int(time.time()) + hub.settings.ttl_seconds,
         pending=pending,
+        session=changed(scope, empty, limit=hub.settings.session_max_bytes, connection_id=event.connection_id),
+        rooms=connection.rooms,
     )
     try:
         await hub.store.save(record)
-    except StoreUnavailable as exc:
+    except (StoreUnavailable, ConfigError) as exc:
         logger.error("WebSocket connection %s refused: %s", event.connection_id, exc)
         return outcome(500)
     return outcome(200, cycle.subprotocol)
@@ -112,13 +121,16 @@ async def message(event: WebSocketRequest, app: ASGIApp, *, hub: ConnectionHub, 
             gone = True
             raise
 
+    CURRENT_CONNECTION.set(EventConnection(event.connection_id, record=record))
+    scope = event.scope(record.scope, app_state=app_state)
+    before = give(scope, record.session)
     try:
         if record.pending:
             # What the app sent while the connection was opening goes out first, once.
             await flush(record, deliver=deliver, close=client.delete)
             record.pending = []
-            await hub.store.save(record)
-        cycle = WebSocketCycle(event.scope(record.scope, app_state=app_state), [CONNECT, event.message()], deliver=deliver, replay=True)
+            await hub.store.update(record)
+        cycle = WebSocketCycle(scope, [CONNECT, event.message()], deliver=deliver, replay=True)
         await cycle.run(app, timeout=time_left(event.context))
         if cycle.close_code is not None and not gone:
             await client.delete(event.connection_id)
@@ -128,7 +140,22 @@ async def message(event: WebSocketRequest, app: ASGIApp, *, hub: ConnectionHub, 
         logger.error("WebSocket message on %s: %s", event.connection_id, exc)
     if gone:
         await forget(hub, event.connection_id)
+    else:
+        await save_session(hub, record, scope, before)
     return outcome(200)
+
+
+async def save_session(hub: ConnectionHub, record: ConnectionRecord, scope: dict[str, Any], before: str) -> None:
+    """The session, if the app changed it: one write, over the stored record only if it is still there."""
+    session = changed(scope, before, limit=hub.settings.session_max_bytes, connection_id=record.connection_id)
+    if session is None:
+        return
+    record.session = session
+    try:
+        if not await hub.store.update(record):
+            logger.info("WebSocket session of %s not saved: the connection has gone", record.connection_id)
+    except StoreUnavailable as exc:
+        logger.error("WebSocket session of %s not saved: %s", record.connection_id, exc)
 
 
 async def disconnect(event: WebSocketRequest, app: ASGIApp, *, hub: ConnectionHub, app_state: dict[str, Any] | None) -> WebSocketOutcome:
@@ -144,7 +171,10 @@ async def disconnect(event: WebSocketRequest, app: ASGIApp, *, hub: ConnectionHu
     async def closed(data: bytes | str) -> None:
         raise Gone(f"connection {event.connection_id} is closed")
 
-    cycle = WebSocketCycle(event.scope(record.scope, app_state=app_state), [CONNECT, event.disconnect()], deliver=closed, replay=True)
+    CURRENT_CONNECTION.set(EventConnection(event.connection_id, record=record))
+    scope = event.scope(record.scope, app_state=app_state)
+    give(scope, record.session)  # to read: the connection is gone, what changes now is not kept
+    cycle = WebSocketCycle(scope, [CONNECT, event.disconnect()], deliver=closed, replay=True)
     await cycle.run(app, timeout=time_left(event.context))
     return outcome(200)
 

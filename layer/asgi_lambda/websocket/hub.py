@@ -11,7 +11,7 @@ import re
 import weakref
 from collections.abc import Awaitable
 from contextvars import ContextVar
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from ..exceptions import ConfigError
 from ..settings.websocket import WebSocketSettings, websocket_from_environ
@@ -43,6 +43,7 @@ class ConnectionHub:
             store = registry.load(entry)(**settings.store_options)
         self.store: Store = store
         self.clients: dict[str, ManagementAPI] = {}
+        self.fanout_client: Any = None  # boto3's SQS client, made by the first broadcast that fans out (fanout.py)
         _hubs.add(self)
 
     def endpoint(self, api_id: str, stage: str) -> str:
@@ -91,6 +92,9 @@ class ConnectionHub:
         """Close the store's and the clients' connections; the hub stays usable, and reconnects on next use."""
         for client in self.clients.values():
             await client.close()
+        fanout_client, self.fanout_client = self.fanout_client, None
+        if fanout_client is not None:
+            fanout_client.close()
         await self.store.close()
 
 

@@ -129,16 +129,19 @@ def test_the_dsn_form_names_the_store(dsn: str, store_type: type, attributes: di
         ),
         (
             {"ws_config": {"backend": "dynamodb", "params": {"table": "x"}}},
-            "ws_config params for dynamodb: unknown key 'table'; accepted: table_name, region_name, endpoint_url, key, ttl_seconds, management_endpoint_url, redact.",
+            "ws_config params for dynamodb: unknown key 'table'; accepted: table_name, region_name, endpoint_url, key, rooms_table_name, "
+            "ttl_seconds, management_endpoint_url, redact, session_max_bytes, fanout_queue_url, fanout_threshold, fanout_page.",
         ),
         (
             {"ws_config": {"backend": "s3", "params": {}}},
-            "ws_config params for s3: 'bucket' is required; accepted: bucket, prefix, region_name, endpoint_url, ttl_seconds, management_endpoint_url, redact.",
+            "ws_config params for s3: 'bucket' is required; accepted: bucket, prefix, rooms_prefix, region_name, endpoint_url, "
+            "ttl_seconds, management_endpoint_url, redact, session_max_bytes, fanout_queue_url, fanout_threshold, fanout_page.",
         ),
         (
             {"ws_config": {"backend": "postgresql", "params": {"host": "db"}}},
             "ws_config params for postgresql: give uri or the parts (database, user, password, host, port); accepted: uri, dsn, "
-            "database, user, password, host, port, ttl_seconds, management_endpoint_url, redact.",
+            "database, user, password, host, port, ttl_seconds, management_endpoint_url, redact, session_max_bytes, fanout_queue_url, "
+            "fanout_threshold, fanout_page.",
         ),
         ({"ws_config": {"store": "redis"}}, "ws_config={'store': 'redis'}: expected {'backend': NAME, 'params': {...}}."),
         (
@@ -148,7 +151,8 @@ def test_the_dsn_form_names_the_store(dsn: str, store_type: type, attributes: di
         ),
         (
             {"dsn": "dynamodb://t?regoin=x"},
-            "dsn for dynamodb: unknown query parameter 'regoin'; accepted: region, endpoint_url, key, ttl_seconds, management_endpoint_url, redact.",
+            "dsn for dynamodb: unknown query parameter 'regoin'; accepted: region, endpoint_url, key, rooms_table, "
+            "ttl_seconds, management_endpoint_url, redact, session_max_bytes, fanout_queue_url, fanout_threshold, fanout_page.",
         ),
         (
             {"ws_config": {"backend": "memory"}, "dsn": "memory://"},

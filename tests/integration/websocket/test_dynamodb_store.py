@@ -14,11 +14,12 @@ from typing import Any
 import boto3
 import pytest
 
+from asgi_lambda.exceptions import ConfigError
 from asgi_lambda.protocols import loop
 from asgi_lambda.stores import StoreUnavailable
 from asgi_lambda.stores.dynamodb import DynamoDBStore
 from asgi_lambda.stores.record import ConnectionRecord
-from tests.support.aws import REGION, aws_client, fake_aws_environment, moto_url, requests, unique
+from tests.support.aws import REGION, aws_client, create_rooms_table, fake_aws_environment, moto_url, requests, unique
 from tests.support.net import closed_endpoint
 from tests.support.websocket import connection
 
@@ -381,3 +382,95 @@ def test_the_key_is_configured_in_every_spelling(configure: dict[str, Any]) -> N
     store = registry.load(entry)(**settings.store_options)
 
     assert isinstance(store, DynamoDBStore) and (store.table, store.key, store.key_known) == ("connections", "connectionId", True)
+
+
+# --- rooms ------------------------------------------------------------------------------------
+
+
+def in_rooms(*rooms: str) -> ConnectionRecord:
+    record = connection()
+    record.rooms = list(rooms)
+    return record
+
+
+def test_a_connect_with_rooms_is_one_transaction_of_the_item_and_its_memberships(store_dynamodb: DynamoDBStore) -> None:
+    made = requests(store_dynamodb)
+
+    loop.run(store_dynamodb.save(in_rooms("room-1", "room-2")))
+
+    assert [operation for operation, _ in made] == ["TransactWriteItems"]
+    assert [next(iter(item)) for item in made[0][1]["TransactItems"]] == ["Put", "Put", "Put"]
+    item = raw_item(store_dynamodb, "L0SM9cOFvHcCIhw=")
+    assert item["rooms"] == {"SS": ["room-1", "room-2"]}
+
+
+def test_join_is_one_transaction_conditioned_on_the_connections_item(store_dynamodb: DynamoDBStore) -> None:
+    saved = connection()
+    loop.run(store_dynamodb.save(saved))
+    made = requests(store_dynamodb)
+
+    assert loop.run(store_dynamodb.join(saved.member(), "room-1")) is True
+
+    assert [operation for operation, _ in made] == ["TransactWriteItems"]
+    update = made[0][1]["TransactItems"][0]["Update"]
+    assert update["ConditionExpression"] == "attribute_exists(#key) AND expires_at > :now"
+
+
+def test_a_rooms_members_are_one_consistent_query_a_page_never_a_scan(store_dynamodb: DynamoDBStore) -> None:
+    loop.run(store_dynamodb.save(in_rooms("room-1")))
+    made = requests(store_dynamodb)
+
+    async def read() -> list[str]:
+        return [member.connection_id async for page in store_dynamodb.members("room-1") for member in page]
+
+    assert loop.run(read()) == ["L0SM9cOFvHcCIhw="]
+    assert [operation for operation, _ in made] == ["Query"]
+    assert made[0][1]["ConsistentRead"] is True and made[0][1]["TableName"] == store_dynamodb.rooms_table
+
+
+def test_pop_of_a_connection_in_rooms_is_a_refused_delete_that_returns_it_then_one_transaction(store_dynamodb: DynamoDBStore) -> None:
+    saved = in_rooms("room-1", "room-2")
+    loop.run(store_dynamodb.save(saved))
+    made = requests(store_dynamodb)
+
+    assert loop.run(store_dynamodb.pop(saved.connection_id)) == saved
+
+    assert [operation for operation, _ in made] == ["DeleteItem", "TransactWriteItems"]
+    assert [next(iter(item)) for item in made[1][1]["TransactItems"]] == ["Delete", "Delete", "Delete"]
+    assert aws_client("dynamodb", store_dynamodb.endpoint_url or "").scan(TableName=store_dynamodb.rooms_table)["Items"] == []
+
+
+def test_rooms_without_a_rooms_table_are_a_config_error_naming_ws_dynamodb_rooms_table(store_dynamodb: DynamoDBStore) -> None:
+    store = store_on(store_dynamodb.table, store_dynamodb.endpoint_url or "")
+    loop.run(store.save(connection()))
+
+    with pytest.raises(ConfigError) as error:
+        loop.run(store.join(connection().member(), "room-1"))
+
+    assert str(error.value).startswith(
+        f"dynamodb store (table {store.table!r}): rooms need a table of their own: set WS_DYNAMODB_ROOMS_TABLE"
+    )
+    loop.run(store.close())
+
+
+def test_rooms_work_on_a_table_keyed_on_connectionId(mangum_table: str, dynamodb_endpoint: str) -> None:
+    rooms_table = create_rooms_table(dynamodb_endpoint)
+    store = store_on(mangum_table, dynamodb_endpoint, rooms_table=rooms_table)
+    saved = in_rooms("room-1")
+
+    loop.run(store.save(saved))
+    joined = loop.run(store.join(saved.member(), "room-2"))
+    rooms = loop.run(store.rooms(saved.connection_id))
+    popped = loop.run(store.pop(saved.connection_id))
+
+    assert (joined, rooms, popped, store.key) == (True, {"room-1", "room-2"}, saved, "connectionId")
+    assert aws_client("dynamodb", dynamodb_endpoint).scan(TableName=rooms_table)["Items"] == []
+    loop.run(store.close())
+    aws_client("dynamodb", dynamodb_endpoint).delete_table(TableName=rooms_table)
+
+
+def raw_item(store: DynamoDBStore, connection_id: str) -> dict[str, Any]:
+    item: dict[str, Any] = aws_client("dynamodb", store.endpoint_url or "").get_item(
+        TableName=store.table, Key={"connection_id": {"S": connection_id}}
+    )["Item"]
+    return item

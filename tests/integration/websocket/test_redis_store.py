@@ -73,12 +73,16 @@ def glob_store() -> Iterator[RedisStore]:
     delete_keys(other)
 
 
-def test_pop_is_one_getdel_not_a_get_and_a_del(store_redis: RedisStore, commands: list[str]) -> None:
-    loop.run(store_redis.save(connection()))
+def test_pop_is_one_command_that_takes_the_connections_rooms_with_it(store_redis: RedisStore, commands: list[str]) -> None:
+    record = connection()
+    record.rooms = ["room-1", "room-2"]
+    loop.run(store_redis.save(record))
+    loop.run(store_redis.pop("L0SM9cOFvHcCIhw="))  # the script is loaded into the server once
+    loop.run(store_redis.save(record))
     commands.clear()
 
     assert loop.run(store_redis.pop("L0SM9cOFvHcCIhw=")) is not None
-    assert commands == ["GETDEL"]
+    assert commands == ["EVALSHA"]
 
 
 def test_save_and_load_are_one_command_each(store_redis: RedisStore, commands: list[str]) -> None:

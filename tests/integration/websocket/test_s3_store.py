@@ -16,6 +16,7 @@ from typing import Any
 import boto3
 import pytest
 
+from asgi_lambda.exceptions import ConfigError
 from asgi_lambda.protocols import loop
 from asgi_lambda.stores import StoreUnavailable
 from asgi_lambda.stores.s3 import CONCURRENCY, S3Store
@@ -67,7 +68,7 @@ def test_load_is_one_get_object_and_no_write(store_s3: S3Store) -> None:
     assert [operation for operation, _ in made] == ["GetObject", "GetObject"]
 
 
-def test_pop_is_a_get_then_a_delete_and_only_a_get_when_there_is_nothing(store_s3: S3Store) -> None:
+def test_pop_is_a_get_a_listing_of_its_rooms_then_a_delete_and_only_a_get_when_there_is_nothing(store_s3: S3Store) -> None:
     saved = connection()
     loop.run(store_s3.save(saved))
     made = requests(store_s3)
@@ -75,7 +76,33 @@ def test_pop_is_a_get_then_a_delete_and_only_a_get_when_there_is_nothing(store_s
     assert loop.run(store_s3.pop(saved.connection_id)) == saved
     assert loop.run(store_s3.pop(saved.connection_id)) is None
 
-    assert [operation for operation, _ in made] == ["GetObject", "DeleteObject", "GetObject"]
+    assert [operation for operation, _ in made] == ["GetObject", "ListObjectsV2", "DeleteObject", "GetObject"]
+
+
+def test_pop_of_a_connection_in_rooms_deletes_its_memberships_in_one_request_before_its_record(store_s3: S3Store) -> None:
+    saved = connection()
+    saved.rooms = ["room-1", "room-2"]
+    loop.run(store_s3.save(saved))
+    made = requests(store_s3)
+
+    loop.run(store_s3.pop(saved.connection_id))
+
+    assert [operation for operation, _ in made] == ["GetObject", "ListObjectsV2", "DeleteObjects", "DeleteObject"]
+    assert "Contents" not in raw(store_s3).list_objects_v2(Bucket=store_s3.bucket)
+
+
+def test_rooms_beside_connections_under_an_overlapping_prefix_are_a_config_error_naming_ws_s3_rooms_prefix(store_s3: S3Store) -> None:
+    overlapping = S3Store(store_s3.bucket, prefix="conn-", region=REGION, endpoint_url=store_s3.endpoint_url)
+    loop.run(overlapping.save(connection()))
+
+    with pytest.raises(ConfigError) as error:
+        loop.run(overlapping.join(connection().member(), "room-1"))
+
+    assert str(error.value) == (
+        "s3 store: the rooms' prefix 'conn--rooms/' and the connections' 'conn-' overlap, so listing one would list "
+        "the other: set WS_S3_ROOMS_PREFIX (ws_config params rooms_prefix) to another, such as asgi-lambda/rooms/"
+    )
+    loop.run(overlapping.close())
 
 
 def test_pop_deletes_an_expired_object_and_returns_none(store_s3: S3Store) -> None:

@@ -118,6 +118,7 @@ def test_the_page_is_html_with_the_chat_elements(handler: Adapter) -> None:
         "name": "input",
         "connect": "button",
         "status": "p",
+        "help": "p",
         "messages": "ul",
         "say": "form",
         "message": "input",
@@ -185,13 +186,13 @@ def test_two_users_join_talk_and_leave(handler: Adapter, ws: ConnectionHub, stub
     def posts_since(start: int) -> list[tuple[str, str]]:
         return [(connection_id, body.decode()) for connection_id, body in stub.posts()[start:]]
 
-    # Ada joins an empty room: her own connection is not open while she joins, nobody hears it.
+    # Ada joins an empty lobby: her own connection is not open while she joins, nobody hears it.
     assert handler(connect("ada=", "Ada"), None)["statusCode"] == 200
     assert posts_since(0) == []
 
     # Bob joins: Ada hears it.
     assert handler(connect("bob=", "Bob"), None)["statusCode"] == 200
-    assert posts_since(0) == [("ada=", "Bob joined")]
+    assert posts_since(0) == [("ada=", "Bob joined lobby")]
 
     # Each message reaches both, and replaying the endpoint's join sends no second "joined".
     assert handler(ws_event("message", "ada=", body="hi all"), None) == {"statusCode": 200}
@@ -201,13 +202,37 @@ def test_two_users_join_talk_and_leave(handler: Adapter, ws: ConnectionHub, stub
 
     # Bob leaves: Ada hears it. Then Ada leaves an empty room.
     assert handler(ws_event("disconnect", "bob="), None) == {"statusCode": 200}
-    assert posts_since(5) == [("ada=", "Bob left")]
+    assert posts_since(5) == [("ada=", "Bob left lobby")]
     assert handler(ws_event("disconnect", "ada="), None) == {"statusCode": 200}
     assert posts_since(6) == []
 
-    assert [body for _, body in posts_since(0) if body.endswith(" joined")] == ["Bob joined"]
+    assert [body for _, body in posts_since(0) if " joined " in body] == ["Bob joined lobby"]
     assert stub.deletes() == []
     assert loop.run(ws.store.scan()) == []
+
+
+def test_rooms_keep_talk_apart_and_the_nickname_lives_in_the_session(handler: Adapter, ws: ConnectionHub, stub: ManagementAPIStub) -> None:
+    def say(connection_id: str, text: str) -> list[tuple[str, str]]:
+        start = len(stub.posts())
+        assert handler(ws_event("message", connection_id, body=text), None) == {"statusCode": 200}
+        return sorted((who, body.decode()) for who, body in stub.posts()[start:])
+
+    handler(connect("ada=", "Ada"), None)
+    handler(connect("bob=", "Bob"), None)
+
+    assert say("bob=", "/join room-2") == [("ada=", "Bob left lobby"), ("bob=", "Bob joined room-2")]
+    assert say("ada=", "only the lobby hears this") == [("ada=", "Ada: only the lobby hears this")]
+    assert say("ada=", "/nick Ada L") == [("ada=", "Ada is now Ada L")]
+    assert say("ada=", "/join room-2") == [("ada=", "Ada L joined room-2"), ("bob=", "Ada L joined room-2")]
+    assert say("bob=", "hi Ada") == [("ada=", "Bob: hi Ada"), ("bob=", "Bob: hi Ada")]
+    assert say("ada=", "/join no rooms with spaces") == [
+        ("ada=", "'no rooms with spaces' is not a room name: use 1 to 128 letters, digits and . _ : @ / -")
+    ]
+    assert say("ada=", "still here") == [("ada=", "Ada L: still here"), ("bob=", "Ada L: still here")]
+
+    record = loop.run(ws.store.load("ada="))
+    assert record is not None and record.session == {"nick": "Ada L", "room": "room-2"}
+    assert loop.run(ws.store.rooms("ada=")) == {"room-2"}
 
 
 def test_a_name_from_the_query_string_is_decoded_and_defaults_to_anonymous(
@@ -221,5 +246,5 @@ def test_a_name_from_the_query_string_is_decoded_and_defaults_to_anonymous(
     assert handler(nameless, None)["statusCode"] == 200
 
     posts = [(connection_id, body.decode()) for connection_id, body in stub.posts()]
-    assert posts[0] == ("ada=", "Ada L joined")
-    assert sorted(posts[1:]) == [("ada-l=", "anonymous joined"), ("ada=", "anonymous joined")]
+    assert posts[0] == ("ada=", "Ada L joined lobby")
+    assert sorted(posts[1:]) == [("ada-l=", "anonymous joined lobby"), ("ada=", "anonymous joined lobby")]
