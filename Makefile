@@ -18,10 +18,11 @@ $(VENV)/.installed: pyproject.toml requirements-dev.txt
 
 setup: $(VENV)/.installed
 
-# pytest-xdist: WORKERS processes per interpreter, each test file on one of them (--dist loadfile),
-# so that a module's fixtures (a built layer, a published layer, a server) are made once.
-WORKERS ?= 2
-PYTEST = -m pytest -n $(WORKERS) --dist loadfile
+# pytest-xdist runs each test file on one of its processes (--dist loadfile), so that a module's
+# fixtures (a built layer, a published layer, a server) are made once: make check and make test-one
+# on one process per core (-n auto); make test on WORKERS per run, for its four runs at once.
+WORKERS ?= 1
+PYTEST = -m pytest --dist loadfile
 
 lint: setup
 	$(BIN)/python -m ruff check .
@@ -30,15 +31,18 @@ lint: setup
 
 # The quick loop: lint, then tests/unit/ (the `unit` marker: no server, no subprocess of the runtime).
 check: lint
-	$(BIN)/python $(PYTEST) tests/unit $(ARGS)
+	$(BIN)/python $(PYTEST) -n auto tests/unit $(ARGS)
 
 # `make test` runs lint and every test on $(PYTHON) and on each Lambda runtime this machine has
 # (pyenv's python3.12 and python3.13, each in its own venv; a runtime missing here fails under CI),
-# all at once, each run on WORKERS processes, its output shown when it ends:
+# all at once, its output shown when each run ends:
 # - tests/unit and tests/integration, and Mangum's own suite (it runs the adapter), on every interpreter;
 # - the rest of tests/release once, on $(PYTHON): building, publishing and packaging the layer, CDK,
 #   osls and cfn-lint run the same tools whatever the interpreter, and with three runs of them
 #   `make test` would not end within 10 minutes on a 2-core machine.
+# The four runs use both cores already; with more processes (WORKERS=2) the integration tests that
+# bound a duration (an unreachable store refused within 5 s, a WebSocket handshake within 10 s, a
+# soak's descriptor count) start to fail on a 2-core machine. Raise WORKERS on a bigger one.
 # `make test-one` runs lint and every test on $(PYTHON).
 PYENV_ROOT ?= $(HOME)/.pyenv
 interpreter = $(or $(lastword $(sort $(wildcard $(PYENV_ROOT)/versions/$(1).*/bin/python$(1)))),$(shell command -v python$(1) 2>/dev/null))
@@ -61,14 +65,14 @@ version_of = python$(shell $(1)/bin/python -c 'import sys; print("%d.%d" % sys.v
 # Every interpreter's tests on the venv $*, with a pytest cache of its own (the runs are at once).
 suite/%:
 	@echo "== the suite on $(call version_of,$*) ($*) =="
-	$*/bin/python $(PYTEST) -o cache_dir=.pytest_cache/$(notdir $*) $(EVERY_INTERPRETER) $(ARGS)
+	$*/bin/python $(PYTEST) -n $(WORKERS) -o cache_dir=.pytest_cache/$(notdir $*) $(EVERY_INTERPRETER) $(ARGS)
 
 release/%:
 	@echo "== the release tests on $(call version_of,$*) ($*) =="
-	$*/bin/python $(PYTEST) -o cache_dir=.pytest_cache/release $(ONCE) $(ARGS)
+	$*/bin/python $(PYTEST) -n $(WORKERS) -o cache_dir=.pytest_cache/release $(ONCE) $(ARGS)
 
 test-one: lint
-	$(BIN)/python $(PYTEST) $(ARGS)
+	$(BIN)/python $(PYTEST) -n auto $(ARGS)
 
 bench: setup
 	$(BIN)/python -m benchmarks $(ARGS)
