@@ -109,7 +109,7 @@ def postgresql_store(tmp_path: Path) -> Iterator[tuple[Store, Callable[[str, str
 
     yield store, lambda key, data: loop.run(execute(f'INSERT INTO "{table}" VALUES ($1, $2, $3)', key, data, int(time.time()) + 600))
     loop.run(store.close())
-    loop.run(execute(f'DROP TABLE IF EXISTS "{table}"'))
+    loop.run(execute(f'DROP TABLE IF EXISTS "{table}_rooms", "{table}"'))  # its rooms' table, made with it
 
 
 MOTO: dict[str, Any] = {}
