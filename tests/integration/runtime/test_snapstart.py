@@ -113,7 +113,8 @@ def drop_postgres_table() -> None:
     async def drop() -> None:
         connection = await asyncpg.connect(POSTGRES, timeout=5)
         try:
-            await connection.execute("DROP TABLE IF EXISTS asgi_lambda_connections")
+            # The rooms' table first: its foreign key depends on the connections'.
+            await connection.execute("DROP TABLE IF EXISTS asgi_lambda_connections_rooms, asgi_lambda_connections")
         finally:
             await connection.close()
 
