@@ -5,6 +5,7 @@ the message once, and a page that fails is the only one SQS delivers again."""
 from __future__ import annotations
 
 import base64
+import importlib
 import json
 import logging
 import time
@@ -258,3 +259,22 @@ def test_a_page_that_is_not_the_layers_and_a_foreign_record_in_the_batch_are_rep
     answer = adapter(RecordingApp())({"Records": [broken, foreign]}, None)
 
     assert answer == {"batchItemFailures": [{"itemIdentifier": "broken"}, {"itemIdentifier": foreign["messageId"]}]}
+
+
+def test_without_a_queue_a_broadcast_over_10_s_posts_from_the_invocation_and_says_so_once(
+    stub: ManagementAPIStub, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    send_module = importlib.import_module("asgi_lambda.websocket.send")  # the module: the package's `send` is the function
+    monkeypatch.setattr(send_module, "SLOW_SECONDS", 0.0)  # every broadcast is "slow": the log says so once
+    monkeypatch.setattr(send_module, "_slow_logged", False)
+    store = MemoryStore()
+    save_connections(store, stub.endpoint, 2500)
+    with websocket_runtime(store, endpoint=stub.endpoint) as runtime:
+        with caplog.at_level(logging.WARNING, logger="asgi_lambda.websocket"):
+            assert loop.run(broadcast(MESSAGE)) == 2500
+            assert loop.run(broadcast(MESSAGE)) == 2500
+        loop.run(runtime.close())
+
+    slow = [message for message in caplog.messages if "set WS_FANOUT_QUEUE_URL" in message]
+    assert len(slow) == 1 and slow[0].startswith("A broadcast to 2500 connections took ")
+    assert len(stub.posts()) == 5000
