@@ -160,6 +160,6 @@ def test_a_body_over_the_limit_is_refused_as_it_arrives(serve: Callable[..., Ser
                 break
             answer += part
 
-    assert answer.split(b"\r\n", 1)[0] == b"HTTP/1.1 413 Request Entity Too Large"
+    assert answer.split(b"\r\n", 1)[0].split(b" ", 2)[:2] == [b"HTTP/1.1", b"413"]  # the phrase is the HTTP library's
     assert served.memory("VmHWM") - peak < 40 * MB
     assert json.loads(httpx.get(f"{served.url}/ip").content) == "127.0.0.1"  # and the gateway serves on
