@@ -26,6 +26,8 @@ logger = logging.getLogger("asgi_lambda.loop")
 
 _loop: asyncio.AbstractEventLoop | None = None
 _after_run: list[Callable[[], None]] = []
+_held = 0  # invocations the runtime client holds open between runs of the loop
+_on_stop: list[Callable[[], None]] = []
 
 
 def get_loop() -> asyncio.AbstractEventLoop:
@@ -62,8 +64,45 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
             running_loop.run_until_complete(task)
         return task.result()
     finally:
-        while _after_run:
-            _after_run.pop(0)()
+        if not _held:
+            _run_after()
+
+
+def _run_after() -> None:
+    while _after_run:
+        _after_run.pop(0)()
+
+
+def busy() -> bool:
+    """Whether an invocation is under way: the loop runs, or the runtime client holds one open
+    (it has answered, and the app's work after the answer is still to finish)."""
+    return _held > 0 or (_loop is not None and _loop.is_running())
+
+
+def hold() -> None:
+    """The runtime client's invocation begins: `after_current_run` callbacks wait for its `release`."""
+    global _held
+    _held += 1
+
+
+def release() -> None:
+    global _held
+    _held -= 1
+    if not busy():
+        _run_after()
+
+
+def when_stop_requested(callback: Callable[[], None]) -> None:
+    """Call `callback` on the loop when the process is asked to stop (SIGTERM) while busy: a client
+    serving invocations at once stops taking new ones, and ends its run once those under way are done."""
+    _on_stop.append(callback)
+
+
+def request_stop() -> None:
+    """SIGTERM arrived while busy (from a signal handler): tell whoever asked."""
+    if _loop is not None and not _loop.is_closed():
+        for callback in _on_stop:
+            _loop.call_soon_threadsafe(callback)
 
 
 def close_connections(*, cancel: Callable[[asyncio.Task[Any]], bool] = lambda task: False, timeout: float = 5.0) -> int:
@@ -145,6 +184,6 @@ async def _settle() -> None:
 
 
 def after_current_run(callback: Callable[[], None]) -> None:
-    """Call `callback` once the run in progress has finished (a signal handler's way to wait for
-    the invocation it interrupted)."""
+    """Call `callback` once the run in progress has finished, or the invocation the runtime client
+    holds is over (a signal handler's way to wait for the invocation it interrupted)."""
     _after_run.append(callback)

@@ -43,11 +43,15 @@ class ErrorLog(Protocol):
 
 
 class RuntimeClient:
-    """GET next, run the handler, POST the answer; for ever."""
+    """GET next, run the handler, POST the answer; for ever. An Adapter's answer is POSTed as soon as
+    the app has sent its last body message; the app then runs to its end (background tasks, code
+    after its last `send`), bounded by the invocation's deadline less a margin (`Remainder`), before
+    the next GET."""
 
     def __init__(self, handler: Callable[..., Any], *, invoke_mode: str, connection: RuntimeConnection, logs: ErrorLog) -> None:
         self.handler = handler
-        self.streaming = invoke_mode == "response_stream" and is_adapter(handler)
+        self.adapter = handler if is_adapter(handler) else None
+        self.streaming = invoke_mode == "response_stream"
         self.connection = connection
         self.logs = logs
 
@@ -63,31 +67,54 @@ class RuntimeClient:
             os.environ["_X_AMZN_TRACE_ID"] = trace_id
         else:
             os.environ.pop("_X_AMZN_TRACE_ID", None)
+        if self.adapter is None:
+            try:
+                context = LambdaContext(headers)
+                payload, content_type = marshal(self.handler(unmarshal(body, headers.get("content-type")), context))
+            except Exception as exc:
+                self.failed(exc, request_id)
+                return
+            self.connection.post(f"invocation/{request_id}/response", payload, f"Content-Type: {content_type}\r\n")
+            return
+        from ..protocols import loop  # loaded with the adapter
+
+        loop.hold()  # a SIGTERM now waits for the app's work after the answer too
+        try:
+            self.invoke_adapter(self.adapter, headers, body, request_id)
+        finally:
+            loop.release()
+
+    def invoke_adapter(self, adapter: Adapter, headers: Mapping[str, str], body: bytes, request_id: str) -> None:
+        from ..protocols import loop
+
+        rest = None
         try:
             context = LambdaContext(headers)
             event = unmarshal(body, headers.get("content-type"))
-            result = self.answer(event, context, request_id) if self.streaming else self.handler(event, context)
-            if result is STREAMED:
-                return
-            payload, content_type = marshal(result)
+            mapped = adapter.map(event, context)
+            if mapped.kind == "websocket":
+                result = adapter.websocket(mapped)
+            elif self.streaming and mapped.streams:
+                from .stream import StreamedResponse
+
+                _, rest = loop.run(adapter.answer_http(mapped, StreamedResponse(mapped, self.connection, request_id)))
+                result = STREAMED
+            else:
+                result, rest = loop.run(adapter.answer_http(mapped))
+            if result is not STREAMED:
+                payload, content_type = marshal(result)
         except Exception as exc:
-            failure = error_result(exc, request_id)
-            self.logs.error(failure)
-            self.connection.error(f"invocation/{request_id}/error", failure)
-            return
-        self.connection.post(f"invocation/{request_id}/response", payload, f"Content-Type: {content_type}\r\n")
+            self.failed(exc, request_id)
+        else:
+            if result is not STREAMED:
+                self.connection.post(f"invocation/{request_id}/response", payload, f"Content-Type: {content_type}\r\n")
+        if rest is not None:
+            loop.run(rest.finish(context._deadline_ms / 1000 or None))
 
-    def answer(self, event: Any, context: Any, request_id: str) -> Any:
-        adapter: Adapter = self.handler  # type: ignore[assignment]
-        mapped = adapter.map(event, context)
-        if mapped.kind == "websocket":
-            return adapter.websocket(mapped)
-        if not mapped.streams:
-            return adapter.http(mapped)
-        from .stream import StreamedResponse
-
-        adapter.http(mapped, stream=StreamedResponse(mapped, self.connection, request_id))
-        return STREAMED
+    def failed(self, error: Exception, request_id: str) -> None:
+        failure = error_result(error, request_id)
+        self.logs.error(failure)
+        self.connection.error(f"invocation/{request_id}/error", failure)
 
 
 def is_adapter(handler: Any) -> TypeGuard[Adapter]:

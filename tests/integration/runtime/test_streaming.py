@@ -462,7 +462,7 @@ CODE_FIRST = """
         await send({"type": "http.response.start", "status": 201, "headers": [(b"content-type", b"text/plain")]})
         await send({"type": "http.response.body", "body": b"from my own handler"})
 
-    handler = adapter(app)
+    handler = Adapter(app, lifespan="off")
 """
 
 
