@@ -119,9 +119,11 @@ class RuntimeClient:
 
 def is_adapter(handler: Any) -> TypeGuard[Adapter]:
     """Whether `handler` is an Adapter, without importing the adapter: until something has imported
-    it, nothing can be one."""
+    it, nothing can be one. A proxy that wraps one (a tracer's: OpenTelemetry's aws-lambda
+    instrumentation wraps the handler with wrapt, which passes isinstance) is not: it is called as
+    the handler it is, so that what it wraps around each call still happens."""
     adapter = sys.modules.get("asgi_lambda.adapter")
-    return adapter is not None and isinstance(handler, adapter.Adapter)
+    return adapter is not None and issubclass(type(handler), adapter.Adapter)
 
 
 def unmarshal(body: bytes, content_type: str | None) -> Any:
@@ -197,6 +199,8 @@ def main(argv: list[str] | None = None) -> None:
         from ..settings.options import read
 
         mode = read("ASGI_INVOKE_MODE", environ)
+        read("ASGI_RUNTIME", environ)  # checked: a bad value has the wrapper start this client
+        read("AWS_LAMBDA_MAX_CONCURRENCY", environ)
         name = args[0] if args else environ.get("_HANDLER", "")
         handler: Callable[..., Any] | None = code_first_handler(environ) if name == ZERO_CODE_HANDLER else None
         if handler is None:

@@ -61,10 +61,10 @@ APP = """
         await send({"type": "http.response.body", "body": json.dumps(body).encode()})
 """
 
-DECOY = "lambda_function.lambda_handler"
+DECOY = "lambda_function.lambda_handler"  # what the console creates; no such module exists here
 
-# The two runtime clients the wrapper can start: the managed runtime's (awslambdaric), and the layer's own.
-RUNTIME_CLIENTS = {"managed": {}, "layer": {"ASGI_INVOKE_MODE": "response_stream"}}  # what the console creates; no such module exists here
+# The two runtime clients the wrapper can start: the managed runtime's (awslambdaric), and the layer's own (the default).
+RUNTIME_CLIENTS: dict[str, dict[str, str]] = {"managed": {"ASGI_RUNTIME": "managed"}, "layer": {}}
 
 
 def unpack(layer_zip: Path, opt: Path) -> None:
