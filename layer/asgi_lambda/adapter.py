@@ -159,12 +159,13 @@ class Adapter:
             return None
         return self.shape(request, loop.run(self.running(request, cycle)), access)
 
-    async def answer_http(self, request: HTTPRequest, stream: ResponseStream | None = None) -> tuple[LambdaResponse, Remainder | None]:
-        """The layer's runtime client's way: the answer as soon as it is decided (the app's last body
-        message sent, or a bad message that makes it a 500), while the app may still run (background
-        tasks, code after its last `send`). That rest, if any, comes back as a `Remainder`, for the
-        client to finish once it has sent the answer. With `stream`, the response goes out through it,
-        the answer is None, and the stream is ended by the remainder (or here, if the app is done)."""
+    async def answer_http(self, request: HTTPRequest, stream: ResponseStream | None = None) -> Early:
+        """The layer's runtime client's way: the app's response as soon as the answer is decided (its
+        last body message sent, or a bad message that makes it a 500), while the app may still run
+        (background tasks, code after its last `send`). That rest, if any, comes back as a
+        `Remainder`, for the client to finish once it has sent the answer, which `shape` makes of the
+        response. With `stream`, the response goes out through it, and the stream is ended by the
+        remainder (or here, if the app is done)."""
         access = (perf_counter(), request.scope["path"]) if self.settings.access_log else None
         cycle = HTTPCycle(request.scope, request.body, stream)
         running_loop = asyncio.get_running_loop()
@@ -173,19 +174,20 @@ class Adapter:
         task.add_done_callback(partial(_settle, decided))
         await decided
         if stream is None:
-            shaped = self.shape(request, task.result() if task.done() else cycle.response(), access)
-            return shaped, None if task.done() else Remainder(task, cycle)
+            if task.done():
+                return Early(task.result(), None, access)
+            return Early(cycle.response(), Remainder(task, cycle), access)
         if not task.done() and stream.ended:  # the caller has the whole body: the rest runs after
             if access is not None:
                 log_http_access(request, status=stream.status, started=access[0], path=access[1])
-            return None, Remainder(task, cycle, stream)
+            return Early(None, Remainder(task, cycle, stream), None)
         try:
             await task  # a stream not ended yet: the app runs on, unbounded, as Adapter.http lets it
             await stream.conclude(cycle, task.result())
         finally:
             if access is not None:
                 log_http_access(request, status=stream.status, started=access[0], path=access[1])
-        return None, None
+        return Early(None, None, None)
 
     def shape(self, request: HTTPRequest, response: Response, access: tuple[float, str] | None) -> LambdaResponse:
         """The app's response as the source answers it, held to the source's size limit."""
@@ -242,6 +244,19 @@ class Adapter:
         self.lifespan.shutdown()
         if self.hub is not None:
             loop.run(self.hub.close())
+
+
+class Early:
+    """What `Adapter.answer_http` has once the answer is decided: the app's response (None when it
+    was streamed), what the app still does after it (a `Remainder`, or None), and the access log's
+    clock and path (for `Adapter.shape`)."""
+
+    __slots__ = ("response", "rest", "access")
+
+    def __init__(self, response: Response | None, rest: Remainder | None, access: tuple[float, str] | None) -> None:
+        self.response = response
+        self.rest = rest
+        self.access = access
 
 
 class Remainder:

@@ -48,9 +48,13 @@ class AfterTheAnswer:
         self.steps.append("finished")
 
 
-def early(app: AfterTheAnswer) -> tuple[Any, Remainder | None]:
+def early(app: Any) -> tuple[Any, Remainder | None]:
+    """The answer `Adapter.answer_http` gives, shaped, and the app's remainder."""
     handler = adapter(app)
-    return loop.run(handler.answer_http(handler.map(load_event("http_api_v2_get"), None)))  # type: ignore[arg-type]
+    request = handler.map(load_event("http_api_v2_get"), None)
+    answered = loop.run(handler.answer_http(request))  # type: ignore[arg-type]
+    assert answered.response is not None
+    return handler.shape(request, answered.response, answered.access), answered.rest  # type: ignore[arg-type]
 
 
 def test_the_answer_comes_once_the_body_is_complete_and_the_rest_runs_when_finished() -> None:
@@ -75,8 +79,7 @@ def test_a_bad_message_decides_a_500_at_once() -> None:
 
 
 def test_an_app_that_is_done_leaves_nothing_to_finish(app: Any) -> None:
-    handler = adapter(app)
-    answer, rest = loop.run(handler.answer_http(handler.map(load_event("http_api_v2_get"), None)))  # type: ignore[arg-type]
+    answer, rest = early(app)
 
     assert (answer["statusCode"], answer["body"], rest) == (200, "ok", None)
 

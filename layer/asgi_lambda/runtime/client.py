@@ -16,12 +16,13 @@ runtime. https://docs.aws.amazon.com/lambda/latest/dg/runtimes-api.html
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, NoReturn, Protocol, TypeGuard
 
-from .api import PREFIX, RuntimeClientError, RuntimeConnection, RuntimeFault, error_result
+from .api import ASCII_JSON, PREFIX, RuntimeClientError, RuntimeConnection, RuntimeFault, dumps, error_result, xray_cause
 from .context import LambdaContext
 from .handler import load_handler, set_import_path
 from .logs import Logs, RequestId
@@ -61,6 +62,7 @@ class RuntimeClient:
 
     def invoke(self, headers: Mapping[str, str], body: bytes) -> None:
         request_id = headers.get("lambda-runtime-aws-request-id", "")
+        echo = echoed(headers)
         RequestId.request_id, RequestId.tenant_id = request_id, headers.get("lambda-runtime-aws-tenant-id")
         trace_id = headers.get("lambda-runtime-trace-id")
         if trace_id is not None:
@@ -72,20 +74,21 @@ class RuntimeClient:
                 context = LambdaContext(headers)
                 payload, content_type = marshal(self.handler(unmarshal(body, headers.get("content-type")), context))
             except Exception as exc:
-                self.failed(exc, request_id)
+                self.failed(exc, request_id, echo)
                 return
-            self.connection.post(f"invocation/{request_id}/response", payload, f"Content-Type: {content_type}\r\n")
+            self.connection.post(f"invocation/{request_id}/response", payload, f"Content-Type: {content_type}\r\n{echo}")
             return
         from ..protocols import loop  # loaded with the adapter
 
         loop.hold()  # a SIGTERM now waits for the app's work after the answer too
         try:
-            self.invoke_adapter(self.adapter, headers, body, request_id)
+            self.invoke_adapter(self.adapter, headers, body, request_id, echo)
         finally:
             loop.release()
 
-    def invoke_adapter(self, adapter: Adapter, headers: Mapping[str, str], body: bytes, request_id: str) -> None:
+    def invoke_adapter(self, adapter: Adapter, headers: Mapping[str, str], body: bytes, request_id: str, echo: str) -> None:
         from ..protocols import loop
+        from ..protocols.http_cycle import internal_error
 
         rest = None
         try:
@@ -97,24 +100,37 @@ class RuntimeClient:
             elif self.streaming and mapped.streams:
                 from .stream import StreamedResponse
 
-                _, rest = loop.run(adapter.answer_http(mapped, StreamedResponse(mapped, self.connection, request_id)))
+                stream = StreamedResponse(mapped, self.connection, request_id, headers=echo)
+                rest = loop.run(adapter.answer_http(mapped, stream)).rest
                 result = STREAMED
             else:
-                result, rest = loop.run(adapter.answer_http(mapped))
+                early = loop.run(adapter.answer_http(mapped))
+                rest, response = early.rest, early.response or internal_error()  # a response: nothing streamed
+                # Shaped here, outside the loop, as Adapter.__call__ shapes it: its log lines alike.
+                result = adapter.shape(mapped, response, early.access)
             if result is not STREAMED:
                 payload, content_type = marshal(result)
         except Exception as exc:
-            self.failed(exc, request_id)
+            self.failed(exc, request_id, echo)
         else:
             if result is not STREAMED:
-                self.connection.post(f"invocation/{request_id}/response", payload, f"Content-Type: {content_type}\r\n")
+                self.connection.post(f"invocation/{request_id}/response", payload, f"Content-Type: {content_type}\r\n{echo}")
         if rest is not None:
             loop.run(rest.finish(context._deadline_ms / 1000 or None))
 
-    def failed(self, error: Exception, request_id: str) -> None:
+    def failed(self, error: Exception, request_id: str, echo: str) -> None:
         failure = error_result(error, request_id)
         self.logs.error(failure)
-        self.connection.error(f"invocation/{request_id}/error", failure)
+        self.connection.error(f"invocation/{request_id}/error", failure, cause=xray_cause(error), headers=echo)
+
+
+def echoed(headers: Mapping[str, str]) -> str:
+    """The header that names the invocation (Lambda Managed Instances' Runtime API sends it), to send
+    back with the answer, as awslambdaric does; "" when there is none."""
+    invocation_id = headers.get("lambda-runtime-invocation-id")
+    if not invocation_id or "\r" in invocation_id or "\n" in invocation_id:
+        return ""
+    return f"Lambda-Runtime-Invocation-Id: {invocation_id}\r\n"
 
 
 def is_adapter(handler: Any) -> TypeGuard[Adapter]:
@@ -127,21 +143,62 @@ def is_adapter(handler: Any) -> TypeGuard[Adapter]:
 
 
 def unmarshal(body: bytes, content_type: str | None) -> Any:
+    """The event: JSON decoded when the Runtime API says it is JSON, else the bytes as they came."""
     if content_type != "application/json":
         return body
     try:
         return json.loads(body)
     except ValueError as exc:
-        raise RuntimeFault("Runtime.UnmarshalError", f"Unable to unmarshal input: {exc}") from None
+        problem = str(exc)
+    try:  # awslambdaric decodes with simplejson, whose messages differ a little
+        import simplejson  # type: ignore[import-untyped,import-not-found,unused-ignore]
+
+        simplejson.loads(body)
+    except ImportError:
+        pass
+    except ValueError as exc:
+        problem = str(exc)
+    raise RuntimeFault("Runtime.UnmarshalError", f"Unable to unmarshal input: {problem}")
 
 
 def marshal(result: Any) -> tuple[bytes, str]:
+    """The result as awslambdaric encodes it: bytes as they are; anything else as JSON, NaN and
+    Infinity allowed, a Decimal as its digits (DynamoDB's numbers), UTF-8 from Python 3.12 on."""
     if isinstance(result, bytes):
         return result, "application/unknown"
     try:
-        return json.dumps(result).encode(), "application/json"
+        return dumps(result).encode(), "application/json"
+    except TypeError:
+        pass  # a type only awslambdaric's own encoder takes (Decimal), or none does
+    try:
+        return simplejson_dumps(result).encode(), "application/json"
     except (TypeError, ValueError) as exc:
         raise RuntimeFault("Runtime.MarshalError", f"Unable to marshal response: {exc}") from None
+
+
+def simplejson_dumps(result: Any) -> str:
+    """awslambdaric's encoder: simplejson, a Decimal written as its digits (NaN as NaN). Without
+    simplejson (which the managed runtime ships, with awslambdaric), a Decimal becomes an int or a float."""
+    import decimal
+    import math
+
+    try:
+        import simplejson  # type: ignore[import-untyped,import-not-found,unused-ignore]
+    except ImportError:
+        simplejson = None
+
+    def default(value: Any) -> Any:
+        if isinstance(value, decimal.Decimal):
+            if value.is_nan():
+                return math.nan
+            if simplejson is not None:
+                return simplejson.RawJSON(str(value))
+            return int(value) if value == value.to_integral_value() and value.is_finite() else float(value)
+        raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+    if simplejson is not None:
+        return str(simplejson.dumps(result, use_decimal=False, ensure_ascii=ASCII_JSON, allow_nan=True, default=default))
+    return json.dumps(result, ensure_ascii=ASCII_JSON, default=default)
 
 
 # --- starting ------------------------------------------------------------------------------------
@@ -154,7 +211,7 @@ def serve(handler: Callable[..., Any], *, invoke_mode: str | None = None) -> Non
 
     mode = read("ASGI_INVOKE_MODE", os.environ) if invoke_mode is None else parse_invoke_mode(invoke_mode, name="invoke_mode", text=False)
     connection = RuntimeConnection(os.environ["AWS_LAMBDA_RUNTIME_API"])
-    RuntimeClient(handler, invoke_mode=mode, connection=connection, logs=Logs(os.environ)).serve_forever()
+    run(RuntimeClient(handler, invoke_mode=mode, connection=connection, logs=Logs(os.environ)))
 
 
 ZERO_CODE_HANDLER = "asgi_lambda.bootstrap.handler"
@@ -193,6 +250,8 @@ def main(argv: list[str] | None = None) -> None:
     environ = os.environ
     logs = Logs(environ)
     connection = RuntimeConnection(environ["AWS_LAMBDA_RUNTIME_API"])
+    if environ.get("AWS_EXECUTION_ENV", "") in PREVIEW_RUNTIMES and not environ.get("LAMBDA_DISABLE_PREVIEW_WARN"):
+        logging.warning(PREVIEW_WARNING)
     try:
         if opt is not None:
             set_import_path(opt, environ)
@@ -206,10 +265,39 @@ def main(argv: list[str] | None = None) -> None:
         if handler is None:
             handler = load_handler(name)
     except Exception as exc:
+        logging.warning(UNHANDLED_WARNING)  # as awslambdaric, before the error
         fail(connection, logs, exc, "init/error", None, exit_code=1)
     if environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") == "snap-start":
         snapshot(connection, logs)
-    RuntimeClient(handler, invoke_mode=mode, connection=connection, logs=logs).serve_forever()
+    run(RuntimeClient(handler, invoke_mode=mode, connection=connection, logs=logs))
+
+
+def run(client: RuntimeClient) -> NoReturn:
+    """Serve until the Runtime API refuses an answer or goes away: then, as awslambdaric, write the
+    reason where its C client writes it, and end the process with the exception."""
+    try:
+        client.serve_forever()
+    except RuntimeClientError as exc:
+        exc.write_report()
+        raise
+    raise AssertionError("unreachable")
+
+
+# awslambdaric's words (lambda_literals.py), logged as it logs them.
+LAMBDA_WARNING = "LAMBDA_WARNING"
+UNHANDLED_WARNING = (
+    f"{LAMBDA_WARNING}: Unhandled exception. The most likely cause is an issue in the function code. However, in rare cases, "
+    "a Lambda runtime update can cause unexpected function behavior. For functions using managed runtimes, runtime updates "
+    "can be triggered by a function change, or can be applied automatically. To determine if the runtime has been updated, "
+    "check the runtime version in the INIT_START log entry. If this error correlates with a change in the runtime version, "
+    "you may be able to mitigate this error by temporarily rolling back to the previous runtime version. For more "
+    "information, see https://docs.aws.amazon.com/lambda/latest/dg/runtimes-update.html\r"
+)
+PREVIEW_RUNTIMES = frozenset({"AWS_Lambda_python3.15"})
+PREVIEW_WARNING = (
+    f"{LAMBDA_WARNING}: This is a preview runtime version and should not be used for production workloads. For further "
+    "information and to provide feedback, see https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtimes.html\r"
+)
 
 
 def snapshot(connection: RuntimeConnection, logs: Logs) -> None:
