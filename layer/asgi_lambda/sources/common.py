@@ -170,12 +170,17 @@ def server_and_scheme(headers: Mapping[str, str], *, domain_name: str | None) ->
     return (host, 443 if scheme == "https" else 80), scheme
 
 
-def trace_id() -> str | None:
-    """The invocation's X-Ray trace id, the Root of the header the runtime client puts in
-    _X_AMZN_TRACE_ID before each invocation ("Root=1-5759e988-bd862e3fe1be46a994272793;Parent=...;
-    Sampled=1"): the id X-Ray's console and Powertools' `xray_trace_id` log key show. None when the
-    runtime sent none. Read per invocation, unlike settings: the runtime client changes it each time."""
-    header = os.environ.get("_X_AMZN_TRACE_ID")
+_FROM_ENVIRONMENT = object()
+
+
+def trace_id(context: Any = None) -> str | None:
+    """The invocation's X-Ray trace id, the Root of its header ("Root=1-5759e988-bd862e3fe1be46a994272793;
+    Parent=...;Sampled=1"): the id X-Ray's console and Powertools' `xray_trace_id` log key show. None
+    when the runtime sent none. The layer's runtime client's context carries the header
+    (`_trace_header`): invocations served at once each have their own. Otherwise it is read from
+    _X_AMZN_TRACE_ID, where the runtime client puts it before each invocation."""
+    carried: Any = getattr(context, "_trace_header", _FROM_ENVIRONMENT)
+    header: str | None = os.environ.get("_X_AMZN_TRACE_ID") if carried is _FROM_ENVIRONMENT else carried
     if not header:
         return None
     if header.startswith("Root="):  # where Lambda puts it
@@ -211,7 +216,7 @@ def http_scope(
 ) -> dict[str, Any]:
     """The ASGI HTTP scope every source builds, from the fields it has mapped."""
     server, scheme = server_and_scheme(lookup, domain_name=domain_name)
-    return {
+    scope = {
         "type": "http",
         # 2.4: send() would raise OSError after a disconnect. Lambda has none mid-request,
         # and saying so spares Starlette a disconnect-listener task per response.
@@ -228,8 +233,12 @@ def http_scope(
         "server": server,
         "aws.event": event,
         "aws.context": context,
-        "aws.trace_id": trace_id(),
+        "aws.trace_id": trace_id(context),
     }
+    tenant = getattr(context, "tenant_id", None)  # a function with tenant isolation: the invocation's tenant
+    if tenant is not None:
+        scope["aws.tenant_id"] = tenant
+    return scope
 
 
 # --- response side ------------------------------------------------------------------
