@@ -179,6 +179,7 @@ class RuntimeAPI:
         self._taken: dict[str, float] = {}  # handed out by /next, not answered yet: when
         self.max_concurrency = max_concurrency  # None: as many as GET /next asks for
         self.next_times: deque[float] = deque(maxlen=10_000)  # time.monotonic() of each GET /next, latest last
+        self.next_waiting = 0  # GET /next calls waiting for an event now
         self._results: dict[str, Invocation] = {}
         self._streams: dict[str, Stream] = {}
         self._init_errors: list[dict[str, Any]] = []
@@ -295,9 +296,13 @@ class RuntimeAPI:
         with self._cond:
             self.next_calls += 1
             self.next_times.append(time.monotonic())
+            self.next_waiting += 1
             self._cond.notify_all()
             limit = self.max_concurrency
-            self._cond.wait_for(lambda: (bool(self._pending) and (limit is None or len(self._taken) < limit)) or self._closed)
+            try:
+                self._cond.wait_for(lambda: (bool(self._pending) and (limit is None or len(self._taken) < limit)) or self._closed)
+            finally:
+                self.next_waiting -= 1
             if self._closed:
                 return None
             item = self._pending.popleft()

@@ -56,6 +56,10 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
             "synchronous code; call the handler outside `async def` (in tests too)."
         )
     running_loop = get_loop()
+    if running_loop.is_running():
+        # Another thread runs the loop: the layer's runtime client serving invocations at once, this
+        # one a plain handler in its thread pool that calls an Adapter. The loop runs the app.
+        return asyncio.run_coroutine_threadsafe(coro, running_loop).result()
     task = running_loop.create_task(coro)
     try:
         running_loop.stop()

@@ -128,19 +128,23 @@ class RuntimeConnection:
             report = f"Failed to post handler success response. Http response code: {status}. {reply}"
             raise RuntimeClientError(f"Failed to post invocation {what}", report)
 
-    def error(
-        self, path: str, result: dict[str, Any], *, error_type: str | None = None, cause: str | None = None, headers: str = ""
-    ) -> None:
-        """POST an error result, with the headers awslambdaric sends: an invocation's error as JSON with
-        the X-Ray cause (`xray_cause`) and no error type (its C client sends none); an init or restore
-        error with the error type and no Content-Type."""
-        if path.startswith("invocation/"):
-            headers = f"Content-Type: application/json\r\n{headers}"
-        else:
-            headers = f"{ERROR_TYPE}: {error_type or result['errorType']}\r\n{headers}"
-        if cause is not None and len(cause.encode()) < XRAY_CAUSE_LIMIT:
-            headers += f"{XRAY_CAUSE}: {cause}\r\n"
-        self.post(path, dumps(result).encode(), headers)
+    def error(self, path: str, result: dict[str, Any], **headers: Any) -> None:
+        """POST an error result, with the headers `error_headers` makes."""
+        self.post(path, dumps(result).encode(), error_headers(path, result, **headers))
+
+
+def error_headers(path: str, result: dict[str, Any], *, error_type: str | None = None, cause: str | None = None, headers: str = "") -> str:
+    """The headers of an error's POST, as awslambdaric sends them: an invocation's error as JSON with
+    the X-Ray cause (`xray_cause`) and no error type (its C client sends none); an init or restore
+    error with the error type (`error_type`, else the result's) and no Content-Type. `headers`: more
+    header lines."""
+    if path.startswith("invocation/"):
+        headers = f"Content-Type: application/json\r\n{headers}"
+    else:
+        headers = f"{ERROR_TYPE}: {error_type or result['errorType']}\r\n{headers}"
+    if cause is not None and len(cause.encode()) < XRAY_CAUSE_LIMIT:
+        headers += f"{XRAY_CAUSE}: {cause}\r\n"
+    return headers
 
 
 XRAY_CAUSE = "Lambda-Runtime-Function-XRay-Error-Cause"
@@ -151,7 +155,7 @@ ASCII_JSON = os.environ.get("AWS_EXECUTION_ENV", "") not in {f"AWS_Lambda_python
 
 
 # JSON as awslambdaric writes a result or an error that holds nothing but JSON's own types (its
-# simplejson and the standard library's json agree on those); see client.marshal for the rest.
+# simplejson and the standard library's json agree on those); see invocation.marshal for the rest.
 dumps = json.JSONEncoder(ensure_ascii=ASCII_JSON).encode
 
 

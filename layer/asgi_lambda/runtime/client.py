@@ -15,17 +15,17 @@ runtime. https://docs.aws.amazon.com/lambda/latest/dg/runtimes-api.html
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import sys
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, NoReturn, Protocol, TypeGuard
+from typing import TYPE_CHECKING, Any, NoReturn, Protocol
 
-from .api import ASCII_JSON, PREFIX, RuntimeClientError, RuntimeConnection, RuntimeFault, dumps, error_result, xray_cause
+from .api import PREFIX, RuntimeClientError, RuntimeConnection, RuntimeFault, error_result, xray_cause
 from .context import LambdaContext
 from .handler import load_handler, set_import_path
-from .logs import Logs, RequestId
+from .invocation import STREAMED, ErrorLog, begin, is_adapter, marshal, unmarshal
+from .logs import Logs
 
 if TYPE_CHECKING:
     from ..adapter import Adapter
@@ -33,14 +33,6 @@ if TYPE_CHECKING:
 # Nothing of the ASGI machinery (asyncio, the adapter, the sources) is imported here: a function whose
 # handler is not an Adapter never loads it, and starts as fast as under the managed runtime's client.
 # stream.py (the streamed response) is imported with the first event that streams.
-
-STREAMED = object()  # the answer went out as a stream
-
-
-class ErrorLog(Protocol):
-    """Where an invocation's error is logged: `Logs` on Lambda; `asgi-lambda serve --stream` prints its own."""
-
-    def error(self, result: dict[str, Any]) -> None: ...
 
 
 class RuntimeClient:
@@ -61,14 +53,7 @@ class RuntimeClient:
             self.invoke(*self.connection.next())
 
     def invoke(self, headers: Mapping[str, str], body: bytes) -> None:
-        request_id = headers.get("lambda-runtime-aws-request-id", "")
-        echo = echoed(headers)
-        RequestId.request_id, RequestId.tenant_id = request_id, headers.get("lambda-runtime-aws-tenant-id")
-        trace_id = headers.get("lambda-runtime-trace-id")
-        if trace_id is not None:
-            os.environ["_X_AMZN_TRACE_ID"] = trace_id
-        else:
-            os.environ.pop("_X_AMZN_TRACE_ID", None)
+        request_id, echo = begin(headers)
         if self.adapter is None:
             try:
                 context = LambdaContext(headers)
@@ -124,83 +109,6 @@ class RuntimeClient:
         self.connection.error(f"invocation/{request_id}/error", failure, cause=xray_cause(error), headers=echo)
 
 
-def echoed(headers: Mapping[str, str]) -> str:
-    """The header that names the invocation (Lambda Managed Instances' Runtime API sends it), to send
-    back with the answer, as awslambdaric does; "" when there is none."""
-    invocation_id = headers.get("lambda-runtime-invocation-id")
-    if not invocation_id or "\r" in invocation_id or "\n" in invocation_id:
-        return ""
-    return f"Lambda-Runtime-Invocation-Id: {invocation_id}\r\n"
-
-
-def is_adapter(handler: Any) -> TypeGuard[Adapter]:
-    """Whether `handler` is an Adapter, without importing the adapter: until something has imported
-    it, nothing can be one. A proxy that wraps one (a tracer's: OpenTelemetry's aws-lambda
-    instrumentation wraps the handler with wrapt, which passes isinstance) is not: it is called as
-    the handler it is, so that what it wraps around each call still happens."""
-    adapter = sys.modules.get("asgi_lambda.adapter")
-    return adapter is not None and issubclass(type(handler), adapter.Adapter)
-
-
-def unmarshal(body: bytes, content_type: str | None) -> Any:
-    """The event: JSON decoded when the Runtime API says it is JSON, else the bytes as they came."""
-    if content_type != "application/json":
-        return body
-    try:
-        return json.loads(body)
-    except ValueError as exc:
-        problem = str(exc)
-    try:  # awslambdaric decodes with simplejson, whose messages differ a little
-        import simplejson  # type: ignore[import-untyped,import-not-found,unused-ignore]
-
-        simplejson.loads(body)
-    except ImportError:
-        pass
-    except ValueError as exc:
-        problem = str(exc)
-    raise RuntimeFault("Runtime.UnmarshalError", f"Unable to unmarshal input: {problem}")
-
-
-def marshal(result: Any) -> tuple[bytes, str]:
-    """The result as awslambdaric encodes it: bytes as they are; anything else as JSON, NaN and
-    Infinity allowed, a Decimal as its digits (DynamoDB's numbers), UTF-8 from Python 3.12 on."""
-    if isinstance(result, bytes):
-        return result, "application/unknown"
-    try:
-        return dumps(result).encode(), "application/json"
-    except TypeError:
-        pass  # a type only awslambdaric's own encoder takes (Decimal), or none does
-    try:
-        return simplejson_dumps(result).encode(), "application/json"
-    except (TypeError, ValueError) as exc:
-        raise RuntimeFault("Runtime.MarshalError", f"Unable to marshal response: {exc}") from None
-
-
-def simplejson_dumps(result: Any) -> str:
-    """awslambdaric's encoder: simplejson, a Decimal written as its digits (NaN as NaN). Without
-    simplejson (which the managed runtime ships, with awslambdaric), a Decimal becomes an int or a float."""
-    import decimal
-    import math
-
-    try:
-        import simplejson  # type: ignore[import-untyped,import-not-found,unused-ignore]
-    except ImportError:
-        simplejson = None
-
-    def default(value: Any) -> Any:
-        if isinstance(value, decimal.Decimal):
-            if value.is_nan():
-                return math.nan
-            if simplejson is not None:
-                return simplejson.RawJSON(str(value))
-            return int(value) if value == value.to_integral_value() and value.is_finite() else float(value)
-        raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
-
-    if simplejson is not None:
-        return str(simplejson.dumps(result, use_decimal=False, ensure_ascii=ASCII_JSON, allow_nan=True, default=default))
-    return json.dumps(result, ensure_ascii=ASCII_JSON, default=default)
-
-
 # --- starting ------------------------------------------------------------------------------------
 
 
@@ -210,8 +118,9 @@ def serve(handler: Callable[..., Any], *, invoke_mode: str | None = None) -> Non
     from ..settings.options import parse_invoke_mode, read
 
     mode = read("ASGI_INVOKE_MODE", os.environ) if invoke_mode is None else parse_invoke_mode(invoke_mode, name="invoke_mode", text=False)
+    concurrency = read("AWS_LAMBDA_MAX_CONCURRENCY", os.environ)
     connection = RuntimeConnection(os.environ["AWS_LAMBDA_RUNTIME_API"])
-    run(RuntimeClient(handler, invoke_mode=mode, connection=connection, logs=Logs(os.environ)))
+    run(client(handler, invoke_mode=mode, connection=connection, logs=Logs(os.environ), concurrency=concurrency))
 
 
 ZERO_CODE_HANDLER = "asgi_lambda.bootstrap.handler"
@@ -259,7 +168,7 @@ def main(argv: list[str] | None = None) -> None:
 
         mode = read("ASGI_INVOKE_MODE", environ)
         read("ASGI_RUNTIME", environ)  # checked: a bad value has the wrapper start this client
-        read("AWS_LAMBDA_MAX_CONCURRENCY", environ)
+        concurrency = read("AWS_LAMBDA_MAX_CONCURRENCY", environ)
         name = args[0] if args else environ.get("_HANDLER", "")
         handler: Callable[..., Any] | None = code_first_handler(environ) if name == ZERO_CODE_HANDLER else None
         if handler is None:
@@ -269,14 +178,29 @@ def main(argv: list[str] | None = None) -> None:
         fail(connection, logs, exc, "init/error", None, exit_code=1)
     if environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") == "snap-start":
         snapshot(connection, logs)
-    run(RuntimeClient(handler, invoke_mode=mode, connection=connection, logs=logs))
+    run(client(handler, invoke_mode=mode, connection=connection, logs=logs, concurrency=concurrency))
 
 
-def run(client: RuntimeClient) -> NoReturn:
+def client(handler: Callable[..., Any], *, invoke_mode: str, connection: RuntimeConnection, logs: Logs, concurrency: int) -> Serving:
+    """One invocation at a time, or with AWS_LAMBDA_MAX_CONCURRENCY above 1 (Lambda Managed
+    Instances) that many at once, on the event loop (concurrent.py)."""
+    if concurrency == 1:
+        return RuntimeClient(handler, invoke_mode=invoke_mode, connection=connection, logs=logs)
+    from .concurrent import ConcurrentClient
+
+    connection.close()
+    return ConcurrentClient(handler, invoke_mode=invoke_mode, address=connection.address, logs=logs, limit=concurrency)
+
+
+class Serving(Protocol):
+    def serve_forever(self) -> None: ...
+
+
+def run(serving: Serving) -> NoReturn:
     """Serve until the Runtime API refuses an answer or goes away: then, as awslambdaric, write the
     reason where its C client writes it, and end the process with the exception."""
     try:
-        client.serve_forever()
+        serving.serve_forever()
     except RuntimeClientError as exc:
         exc.write_report()
         raise

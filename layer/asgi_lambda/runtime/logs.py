@@ -12,6 +12,7 @@ import os
 import sys
 import time
 import traceback
+from contextvars import ContextVar
 from typing import IO, Any
 
 TEXT_LOG_FORMAT = "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s\n"
@@ -63,6 +64,11 @@ class SinkHandler(logging.Handler):
         self.sink.write(message, frame_type=frame_type(record.levelno, json_format=self.json_format))
 
 
+# The (request id, tenant id) of the invocation a task serves, when invocations are served at once:
+# each task has its own (invocation.begin). Unset, the latest invocation's, as awslambdaric has them.
+CURRENT: ContextVar[tuple[str, str | None] | None] = ContextVar("asgi_lambda_invocation", default=None)
+
+
 class RequestId(logging.Filter):
     """Puts the current invocation's request id (and tenant) on every record."""
 
@@ -70,8 +76,11 @@ class RequestId(logging.Filter):
     tenant_id: str | None = None
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.aws_request_id = RequestId.request_id
-        record.tenant_id = RequestId.tenant_id
+        current = CURRENT.get()
+        if current is None:
+            record.aws_request_id, record.tenant_id = RequestId.request_id, RequestId.tenant_id
+        else:
+            record.aws_request_id, record.tenant_id = current
         return True
 
 
