@@ -8,9 +8,11 @@ hands back what the source made of it.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Coroutine, Iterable, Mapping
-from time import perf_counter
+from functools import partial
+from time import perf_counter, time
 from typing import TYPE_CHECKING, Any
 
 from . import sources
@@ -168,7 +170,40 @@ class Adapter:
                 if access is not None:  # the prelude's status once it went out; else the invocation failed: a 500
                     log_http_access(request, status=stream.status, started=access[0], path=access[1])
             return None
-        response = loop.run(self.running(request, cycle))
+        return self.shape(request, loop.run(self.running(request, cycle)), access)
+
+    async def answer_http(self, request: HTTPRequest, stream: ResponseStream | None = None) -> Early:
+        """The layer's runtime client's way: the app's response as soon as the answer is decided (its
+        last body message sent, or a bad message that makes it a 500), while the app may still run
+        (background tasks, code after its last `send`). That rest, if any, comes back as a
+        `Remainder`, for the client to finish once it has sent the answer, which `shape` makes of the
+        response. With `stream`, the response goes out through it, and the stream is ended by the
+        remainder (or here, if the app is done)."""
+        access = (perf_counter(), request.scope["path"]) if self.settings.access_log else None
+        cycle = HTTPCycle(request.scope, request.body, stream)
+        running_loop = asyncio.get_running_loop()
+        decided = cycle.decided = running_loop.create_future()
+        task = running_loop.create_task(self.running(request, cycle))
+        task.add_done_callback(partial(_settle, decided))
+        await decided
+        if stream is None:
+            if task.done():
+                return Early(task.result(), None, access)
+            return Early(cycle.response(), Remainder(task, cycle), access)
+        if not task.done() and stream.ended:  # the caller has the whole body: the rest runs after
+            if access is not None:
+                log_http_access(request, status=stream.status, started=access[0], path=access[1])
+            return Early(None, Remainder(task, cycle, stream), None)
+        try:
+            await task  # a stream not ended yet: the app runs on, unbounded, as Adapter.http lets it
+            await stream.conclude(cycle, task.result())
+        finally:
+            if access is not None:
+                log_http_access(request, status=stream.status, started=access[0], path=access[1])
+        return Early(None, None, None)
+
+    def shape(self, request: HTTPRequest, response: Response, access: tuple[float, str] | None) -> LambdaResponse:
+        """The app's response as the source answers it, held to the source's size limit."""
         shaped = request.to_response(response)
         size = response_size(shaped, limit=request.max_response_bytes)
         if size > request.max_response_bytes:
@@ -205,20 +240,26 @@ class Adapter:
         return cycle.run(self.app)
 
     def websocket(self, event: WebSocketRequest) -> LambdaResponse:
+        return loop.run(self.answer_websocket(event))
+
+    async def answer_websocket(self, event: WebSocketRequest) -> LambdaResponse:
         # Imported here: an HTTP-only function never loads the WebSocket code or a store.
         from .websocket import bookkeeping, hub
 
         started = perf_counter() if self.settings.access_log else None
-        outcome = loop.run(bookkeeping.handle(event, self.app, hub=self.hub or hub.default(), app_state=self.lifespan.state))
+        outcome = await bookkeeping.handle(event, self.app, hub=self.hub or hub.default(), app_state=self.lifespan.state)
         if started is not None:
             log_websocket_access(event, status=outcome["status"], started=started)
         return event.to_response(outcome)
 
     def fanout(self, request: FanoutRequest) -> LambdaResponse:
+        return loop.run(self.answer_fanout(request))
+
+    async def answer_fanout(self, request: FanoutRequest) -> LambdaResponse:
         """Post the pages a broadcast queued (websocket/fanout.py); the answer names those to deliver again."""
         from .websocket import fanout, hub
 
-        failed = loop.run(fanout.drain(self.hub or hub.default(), request.pages))
+        failed = await fanout.drain(self.hub or hub.default(), request.pages)
         return request.to_response(failed)
 
     def close(self) -> None:
@@ -226,6 +267,63 @@ class Adapter:
         self.lifespan.shutdown()
         if self.hub is not None:
             loop.run(self.hub.close())
+
+
+class Early:
+    """What `Adapter.answer_http` has once the answer is decided: the app's response (None when it
+    was streamed), what the app still does after it (a `Remainder`, or None), and the access log's
+    clock and path (for `Adapter.shape`)."""
+
+    __slots__ = ("response", "rest", "access")
+
+    def __init__(self, response: Response | None, rest: Remainder | None, access: tuple[float, str] | None) -> None:
+        self.response = response
+        self.rest = rest
+        self.access = access
+
+
+class Remainder:
+    """What the app still does once its answer is decided: the rest of its task, and for a streamed
+    response, the stream to close after it. `finish` lets it run for up to the time it is given,
+    then cancels it, logged: the caller has its answer, so nothing of this is the invocation's error."""
+
+    __slots__ = ("task", "cycle", "stream")
+
+    def __init__(self, task: asyncio.Task[Response], cycle: HTTPCycle, stream: ResponseStream | None = None) -> None:
+        self.task = task
+        self.cycle = cycle
+        self.stream = stream
+
+    async def finish(self, deadline: float | None) -> None:
+        """Let the app run to its end, until `deadline` (time.time() seconds, the invocation's)
+        less AFTER_RESPONSE_MARGIN; then cancel it, logged."""
+        task = self.task
+        timeout = None if deadline is None else max(deadline - time() - AFTER_RESPONSE_MARGIN, 0.0)
+        if not task.done():
+            await asyncio.wait((task,), timeout=timeout)
+        if not task.done():
+            logger.error(
+                "The app's work after its response was still running %.0f ms before the invocation's deadline: cancelled.",
+                AFTER_RESPONSE_MARGIN * 1000,
+            )
+            task.cancel()
+            await asyncio.wait((task,), timeout=CANCEL_GRACE)
+            if not task.done():
+                logger.error("The app's work after its response did not stop when cancelled; it is left running.")
+        if self.stream is not None:
+            done = task.done() and not task.cancelled() and task.exception() is None
+            await self.stream.conclude(self.cycle, task.result() if done else self.cycle.response())
+
+
+# The time kept, before an invocation's deadline, to cancel the app's work after its response (and
+# let it clean up, CANCEL_GRACE) and ask for the next event before Lambda times the invocation out.
+AFTER_RESPONSE_MARGIN = 0.5
+CANCEL_GRACE = 0.2
+
+
+def _settle(future: asyncio.Future[None], task: asyncio.Task[Any]) -> None:
+    if not future.done():
+        future.set_result(None)
 
 
 def log_http_access(request: HTTPRequest, *, status: int, started: float, path: str) -> None:

@@ -12,7 +12,9 @@ snapshot, while its connections are still open, and after ours at a restore.
 - Before the snapshot: every WebSocket hub closes its store's and its Management API clients'
   connections (each opens new ones on next use); then every stream socket still open on the shared
   loop is closed (`loop.close_connections`), the app's pools and clients included: they see their
-  connections lost and open new ones when next used.
+  connections lost and open new ones when next used. A pool that reopens at once what it lost
+  (asyncpg's, to keep `min_size`) has its maintenance task cancelled, and the closing goes on until
+  no socket is open or opening.
 - After a restore: `random` is reseeded from os.urandom, as every environment restored from one
   snapshot would otherwise draw the same numbers (`secrets`, `uuid.uuid4` and SystemRandom read
   os.urandom at each call and need nothing). Then, with ASGI_SNAPSTART_LIFESPAN=restore, the app's
@@ -69,7 +71,7 @@ def register(settings: Settings) -> bool:
 def before_snapshot() -> None:
     """Close every connection to a peer outside the environment."""
     loop.run(close_hubs())
-    closed = loop.close_connections()
+    closed = loop.close_connections(cancel=reopens_connections)
     logger.info("Before the SnapStart snapshot: stores and clients closed; %d other connection(s) closed.", closed)
 
 
@@ -84,6 +86,16 @@ async def close_hubs() -> None:
             await asyncio.wait_for(each.close(), CLOSE_TIMEOUT)
         except Exception as exc:
             logger.warning("Before the SnapStart snapshot: closing the %s store failed: %r", each.store.name, exc)
+
+
+# Tasks that open a connection as soon as one is lost: asyncpg's pool keeps `min_size` connections
+# (10 by default) with `Pool._maintain_min_size`. Cancelled, it is started again by the pool's next
+# acquire or lost connection, after the restore.
+REOPENERS = frozenset({"Pool._maintain_min_size"})
+
+
+def reopens_connections(task: asyncio.Task[object]) -> bool:
+    return getattr(task.get_coro(), "__qualname__", None) in REOPENERS
 
 
 def after_restore() -> None:

@@ -166,6 +166,36 @@ def test_before_the_snapshot_connections_on_the_loop_are_closed_after_the_apps_h
     assert ended  # and the server saw the connection end
 
 
+def test_before_the_snapshot_a_client_that_reconnects_at_once_is_closed_until_nothing_opens(hooks: None) -> None:
+    listener = socket.create_server(("127.0.0.1", 0), backlog=64)  # the kernel completes each handshake alone
+    port = listener.getsockname()[1]
+    opened: list[asyncio.Transport] = []
+
+    class Reconnecting(asyncio.Protocol):
+        """A pool that keeps one connection: a lost one is replaced at once, on a task of its own."""
+
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+            opened.append(transport)  # type: ignore[arg-type]
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            if len(opened) < 3:
+                asyncio.get_running_loop().create_task(connect())
+
+    async def connect() -> None:
+        await asyncio.get_running_loop().create_connection(Reconnecting, "127.0.0.1", port)
+
+    snapstart.install(Settings(snapstart="init"))
+    loop.run(connect())
+    try:
+        runtime_hooks.run_before_snapshot()
+    finally:
+        listener.close()
+
+    assert len(opened) == 3  # the first, and both of its replacements
+    assert all(transport.is_closing() for transport in opened)
+    assert loop._stream_transports() == [] and not loop._connecting()
+
+
 def test_before_the_snapshot_each_hub_closes_its_store_and_clients_and_both_work_after_the_restore(
     hooks: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:

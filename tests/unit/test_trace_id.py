@@ -1,5 +1,7 @@
 """`scope["aws.trace_id"]`: the invocation's X-Ray trace id, the Root of the _X_AMZN_TRACE_ID header
-the runtime client sets before each invocation, in every HTTP and WebSocket scope; None without one."""
+the runtime client sets before each invocation (or of the header the layer's client's context carries),
+in every HTTP and WebSocket scope; None without one. `scope["aws.tenant_id"]`: the context's tenant, when
+the function uses tenant isolation."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from asgi_lambda.runtime.context import LambdaContext
 from asgi_lambda.stores.memory import MemoryStore
 from tests.support import adapter
 from tests.support.apps import RecordingApp
@@ -119,3 +122,52 @@ def test_a_websocket_scope_without_a_trace_id_says_none(monkeypatch: pytest.Monk
     adapter(app)(load_event("ws_connect"), None)
 
     assert app.scopes[0]["aws.trace_id"] is None
+
+
+# -- the layer's runtime client's context: the invocation's own trace header and tenant ----------------------
+
+
+def context(trace: str | None, tenant: str | None = None) -> LambdaContext:
+    headers = {"lambda-runtime-aws-request-id": "8f5e3a9c-2b7d-4e8a-9c1f-0a1b2c3d4e5f"}
+    if trace is not None:
+        headers["lambda-runtime-trace-id"] = trace
+    if tenant is not None:
+        headers["lambda-runtime-aws-tenant-id"] = tenant
+    return LambdaContext(headers, environ={})
+
+
+def test_the_layers_context_carries_its_invocations_trace_header_whatever_the_environment_holds(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Invocations served at once share the process's _X_AMZN_TRACE_ID: each scope takes its own context's.
+    monkeypatch.setenv("_X_AMZN_TRACE_ID", "Root=1-00000000-000000000000000000000000;Sampled=0")
+    app = RecordingApp()
+    handler = adapter(app)
+    handler(load_event("http_api_v2_get"), context(HEADER))
+    handler(load_event("http_api_v2_get"), context(None))
+
+    assert [scope["aws.trace_id"] for scope in app.scopes] == [ROOT, None]
+
+
+@pytest.mark.parametrize("name", HTTP_EVENTS)
+def test_a_tenant_id_in_the_context_is_in_every_http_scope(name: str) -> None:
+    app = RecordingApp(headers=[(b"content-type", b"application/json")], body=b"{}")
+
+    adapter(app, events_path="/events")(load_event(name), context(HEADER, tenant="tenant-a"))
+
+    assert app.scope["aws.tenant_id"] == "tenant-a"
+
+
+def test_without_a_tenant_the_scope_has_no_tenant_key() -> None:
+    app = RecordingApp()
+    handler = adapter(app)
+    handler(load_event("http_api_v2_get"), context(HEADER))
+    handler(load_event("http_api_v2_get"), None)
+
+    assert ["aws.tenant_id" in scope for scope in app.scopes] == [False, False]
+
+
+def test_a_websocket_scope_carries_the_tenant_id(memory_hub: None) -> None:
+    app = RecordsScopes()
+
+    adapter(app)(load_event("ws_connect"), context(HEADER, tenant="tenant-b"))
+
+    assert (app.scopes[0]["aws.tenant_id"], app.scopes[0]["aws.trace_id"]) == ("tenant-b", ROOT)

@@ -33,7 +33,7 @@ from .env_file import EnvFileError, load_env_file, read_env_file
 from .events import MANAGEMENT_PREFIX, WS_STAGE
 from .function import FunctionError, InProcessFunction
 from .gateway import Gateway
-from .runtime_function import RuntimeFunction, function_environ
+from .runtime_function import RuntimeFunction, function_environ, managed
 from .samples import KINDS, SampleRequest
 from .streaming import InProcessStreamingFunction
 
@@ -79,8 +79,16 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--runtime",
         action="store_true",
-        help="run the function as Lambda does: the built layer's exec wrapper and awslambdaric in a child process, "
-        "against a Runtime API emulator (needs a checkout of asgi-lambda and awslambdaric)",
+        help="run the function as Lambda does: the built layer's exec wrapper and its runtime client (awslambdaric with "
+        "ASGI_RUNTIME=managed) in a child process, against a Runtime API emulator (needs a checkout of asgi-lambda)",
+    )
+    serve.add_argument(
+        "--max-concurrency",
+        type=int,
+        default=1,
+        metavar="N",
+        help="with --runtime: the emulator hands out up to N events at once and the function gets "
+        "AWS_LAMBDA_MAX_CONCURRENCY=N, as on Lambda Managed Instances (default: 1)",
     )
     serve.add_argument(
         "--stream",
@@ -244,6 +252,10 @@ def serve(args: argparse.Namespace, argv: Sequence[str]) -> int:
         )
     if args.stream and args.alb:
         return fail("--stream with --alb: an Application Load Balancer cannot stream responses; drop one of them")
+    if args.max_concurrency < 1:
+        return fail(f"--max-concurrency {args.max_concurrency}: expected a whole number of invocations above 0")
+    if args.max_concurrency > 1 and not args.runtime:
+        return fail("--max-concurrency needs --runtime: in this process the function takes one invocation at a time")
     if not 0 <= args.port <= 65535:
         return fail(f"--port {args.port}: expected a port number from 0 to 65535")
     if not Path(args.app_dir).is_dir():
@@ -277,7 +289,7 @@ def serve(args: argparse.Namespace, argv: Sequence[str]) -> int:
         )
         function: Function
         if args.runtime:
-            function = RuntimeFunction(app=app, app_dir=app_dir, stream=args.stream)
+            function = RuntimeFunction(app=app, app_dir=app_dir, stream=args.stream, max_concurrency=args.max_concurrency)
         elif args.stream:
             function = InProcessStreamingFunction(app_variable=app_variable)
         else:
@@ -371,8 +383,9 @@ def print_banner(args: argparse.Namespace, *, app: str, base: str, endpoint_url:
     store = os.environ.get("WS_BACKEND", "")
     if store == "sqlite":
         store += f" ({os.environ.get('WS_SQLITE_PATH', '')})"
-    client = "the layer's own runtime client" if args.stream else "awslambdaric"
-    mode = f"in a Lambda runtime ({client}, the built layer)" if args.runtime else "in this process"
+    client = "awslambdaric" if managed(os.environ) else "the layer's own runtime client"
+    at_once = f", {args.max_concurrency} invocations at once" if args.max_concurrency > 1 else ""
+    mode = f"in a Lambda runtime ({client}, the built layer{at_once})" if args.runtime else "in this process"
     lines = [
         f"{PROG}: serving {app} {mode}, behind emulated API Gateway",
         f"  HTTP          {base}/   ({source})",

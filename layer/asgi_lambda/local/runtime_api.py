@@ -5,7 +5,10 @@ can run a function on this machine: https://docs.aws.amazon.com/lambda/latest/dg
         # start the runtime with AWS_LAMBDA_RUNTIME_API=api.address, then:
         result = api.invoke({"hello": "world"})
 
-Standard library only. One invocation is handed out per GET /next, in the order they were queued.
+Standard library only. One invocation is handed out per GET /next, in the order they were queued;
+with `max_concurrency=N` (Lambda Managed Instances' AWS_LAMBDA_MAX_CONCURRENCY), at most N are out
+unanswered at once, and a further GET /next waits for one of their answers. Each invocation records
+when it was handed out and answered (time.monotonic()), and `next_times` when each GET /next came.
 A streamed response (chunked, `Lambda-Runtime-Function-Response-Mode: streaming`) is recorded as it
 arrives: `api.stream(request_id, timeout)` gives its `Stream` (bytes with their arrival times, the
 prelude, the trailers) while it is still coming.
@@ -14,6 +17,7 @@ prelude, the trailers) while it is still coming.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import socket
 import sys
@@ -44,6 +48,8 @@ class Invocation:
     body: bytes
     content_type: str | None
     stream: Stream | None = None  # a streamed response (Lambda-Runtime-Function-Response-Mode: streaming)
+    handed_out: float = 0.0  # time.monotonic() when GET /next handed the event out
+    answered: float = 0.0  # time.monotonic() when the answer came (the end of a streamed one)
 
 
 STREAM_ERROR_BODY_HEADER = "Lambda-Runtime-Function-Error-Body"
@@ -167,10 +173,13 @@ def _parse(body: bytes) -> Any:
 class RuntimeAPI:
     """The emulator. Starts serving on construction; `close()` (or leaving the `with` block) stops it."""
 
-    def __init__(self, port: int = 0) -> None:
+    def __init__(self, port: int = 0, *, max_concurrency: int | None = None) -> None:
         self._cond = threading.Condition()
         self._pending: deque[tuple[str, bytes, dict[str, str]]] = deque()
-        self._taken: set[str] = set()  # handed out by /next, not answered yet
+        self._taken: dict[str, float] = {}  # handed out by /next, not answered yet: when
+        self.max_concurrency = max_concurrency  # None: as many as GET /next asks for
+        self.next_times: deque[float] = deque(maxlen=10_000)  # time.monotonic() of each GET /next, latest last
+        self.next_waiting = 0  # GET /next calls waiting for an event now
         self._results: dict[str, Invocation] = {}
         self._streams: dict[str, Stream] = {}
         self._init_errors: list[dict[str, Any]] = []
@@ -215,9 +224,13 @@ class RuntimeAPI:
         function_arn: str = DEFAULT_ARN,
         deadline_ms: int | None = None,
         trace_id: str | None = None,
+        tenant_id: str | None = None,
+        extra_headers: dict[str, str] | None = None,
     ) -> str:
         """Queue one invocation (event JSON-serialised unless bytes); returns its request id. `trace_id`:
-        the X-Ray header the runtime gets (Root=...;Parent=...;Sampled=...), by default a new unsampled one."""
+        the X-Ray header the runtime gets (Root=...;Parent=...;Sampled=...), by default a new unsampled one;
+        `tenant_id`: Lambda-Runtime-Aws-Tenant-Id, as for a function with tenant isolation; `extra_headers`:
+        any other header of GET /next's answer (a Client Context, say), or one of these replaced."""
         request_id = str(uuid.uuid4())
         body = event if isinstance(event, bytes) else json.dumps(event).encode()
         if deadline_ms is None:
@@ -229,6 +242,9 @@ class RuntimeAPI:
             "Lambda-Runtime-Invoked-Function-Arn": function_arn,
             "Lambda-Runtime-Trace-Id": trace_id or f"Root=1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]};Sampled=0",
         }
+        if tenant_id is not None:
+            headers["Lambda-Runtime-Aws-Tenant-Id"] = tenant_id
+        headers.update(extra_headers or {})
         with self._cond:
             self._pending.append((request_id, body, headers))
             self._cond.notify_all()
@@ -296,24 +312,30 @@ class RuntimeAPI:
     def _next(self) -> tuple[str, bytes, dict[str, str]] | None:
         with self._cond:
             self.next_calls += 1
+            self.next_times.append(time.monotonic())
+            self.next_waiting += 1
             self._cond.notify_all()
-            self._cond.wait_for(lambda: bool(self._pending) or self._closed)
+            limit = self.max_concurrency
+            try:
+                self._cond.wait_for(lambda: (bool(self._pending) and (limit is None or len(self._taken) < limit)) or self._closed)
+            finally:
+                self.next_waiting -= 1
             if self._closed:
                 return None
             item = self._pending.popleft()
-            self._taken.add(item[0])
+            self._taken[item[0]] = time.monotonic()
             return item
 
     def _answer(self, request_id: str, invocation: Invocation) -> bool:
         with self._cond:
             if request_id not in self._taken:  # unknown, or already answered
                 return False
-            self._taken.discard(request_id)
+            handed_out = self._taken.pop(request_id)
             if request_id in self._forgotten:
                 self._forgotten.discard(request_id)
                 self._streams.pop(request_id, None)
             else:
-                self._results[request_id] = invocation
+                self._results[request_id] = dataclasses.replace(invocation, handed_out=handed_out, answered=time.monotonic())
             self._cond.notify_all()
             return True
 

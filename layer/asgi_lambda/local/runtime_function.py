@@ -1,6 +1,7 @@
 """`--runtime`: the function as Lambda runs it, in a child process: the layer built and unpacked,
-its exec wrapper starting the real awslambdaric against the Runtime API emulator (with `--stream`,
-the layer's own Runtime API client, which the wrapper starts for ASGI_INVOKE_MODE=response_stream).
+its exec wrapper starting the layer's own Runtime API client (the real awslambdaric with
+ASGI_RUNTIME=managed) against the Runtime API emulator; `--max-concurrency N` has both take up to N
+invocations at once, as on Lambda Managed Instances.
 """
 
 from __future__ import annotations
@@ -22,16 +23,20 @@ if TYPE_CHECKING:
 
 class RuntimeFunction(EmulatedFunction):
     """`--runtime`: the function as Lambda runs it. The layer is built (./build_layer.sh) and
-    unpacked in a directory standing for /opt; a child process runs the layer's exec wrapper,
-    which starts the real awslambdaric (`python -m awslambdaric`, as in a container image) with
-    the layer's handler, against the Runtime API emulator (local/runtime_api.py). `stream=True`
-    sets ASGI_INVOKE_MODE=response_stream for it: the wrapper starts the layer's own client."""
+    unpacked in a directory standing for /opt; a child process runs the layer's exec wrapper on
+    `python -m awslambdaric` (as in a container image), which it replaces with the layer's own
+    client unless ASGI_RUNTIME=managed, against the Runtime API emulator (local/runtime_api.py).
+    `stream=True` sets ASGI_INVOKE_MODE=response_stream for it; `max_concurrency` above 1 sets
+    AWS_LAMBDA_MAX_CONCURRENCY and has the emulator hand out that many events at once."""
 
-    def __init__(self, *, app: str, app_dir: str, function_name: str = "asgi-lambda-local", stream: bool = False) -> None:
-        super().__init__(function_name)
+    def __init__(
+        self, *, app: str, app_dir: str, function_name: str = "asgi-lambda-local", stream: bool = False, max_concurrency: int = 1
+    ) -> None:
+        super().__init__(function_name, max_concurrency=max_concurrency)
         self.app = app
         self.app_dir = app_dir
         self.streams = stream
+        self.max_concurrency = max_concurrency
         self.process: Any = None  # subprocess.Popen[bytes]
         self.workdir: str | None = None
 
@@ -42,11 +47,11 @@ class RuntimeFunction(EmulatedFunction):
 
         from .runtime_api import RuntimeAPI
 
-        if not self.streams and importlib.util.find_spec("awslambdaric") is None:
-            raise FunctionError("--runtime needs awslambdaric, Lambda's runtime client: pip install awslambdaric")
+        if managed(os.environ) and importlib.util.find_spec("awslambdaric") is None:
+            raise FunctionError("--runtime with ASGI_RUNTIME=managed needs awslambdaric, Lambda's runtime client: pip install awslambdaric")
         self.workdir = tempfile.mkdtemp(prefix="asgi-lambda-runtime-")
         opt = build_layer(Path(self.workdir))
-        self.api = RuntimeAPI()
+        self.api = RuntimeAPI(max_concurrency=self.max_concurrency if self.max_concurrency > 1 else None)
         version = f"{sys.version_info.major}.{sys.version_info.minor}"
         env = {
             **os.environ,
@@ -70,6 +75,8 @@ class RuntimeFunction(EmulatedFunction):
         }
         if self.streams:
             env["ASGI_INVOKE_MODE"] = "response_stream"
+        if self.max_concurrency > 1:
+            env["AWS_LAMBDA_MAX_CONCURRENCY"] = str(self.max_concurrency)
         command = [str(opt / "asgi-bootstrap"), sys.executable, "-m", "awslambdaric", env["_HANDLER"]]
         # Its own session: Ctrl-C reaches the gateway only, which then stops the function with
         # SIGTERM, as Lambda does.
@@ -120,6 +127,11 @@ class RuntimeFunction(EmulatedFunction):
         self.executor.shutdown(wait=False)
         if self.workdir is not None:
             shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def managed(environ: Mapping[str, str]) -> bool:
+    """Whether ASGI_RUNTIME asks for the managed runtime's client (awslambdaric)."""
+    return environ.get("ASGI_RUNTIME", "").strip().lower() == "managed"
 
 
 def build_layer(workdir: Path) -> Path:

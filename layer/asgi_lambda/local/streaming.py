@@ -58,11 +58,12 @@ def answer(result: Invocation) -> Any:
 
 class EmulatedFunction:
     """A function that answers through the Runtime API emulator: events in, answers or streams out,
-    one invocation at a time, as one execution environment takes them."""
+    one invocation at a time, as one execution environment takes them (`max_concurrency` at once, as
+    one on Lambda Managed Instances)."""
 
-    def __init__(self, function_name: str) -> None:
+    def __init__(self, function_name: str, *, max_concurrency: int = 1) -> None:
         self.function_name = function_name
-        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lambda-invoke")
+        self.executor = ThreadPoolExecutor(max_workers=max_concurrency, thread_name_prefix="lambda-invoke")
         self.api: RuntimeAPI | None = None
 
     @property

@@ -56,6 +56,7 @@ class ResponseStream(Protocol):
 
     status: int  # the status the caller got (500 until the response starts)
     gone: bool  # the caller went away: `receive` answers `http.disconnect`, `send` raises ClientDisconnected
+    ended: bool  # the last chunk is written: the caller has the whole body
     on_gone: Callable[[], None]  # set by the cycle: wakes a `receive` waiting for the caller to leave
 
     async def start(self, status: int, headers: Headers) -> None: ...
@@ -96,7 +97,20 @@ EXPECTED: Final = {
 
 
 class HTTPCycle:
-    __slots__ = ("scope", "request_body", "stream", "phase", "status", "headers", "chunks", "request_sent", "complete", "fault", "error")
+    __slots__ = (
+        "scope",
+        "request_body",
+        "stream",
+        "phase",
+        "status",
+        "headers",
+        "chunks",
+        "request_sent",
+        "complete",
+        "decided",
+        "fault",
+        "error",
+    )
 
     def __init__(self, scope: dict[str, Any], body: bytes, stream: ResponseStream | None = None) -> None:
         self.scope = scope
@@ -110,6 +124,9 @@ class HTTPCycle:
         self.chunks: list[bytes] = []
         self.request_sent = False
         self.complete: asyncio.Future[None] | None = None
+        # Set by whoever answers as soon as the answer is decided (the layer's runtime client): done
+        # once the last body chunk is sent (to the sink, for a stream) or a bad message made it a 500.
+        self.decided: asyncio.Future[None] | None = None
         self.fault: UnexpectedMessage | None = None  # the app's first bad message
         self.error: Exception | None = None  # what the app raised
 
@@ -164,6 +181,12 @@ class HTTPCycle:
         if self.complete is not None and not self.complete.done():
             self.complete.set_result(None)
 
+    def response(self) -> Response:
+        """The answer as it stands: the whole response once it is complete, else a 500."""
+        if self.phase is HTTPCyclePhase.COMPLETE:
+            return {"status": self.status, "headers": self.headers, "body": b"".join(self.chunks)}
+        return internal_error()
+
     async def send(self, message: Message) -> None:
         stream = self.stream
         if stream is not None and stream.gone:
@@ -193,6 +216,8 @@ class HTTPCycle:
                 self.chunks.append(body)
             else:
                 await stream.write(body, last=not more_body)
+            if not more_body and self.decided is not None and not self.decided.done():
+                self.decided.set_result(None)
         else:
             raise self.fail(f"Expected ASGI message {EXPECTED[self.phase]}, but got {message_type!r}.", UnexpectedMessage)
 
@@ -262,6 +287,8 @@ class HTTPCycle:
             if self.phase is not HTTPCyclePhase.COMPLETE:
                 self.phase = HTTPCyclePhase.FAILED
                 self.finish()
+                if self.decided is not None and not self.decided.done():
+                    self.decided.set_result(None)
         return exception
 
 

@@ -218,13 +218,16 @@ def shutdown_all() -> None:
 
 
 def _on_sigterm(signum: int, frame: FrameType | None) -> None:
-    if loop.get_loop().is_running():
+    if loop.busy():
         # The signal interrupted an invocation (Lambda sends SIGTERM while one runs when an
-        # extension is registered). Its response completes first; the runtime still has to send
-        # it, so the process does not end here: the next SIGTERM, or Lambda, ends it.
+        # extension is registered). Its response completes first (with the layer's runtime client,
+        # the app's work after the response too, and every invocation under way at once); the
+        # runtime still has to send it, so the process does not end here: the next SIGTERM, or
+        # Lambda, ends it.
         logger.info("SIGTERM during an invocation: lifespan shutdown runs once its response is complete.")
         signal.signal(signal.SIGTERM, _previous_sigterm if _previous_sigterm is not None else signal.SIG_DFL)
         loop.after_current_run(shutdown_all)
+        loop.request_stop()
         return
     shutdown_all()
     if callable(_previous_sigterm):

@@ -14,14 +14,20 @@ never sees the restore, and every environment restored from one snapshot would s
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
+import time
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
 T = TypeVar("T")
 
+logger = logging.getLogger("asgi_lambda.loop")
+
 _loop: asyncio.AbstractEventLoop | None = None
 _after_run: list[Callable[[], None]] = []
+_held = 0  # invocations the runtime client holds open between runs of the loop
+_on_stop: list[Callable[[], None]] = []
 
 
 def get_loop() -> asyncio.AbstractEventLoop:
@@ -50,6 +56,10 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
             "synchronous code; call the handler outside `async def` (in tests too)."
         )
     running_loop = get_loop()
+    if running_loop.is_running():
+        # Another thread runs the loop: the layer's runtime client serving invocations at once, this
+        # one a plain handler in its thread pool that calls an Adapter. The loop runs the app.
+        return asyncio.run_coroutine_threadsafe(coro, running_loop).result()
     task = running_loop.create_task(coro)
     try:
         running_loop.stop()
@@ -58,27 +68,117 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
             running_loop.run_until_complete(task)
         return task.result()
     finally:
-        while _after_run:
-            _after_run.pop(0)()
+        if not _held:
+            _run_after()
 
 
-def close_connections() -> int:
+def _run_after() -> None:
+    while _after_run:
+        _after_run.pop(0)()
+
+
+def busy() -> bool:
+    """Whether an invocation is under way: the loop runs, or the runtime client holds one open
+    (it has answered, and the app's work after the answer is still to finish)."""
+    return _held > 0 or (_loop is not None and _loop.is_running())
+
+
+def hold() -> None:
+    """The runtime client's invocation begins: `after_current_run` callbacks wait for its `release`."""
+    global _held
+    _held += 1
+
+
+def release() -> None:
+    global _held
+    _held -= 1
+    if not busy():
+        _run_after()
+
+
+def when_stop_requested(callback: Callable[[], None]) -> None:
+    """Call `callback` on the loop when the process is asked to stop (SIGTERM) while busy: a client
+    serving invocations at once stops taking new ones, and ends its run once those under way are done."""
+    _on_stop.append(callback)
+
+
+def request_stop() -> None:
+    """SIGTERM arrived while busy (from a signal handler): tell whoever asked."""
+    if _loop is not None and not _loop.is_closed():
+        for callback in _on_stop:
+            _loop.call_soon_threadsafe(callback)
+
+
+def close_connections(*, cancel: Callable[[asyncio.Task[Any]], bool] = lambda task: False, timeout: float = 5.0) -> int:
     """Close every stream socket (TCP, Unix) that a transport on the shared loop holds, whoever
-    made it: the app's pools and clients as well as ours. Returns how many were open. Their
-    protocols are told (connection_lost) before this returns, so a pool knows to reconnect."""
+    made it: the app's pools and clients as well as ours, until nothing new opens. Returns how many
+    were open. Their protocols are told (connection_lost) before this returns, so a pool knows to
+    reconnect.
+
+    A pool that keeps a floor of connections (asyncpg's `min_size`) opens a new one as soon as it
+    sees one lost, on a task of its own: so this goes round, closing, letting the loop run, and
+    closing again, until no transport is left and no socket is still connecting, for up to
+    `timeout` seconds. Tasks for which `cancel` is true (such a pool's maintenance) are cancelled
+    at each round: they would only open again what was closed."""
     if _loop is None or _loop.is_closed():
         return 0
-    # BaseSelectorEventLoop's map of file descriptor to transport: asyncio's only list of them.
-    transports = list(getattr(_loop, "_transports", {}).values())
     closed = 0
-    for transport in transports:
+    deadline = time.monotonic() + timeout
+    while True:
+        cancelled = [task for task in asyncio.all_tasks(_loop) if not task.done() and cancel(task)]
+        for task in cancelled:
+            task.cancel()
+        closed += _abort_transports()
+        run(_settle())
+        if not cancelled and not _stream_transports() and not _connecting():
+            return closed
+        if time.monotonic() >= deadline:
+            logger.warning("Connections still open or opening after %.1f s of closing them; going on.", timeout)
+            return closed
+        run(asyncio.sleep(0.005))  # a connection under way completes (and is closed next round) or fails
+
+
+def _stream_transports() -> list[asyncio.Transport]:
+    """The transports on the loop that hold an open stream socket (UDP has no peer to lose)."""
+    # BaseSelectorEventLoop's map of file descriptor to transport: asyncio's only list of them. It
+    # keeps a transport whose socket is closed for as long as something references the transport.
+    found = []
+    for transport in list(getattr(_loop, "_transports", {}).values()):
         sock = transport.get_extra_info("socket")
-        if sock is None or sock.type != socket.SOCK_STREAM:
-            continue  # UDP has no peer to lose
+        if sock is not None and sock.type == socket.SOCK_STREAM and sock.fileno() != -1:
+            found.append(transport)
+    return found
+
+
+def _abort_transports() -> int:
+    closed = 0
+    for transport in _stream_transports():
         closed += not transport.is_closing()
         transport.abort()  # at once, closing ones too: a flush would need the loop to run on
-    run(_settle())
     return closed
+
+
+def _connecting() -> bool:
+    """Whether a stream socket waits on the loop outside a transport: one being connected
+    (`sock_connect`, which `create_connection` awaits before it makes the transport)."""
+    selector = getattr(_loop, "_selector", None)
+    if selector is None:
+        return False
+    own = {sock.fileno() for sock in (getattr(_loop, "_ssock", None), getattr(_loop, "_csock", None)) if sock is not None}
+    transports = set(getattr(_loop, "_transports", {}))
+    for fd in list(selector.get_map()):  # asyncio registers file descriptors, not socket objects
+        if fd in own or fd in transports or not isinstance(fd, int):
+            continue
+        try:
+            sock = socket.socket(fileno=fd)  # to read its type; detached below, so the fd stays open
+        except OSError:  # not a socket
+            continue
+        try:
+            if sock.type == socket.SOCK_STREAM and not sock.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN):
+                return True
+        finally:
+            sock.detach()
+    return False
 
 
 async def _settle() -> None:
@@ -88,6 +188,6 @@ async def _settle() -> None:
 
 
 def after_current_run(callback: Callable[[], None]) -> None:
-    """Call `callback` once the run in progress has finished (a signal handler's way to wait for
-    the invocation it interrupted)."""
+    """Call `callback` once the run in progress has finished, or the invocation the runtime client
+    holds is over (a signal handler's way to wait for the invocation it interrupted)."""
     _after_run.append(callback)

@@ -8,22 +8,32 @@ https://docs.aws.amazon.com/lambda/latest/dg/runtimes-api.html
 from __future__ import annotations
 
 import json
-import logging
 import os
 import socket
+import sys
+import time
 import traceback
 from typing import Any
-
-logger = logging.getLogger("asgi_lambda.runtime")
 
 PREFIX = "/2018-06-01/runtime"
 ERROR_TYPE = "Lambda-Runtime-Function-Error-Type"
 # asgi_lambda's own frames, dropped from the front of a trace
 PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+CLIENT = os.path.dirname(os.path.abspath(__file__)) + os.sep  # this client's own
 
 
 class RuntimeClientError(RuntimeError):
-    """The Runtime API refused a request the client cannot do without (the next invocation)."""
+    """The Runtime API refused a request, or could not be reached: the process ends (as awslambdaric's
+    does), after `report` (when there is one) is written where awslambdaric's C client writes it."""
+
+    def __init__(self, message: str, report: str | None = None) -> None:
+        super().__init__(message)
+        self.report = report
+
+    def write_report(self) -> None:
+        """The line awslambdaric's C client writes to stdout for the failure (none for some)."""
+        if self.report is not None:
+            sys.stdout.write(f"[ERROR] [{time.time_ns() // 1_000_000}] LAMBDA_RUNTIME {self.report}\n")
 
 
 class RuntimeFault(Exception):
@@ -48,7 +58,7 @@ class RuntimeConnection:
         self.file: Any = None
 
     def request(self, method: str, path: str, body: bytes = b"", headers: str = "") -> tuple[int, dict[str, str], bytes]:
-        head = f"{method} {path} HTTP/1.1\r\nHost: {self.address}\r\nContent-Length: {len(body)}\r\n{headers}\r\n".encode()
+        head = f"{method} {path} HTTP/1.1\r\nHost: {self.address}\r\n{USER_AGENT}Content-Length: {len(body)}\r\n{headers}\r\n".encode()
         for attempt in (1, 2):
             reused = self.sock is not None
             if self.sock is None:
@@ -93,19 +103,60 @@ class RuntimeConnection:
             self.sock = self.file = None
 
     def next(self) -> tuple[dict[str, str], bytes]:
-        status, headers, body = self.request("GET", f"{PREFIX}/invocation/next")
+        try:
+            status, headers, body = self.request("GET", f"{PREFIX}/invocation/next")
+        except (OSError, EOFError) as exc:
+            raise RuntimeClientError("Failed to get next", "Failed to get next invocation. No Response from endpoint") from exc
         if status != 200:
-            raise RuntimeClientError(f"GET {PREFIX}/invocation/next answered {status}: {body[:200]!r}")
+            raise RuntimeClientError("Failed to get next", f"Failed to get next invocation. Http Response code: {status}")
         return headers, body
 
     def post(self, path: str, body: bytes, headers: str) -> None:
-        status, _, answer = self.request("POST", f"{PREFIX}/{path}", body, headers)
+        """POST an answer; a refusal, or no Runtime API, raises RuntimeClientError, worded as awslambdaric words it."""
+        what = "error" if path.endswith("/error") else "response"
+        try:
+            status, _, answer = self.request("POST", f"{PREFIX}/{path}", body, headers)
+        except (OSError, EOFError) as exc:
+            raise RuntimeClientError(f"Failed to post invocation {what}") from exc
         if status != 202:
-            logger.error("POST %s/%s answered %d: %s", PREFIX, path, status, answer[:500].decode("utf-8", "replace"))
+            reply = answer.decode("utf-8", "replace")
+            if not path.startswith("invocation/"):  # init and restore errors: awslambdaric's http.client call
+                raise RuntimeClientError(
+                    f"Request to Lambda Runtime '{PREFIX}/{path}' endpoint failed. Reason: '{status}'. Response body: '{answer!r}'"
+                )
+            # Its C client words a refused error as a refused response, too.
+            report = f"Failed to post handler success response. Http response code: {status}. {reply}"
+            raise RuntimeClientError(f"Failed to post invocation {what}", report)
 
-    def error(self, path: str, result: dict[str, Any], *, error_type: str | None = None) -> None:
-        headers = f"Content-Type: application/json\r\n{ERROR_TYPE}: {error_type or result['errorType']}\r\n"
-        self.post(path, json.dumps(result).encode(), headers)
+    def error(self, path: str, result: dict[str, Any], **headers: Any) -> None:
+        """POST an error result, with the headers `error_headers` makes."""
+        self.post(path, dumps(result).encode(), error_headers(path, result, **headers))
+
+
+def error_headers(path: str, result: dict[str, Any], *, error_type: str | None = None, cause: str | None = None, headers: str = "") -> str:
+    """The headers of an error's POST, as awslambdaric sends them: an invocation's error as JSON with
+    the X-Ray cause (`xray_cause`) and no error type (its C client sends none); an init or restore
+    error with the error type (`error_type`, else the result's) and no Content-Type. `headers`: more
+    header lines."""
+    if path.startswith("invocation/"):
+        headers = f"Content-Type: application/json\r\n{headers}"
+    else:
+        headers = f"{ERROR_TYPE}: {error_type or result['errorType']}\r\n{headers}"
+    if cause is not None and len(cause.encode()) < XRAY_CAUSE_LIMIT:
+        headers += f"{XRAY_CAUSE}: {cause}\r\n"
+    return headers
+
+
+XRAY_CAUSE = "Lambda-Runtime-Function-XRay-Error-Cause"
+XRAY_CAUSE_LIMIT = 1024 * 1024  # awslambdaric leaves a larger cause out
+USER_AGENT = f"User-Agent: asgi-lambda-python/{sys.version.split()[0]}-{getattr(sys.modules.get('asgi_lambda'), '__version__', '')}\r\n"
+# Python 3.12 and later runtimes: awslambdaric writes JSON as UTF-8 there, with \uXXXX escapes before.
+ASCII_JSON = os.environ.get("AWS_EXECUTION_ENV", "") not in {f"AWS_Lambda_python3.{minor}" for minor in range(12, 16)}
+
+
+# JSON as awslambdaric writes a result or an error that holds nothing but JSON's own types (its
+# simplejson and the standard library's json agree on those); see invocation.marshal for the rest.
+dumps = json.JSONEncoder(ensure_ascii=ASCII_JSON).encode
 
 
 def error_result(error: BaseException, request_id: str | None = None) -> dict[str, Any]:
@@ -113,7 +164,30 @@ def error_result(error: BaseException, request_id: str | None = None) -> dict[st
     if isinstance(error, RuntimeFault):
         error_type, message, trace = error.error_type, error.message, error.trace
     else:
-        frames = traceback.extract_tb(error.__traceback__)
-        first = next((index for index, frame in enumerate(frames) if not frame.filename.startswith(PACKAGE)), 0)
-        error_type, message, trace = type(error).__name__, str(error), traceback.format_list(frames[first:])
+        error_type, message, trace = type(error).__name__, str(error), traceback.format_list(user_frames(error))
     return {"errorMessage": message, "errorType": error_type, "requestId": request_id or "", "stackTrace": trace}
+
+
+def user_frames(error: BaseException) -> list[tuple[str, int, str, str | None]]:
+    """The traceback's frames from the first outside this package (all of them if none is), as
+    (file, line, function, text): formatted from tuples, as awslambdaric formats them, a line has no
+    ^^^ markers under it."""
+    frames = [(frame.filename, frame.lineno or 0, frame.name, frame.line) for frame in traceback.extract_tb(error.__traceback__)]
+    first = next((index for index, frame in enumerate(frames) if not frame[0].startswith(PACKAGE)), None)
+    if first is None:  # raised by the package itself (the adapter refusing an event): from below the client
+        first = next((index for index, frame in enumerate(frames) if not frame[0].startswith(CLIENT)), 0)
+    return frames[first:]
+
+
+def xray_cause(error: BaseException) -> str:
+    """The invocation error's cause for X-Ray (Lambda-Runtime-Function-XRay-Error-Cause), as awslambdaric makes it."""
+    exception: dict[str, Any]
+    if isinstance(error, RuntimeFault):
+        exception = {"message": error.message, "type": "LambdaValidationError", "stack": []}
+        paths: list[str] = []
+    else:
+        frames = user_frames(error)
+        stack = [{"label": name, "path": filename, "line": line} for filename, line, name, _ in frames]
+        exception = {"message": str(error), "type": type(error).__name__, "stack": stack}
+        paths = list(dict.fromkeys(filename for filename, _, _, _ in frames))
+    return dumps({"working_directory": os.getcwd(), "exceptions": [exception], "paths": paths})

@@ -15,16 +15,17 @@ runtime. https://docs.aws.amazon.com/lambda/latest/dg/runtimes-api.html
 
 from __future__ import annotations
 
-import json
+import logging
 import os
 import sys
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, NoReturn, Protocol, TypeGuard
+from typing import TYPE_CHECKING, Any, NoReturn, Protocol
 
-from .api import PREFIX, RuntimeClientError, RuntimeConnection, RuntimeFault, error_result
+from .api import PREFIX, RuntimeClientError, RuntimeConnection, RuntimeFault, error_result, xray_cause
 from .context import LambdaContext
 from .handler import load_handler, set_import_path
-from .logs import Logs, RequestId
+from .invocation import STREAMED, ErrorLog, begin, is_adapter, marshal, unmarshal
+from .logs import Logs
 
 if TYPE_CHECKING:
     from ..adapter import Adapter
@@ -33,21 +34,17 @@ if TYPE_CHECKING:
 # handler is not an Adapter never loads it, and starts as fast as under the managed runtime's client.
 # stream.py (the streamed response) is imported with the first event that streams.
 
-STREAMED = object()  # the answer went out as a stream
-
-
-class ErrorLog(Protocol):
-    """Where an invocation's error is logged: `Logs` on Lambda; `asgi-lambda serve --stream` prints its own."""
-
-    def error(self, result: dict[str, Any]) -> None: ...
-
 
 class RuntimeClient:
-    """GET next, run the handler, POST the answer; for ever."""
+    """GET next, run the handler, POST the answer; for ever. An Adapter's answer is POSTed as soon as
+    the app has sent its last body message; the app then runs to its end (background tasks, code
+    after its last `send`), bounded by the invocation's deadline less a margin (`Remainder`), before
+    the next GET."""
 
     def __init__(self, handler: Callable[..., Any], *, invoke_mode: str, connection: RuntimeConnection, logs: ErrorLog) -> None:
         self.handler = handler
-        self.streaming = invoke_mode == "response_stream" and is_adapter(handler)
+        self.adapter = handler if is_adapter(handler) else None
+        self.streaming = invoke_mode == "response_stream"
         self.connection = connection
         self.logs = logs
 
@@ -56,65 +53,62 @@ class RuntimeClient:
             self.invoke(*self.connection.next())
 
     def invoke(self, headers: Mapping[str, str], body: bytes) -> None:
-        request_id = headers.get("lambda-runtime-aws-request-id", "")
-        RequestId.request_id, RequestId.tenant_id = request_id, headers.get("lambda-runtime-aws-tenant-id")
-        trace_id = headers.get("lambda-runtime-trace-id")
-        if trace_id is not None:
-            os.environ["_X_AMZN_TRACE_ID"] = trace_id
-        else:
-            os.environ.pop("_X_AMZN_TRACE_ID", None)
+        request_id, echo = begin(headers)
+        if self.adapter is None:
+            try:
+                context = LambdaContext(headers)
+                payload, content_type = marshal(self.handler(unmarshal(body, headers.get("content-type")), context))
+            except Exception as exc:
+                self.failed(exc, request_id, echo)
+                return
+            self.connection.post(f"invocation/{request_id}/response", payload, f"Content-Type: {content_type}\r\n{echo}")
+            return
+        from ..protocols import loop  # loaded with the adapter
+
+        loop.hold()  # a SIGTERM now waits for the app's work after the answer too
+        try:
+            self.invoke_adapter(self.adapter, headers, body, request_id, echo)
+        finally:
+            loop.release()
+
+    def invoke_adapter(self, adapter: Adapter, headers: Mapping[str, str], body: bytes, request_id: str, echo: str) -> None:
+        from ..protocols import loop
+        from ..protocols.http_cycle import internal_error
+
+        rest = None
         try:
             context = LambdaContext(headers)
             event = unmarshal(body, headers.get("content-type"))
-            result = self.answer(event, context, request_id) if self.streaming else self.handler(event, context)
-            if result is STREAMED:
-                return
-            payload, content_type = marshal(result)
+            mapped = adapter.map(event, context)
+            if mapped.kind == "websocket":
+                result = adapter.websocket(mapped)
+            elif mapped.kind == "fanout":
+                result = adapter.fanout(mapped)
+            elif self.streaming and mapped.streams:
+                from .stream import StreamedResponse
+
+                stream = StreamedResponse(mapped, self.connection, request_id, headers=echo)
+                rest = loop.run(adapter.answer_http(mapped, stream)).rest
+                result = STREAMED
+            else:
+                early = loop.run(adapter.answer_http(mapped))
+                rest, response = early.rest, early.response or internal_error()  # a response: nothing streamed
+                # Shaped here, outside the loop, as Adapter.__call__ shapes it: its log lines alike.
+                result = adapter.shape(mapped, response, early.access)
+            if result is not STREAMED:
+                payload, content_type = marshal(result)
         except Exception as exc:
-            failure = error_result(exc, request_id)
-            self.logs.error(failure)
-            self.connection.error(f"invocation/{request_id}/error", failure)
-            return
-        self.connection.post(f"invocation/{request_id}/response", payload, f"Content-Type: {content_type}\r\n")
+            self.failed(exc, request_id, echo)
+        else:
+            if result is not STREAMED:
+                self.connection.post(f"invocation/{request_id}/response", payload, f"Content-Type: {content_type}\r\n{echo}")
+        if rest is not None:
+            loop.run(rest.finish(context._deadline_ms / 1000 or None))
 
-    def answer(self, event: Any, context: Any, request_id: str) -> Any:
-        adapter: Adapter = self.handler  # type: ignore[assignment]
-        mapped = adapter.map(event, context)
-        if mapped.kind == "websocket":
-            return adapter.websocket(mapped)
-        if mapped.kind == "fanout":
-            return adapter.fanout(mapped)
-        if not mapped.streams:
-            return adapter.http(mapped)
-        from .stream import StreamedResponse
-
-        adapter.http(mapped, stream=StreamedResponse(mapped, self.connection, request_id))
-        return STREAMED
-
-
-def is_adapter(handler: Any) -> TypeGuard[Adapter]:
-    """Whether `handler` is an Adapter, without importing the adapter: until something has imported
-    it, nothing can be one."""
-    adapter = sys.modules.get("asgi_lambda.adapter")
-    return adapter is not None and isinstance(handler, adapter.Adapter)
-
-
-def unmarshal(body: bytes, content_type: str | None) -> Any:
-    if content_type != "application/json":
-        return body
-    try:
-        return json.loads(body)
-    except ValueError as exc:
-        raise RuntimeFault("Runtime.UnmarshalError", f"Unable to unmarshal input: {exc}") from None
-
-
-def marshal(result: Any) -> tuple[bytes, str]:
-    if isinstance(result, bytes):
-        return result, "application/unknown"
-    try:
-        return json.dumps(result).encode(), "application/json"
-    except (TypeError, ValueError) as exc:
-        raise RuntimeFault("Runtime.MarshalError", f"Unable to marshal response: {exc}") from None
+    def failed(self, error: Exception, request_id: str, echo: str) -> None:
+        failure = error_result(error, request_id)
+        self.logs.error(failure)
+        self.connection.error(f"invocation/{request_id}/error", failure, cause=xray_cause(error), headers=echo)
 
 
 # --- starting ------------------------------------------------------------------------------------
@@ -126,8 +120,9 @@ def serve(handler: Callable[..., Any], *, invoke_mode: str | None = None) -> Non
     from ..settings.options import parse_invoke_mode, read
 
     mode = read("ASGI_INVOKE_MODE", os.environ) if invoke_mode is None else parse_invoke_mode(invoke_mode, name="invoke_mode", text=False)
+    concurrency = read("AWS_LAMBDA_MAX_CONCURRENCY", os.environ)
     connection = RuntimeConnection(os.environ["AWS_LAMBDA_RUNTIME_API"])
-    RuntimeClient(handler, invoke_mode=mode, connection=connection, logs=Logs(os.environ)).serve_forever()
+    run(client(handler, invoke_mode=mode, connection=connection, logs=Logs(os.environ), concurrency=concurrency))
 
 
 ZERO_CODE_HANDLER = "asgi_lambda.bootstrap.handler"
@@ -166,21 +161,69 @@ def main(argv: list[str] | None = None) -> None:
     environ = os.environ
     logs = Logs(environ)
     connection = RuntimeConnection(environ["AWS_LAMBDA_RUNTIME_API"])
+    if environ.get("AWS_EXECUTION_ENV", "") in PREVIEW_RUNTIMES and not environ.get("LAMBDA_DISABLE_PREVIEW_WARN"):
+        logging.warning(PREVIEW_WARNING)
     try:
         if opt is not None:
             set_import_path(opt, environ)
         from ..settings.options import read
 
         mode = read("ASGI_INVOKE_MODE", environ)
+        read("ASGI_RUNTIME", environ)  # checked: a bad value has the wrapper start this client
+        concurrency = read("AWS_LAMBDA_MAX_CONCURRENCY", environ)
         name = args[0] if args else environ.get("_HANDLER", "")
         handler: Callable[..., Any] | None = code_first_handler(environ) if name == ZERO_CODE_HANDLER else None
         if handler is None:
             handler = load_handler(name)
     except Exception as exc:
+        logging.warning(UNHANDLED_WARNING)  # as awslambdaric, before the error
         fail(connection, logs, exc, "init/error", None, exit_code=1)
     if environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") == "snap-start":
         snapshot(connection, logs)
-    RuntimeClient(handler, invoke_mode=mode, connection=connection, logs=logs).serve_forever()
+    run(client(handler, invoke_mode=mode, connection=connection, logs=logs, concurrency=concurrency))
+
+
+def client(handler: Callable[..., Any], *, invoke_mode: str, connection: RuntimeConnection, logs: Logs, concurrency: int) -> Serving:
+    """One invocation at a time, or with AWS_LAMBDA_MAX_CONCURRENCY above 1 (Lambda Managed
+    Instances) that many at once, on the event loop (concurrent.py)."""
+    if concurrency == 1:
+        return RuntimeClient(handler, invoke_mode=invoke_mode, connection=connection, logs=logs)
+    from .concurrent import ConcurrentClient
+
+    connection.close()
+    return ConcurrentClient(handler, invoke_mode=invoke_mode, address=connection.address, logs=logs, limit=concurrency)
+
+
+class Serving(Protocol):
+    def serve_forever(self) -> None: ...
+
+
+def run(serving: Serving) -> NoReturn:
+    """Serve until the Runtime API refuses an answer or goes away: then, as awslambdaric, write the
+    reason where its C client writes it, and end the process with the exception."""
+    try:
+        serving.serve_forever()
+    except RuntimeClientError as exc:
+        exc.write_report()
+        raise
+    raise AssertionError("unreachable")
+
+
+# awslambdaric's words (lambda_literals.py), logged as it logs them.
+LAMBDA_WARNING = "LAMBDA_WARNING"
+UNHANDLED_WARNING = (
+    f"{LAMBDA_WARNING}: Unhandled exception. The most likely cause is an issue in the function code. However, in rare cases, "
+    "a Lambda runtime update can cause unexpected function behavior. For functions using managed runtimes, runtime updates "
+    "can be triggered by a function change, or can be applied automatically. To determine if the runtime has been updated, "
+    "check the runtime version in the INIT_START log entry. If this error correlates with a change in the runtime version, "
+    "you may be able to mitigate this error by temporarily rolling back to the previous runtime version. For more "
+    "information, see https://docs.aws.amazon.com/lambda/latest/dg/runtimes-update.html\r"
+)
+PREVIEW_RUNTIMES = frozenset({"AWS_Lambda_python3.15"})
+PREVIEW_WARNING = (
+    f"{LAMBDA_WARNING}: This is a preview runtime version and should not be used for production workloads. For further "
+    "information and to provide feedback, see https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtimes.html\r"
+)
 
 
 def snapshot(connection: RuntimeConnection, logs: Logs) -> None:

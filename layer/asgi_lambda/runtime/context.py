@@ -56,6 +56,9 @@ class LambdaContext:
         self.function_version = environ.get("AWS_LAMBDA_FUNCTION_VERSION")
         self.invoked_function_arn = headers.get("lambda-runtime-invoked-function-arn")
         self.tenant_id = headers.get("lambda-runtime-aws-tenant-id")
+        # The invocation's X-Ray header, for scope["aws.trace_id"] (sources/common.py): invocations served
+        # at once each have their own, where _X_AMZN_TRACE_ID is the process's.
+        self._trace_header = headers.get("lambda-runtime-trace-id")
         self._deadline_ms = int(headers.get("lambda-runtime-deadline-ms") or 0)
         client_context = json_header(headers, "lambda-runtime-client-context", "Client Context")
         w3c = client_context.pop("w3c", None) if isinstance(client_context, dict) else None

@@ -8,16 +8,17 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, MutableMapping
 from typing import Any
 
 from .api import RuntimeFault
 
 
-def set_import_path(opt: str, environ: Mapping[str, str]) -> None:
+def set_import_path(opt: str, environ: MutableMapping[str, str]) -> None:
     """What the managed bootstrap does before importing the handler: the task root first, then (only
     while PYTHONPATH is unset) the layers' site-packages and /opt/python, then the runtime's own
-    site-packages. `opt` is where the layers are unpacked (the wrapper's directory)."""
+    site-packages; then PYTHONPATH, if unset, becomes the runtime's directory, for child processes.
+    `opt` is where the layers are unpacked (the wrapper's directory)."""
     import site
 
     version = f"{sys.version_info.major}.{sys.version_info.minor}"
@@ -35,6 +36,8 @@ def set_import_path(opt: str, environ: Mapping[str, str]) -> None:
     if "PYTHONPATH" not in environ:
         for directory in layers:
             site.addsitedir(directory)
+        if runtime_dir:
+            environ["PYTHONPATH"] = runtime_dir
 
 
 def runtime_site_packages() -> str:

@@ -12,6 +12,7 @@ import os
 import sys
 import time
 import traceback
+from contextvars import ContextVar
 from typing import IO, Any
 
 TEXT_LOG_FORMAT = "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s\n"
@@ -63,6 +64,11 @@ class SinkHandler(logging.Handler):
         self.sink.write(message, frame_type=frame_type(record.levelno, json_format=self.json_format))
 
 
+# The (request id, tenant id) of the invocation a task serves, when invocations are served at once:
+# each task has its own (invocation.begin). Unset, the latest invocation's, as awslambdaric has them.
+CURRENT: ContextVar[tuple[str, str | None] | None] = ContextVar("asgi_lambda_invocation", default=None)
+
+
 class RequestId(logging.Filter):
     """Puts the current invocation's request id (and tenant) on every record."""
 
@@ -70,12 +76,23 @@ class RequestId(logging.Filter):
     tenant_id: str | None = None
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.aws_request_id = RequestId.request_id
-        record.tenant_id = RequestId.tenant_id
+        current = CURRENT.get()
+        if current is None:
+            record.aws_request_id, record.tenant_id = RequestId.request_id, RequestId.tenant_id
+        else:
+            record.aws_request_id, record.tenant_id = current
         return True
 
 
-RECORD_FIELDS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime", "aws_request_id", "tenant_id"}
+# A record's attributes that are not extra fields of a JSON line: awslambdaric's list (its
+# _RESERVED_FIELDS), so the same extras appear, `taskName` included (Python 3.12 on, in a task).
+RECORD_FIELDS = frozenset(
+    (
+        *("name", "msg", "args", "levelname", "levelno", "pathname", "filename", "module", "exc_info", "exc_text"),
+        *("stack_info", "lineno", "funcName", "created", "msecs", "relativeCreated", "thread", "threadName"),
+        *("processName", "process", "aws_request_id", "tenant_id", "_frame_type"),
+    )
+)
 
 
 class JsonFormatter(logging.Formatter):
@@ -88,18 +105,19 @@ class JsonFormatter(logging.Formatter):
         record.levelno = min(max(record.levelno, 0), 50) // 10 * 10
         record.levelname = logging.getLevelName(record.levelno)
         message = record.msg if isinstance(record.msg, dict) and not record.args else record.getMessage()
+        error = record.exc_info if record.exc_info and record.exc_info[0] is not None else None
+        # The keys in awslambdaric's order (its JsonFormatter), those that are None left out below.
         shaped: dict[str, Any] = {
             "timestamp": self.formatTime(record, self.datefmt),
             "level": record.levelname,
             "message": message,
             "logger": record.name,
+            "stackTrace": traceback.format_tb(error[2]) if error else None,
+            "errorType": error[0].__name__ if error and error[0] else None,
+            "errorMessage": str(error[1]) if error else None,
             "requestId": getattr(record, "aws_request_id", None),
+            "location": f"{record.pathname}:{record.funcName}:{record.lineno}" if error else None,
         }
-        if record.exc_info and record.exc_info[0] is not None:
-            shaped["stackTrace"] = traceback.format_tb(record.exc_info[2])
-            shaped["errorType"] = record.exc_info[0].__name__
-            shaped["errorMessage"] = str(record.exc_info[1])
-            shaped["location"] = f"{record.pathname}:{record.funcName}:{record.lineno}"
         if getattr(record, "tenant_id", None) is not None:
             shaped["tenantId"] = record.tenant_id  # type: ignore[attr-defined]
         shaped.update((key, value) for key, value in vars(record).items() if key not in RECORD_FIELDS and key not in shaped)

@@ -41,8 +41,9 @@ class StreamedResponse:
     `http.response.start`, a chunk per non-empty body. `write` returns once the bytes are with the
     socket (`drain`): a slow caller holds the app back rather than filling memory."""
 
-    def __init__(self, request: HTTPRequest, connection: RuntimeConnection, request_id: str) -> None:
+    def __init__(self, request: HTTPRequest, connection: RuntimeConnection, request_id: str, *, headers: str = "") -> None:
         self.request = request
+        self.headers = headers  # more header lines for the POST (the invocation id to send back)
         self.connection = connection
         self.request_id = request_id
         self.path = f"{PREFIX}/invocation/{request_id}/response"
@@ -65,7 +66,7 @@ class StreamedResponse:
         head = (
             f"POST {self.path} HTTP/1.1\r\nHost: {self.connection.address}\r\n"
             "Lambda-Runtime-Function-Response-Mode: streaming\r\nTransfer-Encoding: chunked\r\n"
-            f"Content-Type: {PRELUDE_TYPE}\r\nTrailer: {ERROR_TYPE}, {ERROR_BODY}\r\n\r\n"
+            f"Content-Type: {PRELUDE_TYPE}\r\nTrailer: {ERROR_TYPE}, {ERROR_BODY}\r\n{self.headers}\r\n"
         ).encode()
         data = json.dumps(prelude).encode() + DELIMITER
         self.writer.write(b"%s%X\r\n%s\r\n" % (head, len(data), data))

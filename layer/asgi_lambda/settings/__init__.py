@@ -59,6 +59,7 @@ class Settings(Frozen):
         "snapstart",
         "access_log",
         "invoke_mode",
+        "runtime",
     )
 
     def __init__(
@@ -76,6 +77,7 @@ class Settings(Frozen):
         snapstart: SnapStartLifespan | None = None,  # a SnapStart init: where lifespan startup runs; None otherwise
         access_log: bool = False,  # one log line per request, on the asgi_lambda.access logger
         invoke_mode: str = "buffered",  # how the layer's runtime client answers (ASGI_INVOKE_MODE)
+        runtime: str = "layer",  # the runtime client the wrapper starts (ASGI_RUNTIME)
     ) -> None:
         self.app = app
         self.lifespan = lifespan
@@ -89,6 +91,7 @@ class Settings(Frozen):
         self.snapstart = snapstart
         self.access_log = access_log
         self.invoke_mode = invoke_mode
+        self.runtime = runtime
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:
@@ -104,6 +107,11 @@ class Settings(Frozen):
         fields: dict[str, Any] = {
             option.field: option.read(environ) for option in OPTIONS if option.field and option.variable and option.field != "snapstart"
         }
+        if fields["runtime"] == "managed" and fields["invoke_mode"] == "response_stream":
+            raise ConfigError(
+                "ASGI_INVOKE_MODE=response_stream needs the layer's runtime client, and ASGI_RUNTIME=managed asks for "
+                "the managed runtime's: unset ASGI_RUNTIME to stream."
+            )
         return cls(**fields, snapstart=snapstart_from_environ(environ), websocket=websocket)
 
     @classmethod

@@ -165,6 +165,33 @@ def parse_invoke_mode(value: object, *, name: str, text: bool) -> str:
     return mode
 
 
+RUNTIMES = ("layer", "managed")
+
+
+def parse_runtime(value: object, *, name: str, text: bool) -> str:
+    """Which Runtime API client the wrapper starts: "layer" (the layer's own, the default) or
+    "managed" (the managed runtime's, awslambdaric). The wrapper reads the variable itself; this is
+    the check, made by the layer's client (a bad value starts it) and by the settings."""
+    runtime = str(value or "").strip().lower() or "layer"
+    if runtime not in RUNTIMES:
+        raise ConfigError(
+            f"{name}={value!r}: expected layer (the layer's own Runtime API client, the default) or managed "
+            "(the managed runtime's client, awslambdaric)."
+        )
+    return runtime
+
+
+def parse_max_concurrency(value: object, *, name: str, text: bool) -> int:
+    """How many invocations one execution environment takes at once: Lambda Managed Instances set
+    AWS_LAMBDA_MAX_CONCURRENCY; unset, one."""
+    digits = str(value or "").strip()
+    if not digits:
+        return 1
+    if not (digits.isascii() and digits.isdigit()) or int(digits) == 0:
+        raise ConfigError(f"{name}={value!r}: expected a whole number of invocations above 0, such as 16.")
+    return int(digits)
+
+
 def parse_base_path(value: object, *, name: str, text: bool) -> str:
     """ "", "/" and None mean none; "api/", "/api" and "/api/" all mean "/api"."""
     path = str(value or "").strip()
@@ -478,6 +505,23 @@ OPTIONS: tuple[Option, ...] = (
         doc="`response_stream` streams Function URL and REST API responses through the layer's own Runtime API client "
         "([Response streaming](#response-streaming)).",
         shown="`buffered`",
+    ),
+    Option(
+        "runtime",
+        variable="ASGI_RUNTIME",
+        parse=parse_runtime,
+        doc="`managed` has the wrapper start the managed runtime's own client (awslambdaric) instead of the layer's, "
+        "which answers before background work ends and serves concurrent invocations "
+        "([The runtime client](#the-runtime-client)).",
+        shown="`layer`",
+    ),
+    Option(
+        None,
+        variable="AWS_LAMBDA_MAX_CONCURRENCY",
+        parse=parse_max_concurrency,
+        doc="Set by Lambda Managed Instances: how many invocations the layer's client serves at once, on one event loop "
+        "([Concurrent invocations](#concurrent-invocations)).",
+        shown="1",
     ),
     Option(
         None,

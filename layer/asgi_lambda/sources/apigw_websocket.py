@@ -144,9 +144,12 @@ class WebSocketEvent:
             "subprotocols": stored["subprotocols"],
             "aws.event": self.event,
             "aws.context": self.context,
-            "aws.trace_id": trace_id(),
+            "aws.trace_id": trace_id(self.context),
             "aws.connection_id": self.connection_id,
         }
+        tenant = getattr(self.context, "tenant_id", None)
+        if tenant is not None:
+            scope["aws.tenant_id"] = tenant
         if app_state is not None:
             scope["state"] = app_state.copy()
         return scope

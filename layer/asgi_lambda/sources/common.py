@@ -189,14 +189,19 @@ def server_and_scheme(headers: Mapping[str, str], *, domain_name: str | None) ->
 # os.environ decodes them.
 ENVIRON: Mapping[bytes, bytes] | None = getattr(os.environ, "_data", None) if os.supports_bytes_environ else None
 FS_ENCODING = sys.getfilesystemencoding()
+_FROM_ENVIRONMENT = object()
 
 
-def trace_id() -> str | None:
-    """The invocation's X-Ray trace id, the Root of the header the runtime client puts in
-    _X_AMZN_TRACE_ID before each invocation ("Root=1-5759e988-bd862e3fe1be46a994272793;Parent=...;
-    Sampled=1"): the id X-Ray's console and Powertools' `xray_trace_id` log key show. None when the
-    runtime sent none. Read per invocation, unlike settings: the runtime client changes it each time."""
-    if ENVIRON is None:
+def trace_id(context: Any = None) -> str | None:
+    """The invocation's X-Ray trace id, the Root of its header ("Root=1-5759e988-bd862e3fe1be46a994272793;
+    Parent=...;Sampled=1"): the id X-Ray's console and Powertools' `xray_trace_id` log key show. None
+    when the runtime sent none. The layer's runtime client's context carries the header
+    (`_trace_header`): invocations served at once each have their own. Otherwise it is read from
+    _X_AMZN_TRACE_ID, where the runtime client puts it before each invocation."""
+    carried: Any = getattr(context, "_trace_header", _FROM_ENVIRONMENT)
+    if carried is not _FROM_ENVIRONMENT:
+        header: str | None = carried
+    elif ENVIRON is None:
         header = os.environ.get("_X_AMZN_TRACE_ID")
     else:
         raw = ENVIRON.get(b"_X_AMZN_TRACE_ID")
@@ -236,7 +241,7 @@ def http_scope(
 ) -> dict[str, Any]:
     """The ASGI HTTP scope every source builds, from the fields it has mapped."""
     server, scheme = server_and_scheme(lookup, domain_name=domain_name)
-    return {
+    scope = {
         "type": "http",
         # 2.4: send() would raise OSError after a disconnect. Lambda has none mid-request,
         # and saying so spares Starlette a disconnect-listener task per response.
@@ -253,8 +258,12 @@ def http_scope(
         "server": server,
         "aws.event": event,
         "aws.context": context,
-        "aws.trace_id": trace_id(),
+        "aws.trace_id": trace_id(context),
     }
+    tenant = getattr(context, "tenant_id", None)  # a function with tenant isolation: the invocation's tenant
+    if tenant is not None:
+        scope["aws.tenant_id"] = tenant
+    return scope
 
 
 # --- response side ------------------------------------------------------------------

@@ -1,5 +1,5 @@
-"""`serve --runtime` stops quietly on Ctrl-C (SIGINT) and SIGTERM: the function under awslambdaric
-runs the app's lifespan shutdown, and neither a traceback nor a runtime error is printed."""
+"""`serve --runtime` stops quietly on Ctrl-C (SIGINT) and SIGTERM: the function under the layer's runtime
+client runs the app's lifespan shutdown, and neither a traceback nor a runtime error is printed."""
 
 from __future__ import annotations
 

@@ -227,6 +227,10 @@ def test_sigterm_with_a_request_in_flight_lets_the_response_complete_then_runs_s
         invocation = None
         while invocation is None and time.monotonic() < deadline + 10:
             invocation = fn.api.result(request_id, 0.1)
+        # Shutdown runs once the invocation is over: before the answer is sent under the managed runtime's
+        # client, after it (and after the app's work after it) under the layer's.
+        while "shutdown ran" not in fn.stdout() and fn.returncode is None and time.monotonic() < deadline + 10:
+            time.sleep(0.01)
         fn.terminate()
         lines = [line for line in fn.stdout().splitlines() if line in ("response complete", "shutdown ran")]
 

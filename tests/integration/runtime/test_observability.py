@@ -33,7 +33,7 @@ from tests.support.events import load_event
 from tests.support.management_api import ManagementAPIStub
 from tests.support.paths import RUNTIME_STAND_IN
 from tests.support.runtime.harness import FunctionProcess
-from tests.support.runtime.layer import DECOY, unpack
+from tests.support.runtime.layer import DECOY, RUNTIME_CLIENTS, unpack
 
 HERE = Path(__file__).resolve().parent / "observability"
 ASGI_HANDLER = "asgi_lambda.bootstrap.handler"
@@ -121,6 +121,8 @@ def children(all_spans: list[dict[str, Any]], parent: dict[str, Any]) -> list[di
 
 # -- ASGI_NEXT_WRAPPER ---------------------------------------------------------------------------------------
 
+LAYER_CLIENT_COMMAND = 'import sys; sys.path.insert(0, sys.argv[2] + "/python"); from asgi_lambda.runtime_client import main; main()'
+
 RECORDING_WRAPPER = """\
 #!/bin/sh
 # Another layer's exec wrapper: writes what it was given, then starts the runtime as wrappers do.
@@ -134,22 +136,32 @@ exec "$@"
 """
 
 
-def test_asgi_next_wrapper_is_run_with_the_runtimes_command_and_our_handler(tmp_path: Path, layer_zip: Path) -> None:
+@pytest.mark.parametrize("client", list(RUNTIME_CLIENTS))
+def test_asgi_next_wrapper_is_run_with_the_runtimes_command_and_our_handler(tmp_path: Path, layer_zip: Path, client: str) -> None:
     opt = tmp_path / "opt"
     opt.mkdir()
     record = tmp_path / "next-wrapper-saw"
     (opt / "next-wrapper").write_text(RECORDING_WRAPPER.format(record=record))
     (opt / "next-wrapper").chmod(0o755)
-    env = {"AWS_LAMBDA_EXEC_WRAPPER": str(opt / "asgi-bootstrap"), "ASGI_NEXT_WRAPPER": str(opt / "next-wrapper")}
+    env = {
+        "AWS_LAMBDA_EXEC_WRAPPER": str(opt / "asgi-bootstrap"),
+        "ASGI_NEXT_WRAPPER": str(opt / "next-wrapper"),
+        **RUNTIME_CLIENTS[client],
+    }
     with lambda_function(tmp_path, layer_zip, "plain_app", DECOY, env) as fn:
         _, response = answer(fn, load_event("http_api_v2_get"))
 
     assert (response["statusCode"], json.loads(response["body"])) == (200, {"item_id": 42})
-    # The command the launcher gave our wrapper (tests/support/runtime/bootstrap), unchanged.
+    # The command the launcher gave our wrapper (tests/support/runtime/bootstrap): unchanged for the managed
+    # runtime's client; the layer's client in its place, on the same interpreter with the same flags, otherwise.
+    if client == "managed":
+        command = [str(RUNTIME_STAND_IN / "bootstrap.py")]
+    else:
+        command = ["-c", LAYER_CLIENT_COMMAND, "--layer", str(opt)]
     assert record.read_text().splitlines() == [
         fn.python,
         "-S",
-        str(RUNTIME_STAND_IN / "bootstrap.py"),
+        *command,
         f"_HANDLER={ASGI_HANDLER}",
         f"ASGI_ORIGINAL_HANDLER={DECOY}",
         "ASGI_NEXT_WRAPPER=unset",

@@ -5,7 +5,7 @@ python3.10 image in https://dingxiong.github.io/posts/aws-lambda and the python3
 image, which adds /var/lang site-packages; the newest copy found, used here for 3.12/3.13): the same
 functions, the same PYTHONPATH rule, the same order, then awslambdaric's main with _HANDLER.
 
-Test-only deviations, both marked "TEST-ONLY" below:
+Test-only deviations, each marked "TEST-ONLY" below:
 1. "/opt" is read from env ASGI_TEST_OPT_DIR (default "/opt").
 2. The launcher (tests/support/runtime/bootstrap) runs the interpreter with -S, so no site-packages and no .pth
    file (the repo's editable install adds /work/main/layer through one) reach sys.path on their own.
@@ -13,6 +13,8 @@ Test-only deviations, both marked "TEST-ONLY" below:
    where awslambdaric and boto3 live in the real runtime: it is appended to the END of sys.path as the
    real interpreter's site module would, but WITHOUT processing .pth files, and it is the directory
    set_default_sys_path() inserts where the real one inserts /var/lang/lib/pythonX.Y/site-packages.
+3. ASGI_TEST_CLIENT=layer runs the layer's own client (asgi_lambda.runtime_client) instead of awslambdaric,
+   for the parity suite's plain handlers (tests/integration/runtime/test_parity.py).
 """
 
 import json  # noqa: F401  (the real file's imports, kept so module state matches)
@@ -80,6 +82,13 @@ def main():
     set_default_sys_path()
     add_default_site_directories()
     set_default_pythonpath()
+    if os.environ.get("ASGI_TEST_CLIENT") == "layer":
+        # TEST-ONLY (3): the layer's own client in awslambdaric's place, as a custom runtime's bootstrap
+        # would start it (the layer unpacked in /opt/python, on sys.path by now), for plain handlers.
+        from asgi_lambda.runtime_client import main as layer_client
+
+        layer_client([os.environ["_HANDLER"]])
+        return
     awslambdaricmain.main([os.environ["LAMBDA_TASK_ROOT"], os.environ["_HANDLER"]])
 
 

@@ -57,6 +57,7 @@ class FunctionProcess:
         env: dict[str, str] | None = None,
         python: str | None = None,
         function_name: str = "test-function",
+        max_concurrency: int | None = None,
     ) -> None:
         self.task_root = Path(task_root)
         self.opt_dir = Path(opt_dir)
@@ -64,7 +65,9 @@ class FunctionProcess:
         version, site_packages = _interpreter_facts(self.python)
         self.python_version = version
         self.function_arn = f"arn:aws:lambda:us-east-1:123456789012:function:{function_name}"
-        self.api = RuntimeAPI()
+        # Lambda Managed Instances: the Runtime API hands out up to max_concurrency events at once, and
+        # says so to the function in AWS_LAMBDA_MAX_CONCURRENCY.
+        self.api = RuntimeAPI(max_concurrency=max_concurrency)
         self.env: dict[str, str] = {
             # what Lambda sets (https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html)
             "AWS_LAMBDA_RUNTIME_API": self.api.address,
@@ -92,6 +95,8 @@ class FunctionProcess:
             "ASGI_TEST_OPT_DIR": str(self.opt_dir),
             "ASGI_TEST_RUNTIME_SITE_PACKAGES": site_packages,
         }
+        if max_concurrency is not None:
+            self.env["AWS_LAMBDA_MAX_CONCURRENCY"] = str(max_concurrency)
         self.env.update(env or {})
         self._log_dir = Path(tempfile.mkdtemp(prefix="lambda-fn-logs-"))
         self._logs: tuple[str, str] | None = None  # kept once the log files are removed

@@ -63,6 +63,9 @@ APP = """
 
 DECOY = "lambda_function.lambda_handler"  # what the console creates; no such module exists here
 
+# The two runtime clients the wrapper can start: the managed runtime's (awslambdaric), and the layer's own (the default).
+RUNTIME_CLIENTS: dict[str, dict[str, str]] = {"managed": {"ASGI_RUNTIME": "managed"}, "layer": {}}
+
 
 def unpack(layer_zip: Path, opt: Path) -> None:
     """Unpack as Lambda does, mode bits included (zipfile alone drops them)."""
@@ -72,13 +75,15 @@ def unpack(layer_zip: Path, opt: Path) -> None:
             path.chmod(info.external_attr >> 16 & 0o777)
 
 
-def function(tmp_path: Path, layer_zip: Path, *, source: str = APP, env: dict[str, str] | None = None) -> FunctionProcess:
+def function(
+    tmp_path: Path, layer_zip: Path, *, source: str = APP, env: dict[str, str] | None = None, max_concurrency: int | None = None
+) -> FunctionProcess:
     task_root, opt = tmp_path / "task", tmp_path / "opt"
     task_root.mkdir()
     unpack(layer_zip, opt)
     (task_root / "main.py").write_text(textwrap.dedent(source))
     environment = {"AWS_LAMBDA_EXEC_WRAPPER": str(opt / "asgi-bootstrap"), "ASGI_APP": "main:app", **(env or {})}
-    return FunctionProcess(task_root, opt, DECOY, env=environment)
+    return FunctionProcess(task_root, opt, DECOY, env=environment, max_concurrency=max_concurrency)
 
 
 def answer(fn: FunctionProcess, event: dict[str, Any]) -> dict[str, Any]:
