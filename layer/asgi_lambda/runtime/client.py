@@ -185,10 +185,10 @@ def main(argv: list[str] | None = None) -> None:
 
 def client(handler: Callable[..., Any], *, invoke_mode: str, connection: RuntimeConnection, logs: Logs, concurrency: int) -> Serving:
     """One invocation at a time, or with AWS_LAMBDA_MAX_CONCURRENCY above 1 (Lambda Managed
-    Instances) that many at once, on the event loop (concurrent.py)."""
+    Instances) that many at once, on the event loop (concurrency.py)."""
     if concurrency == 1:
         return RuntimeClient(handler, invoke_mode=invoke_mode, connection=connection, logs=logs)
-    from .concurrent import ConcurrentClient
+    from .concurrency import ConcurrentClient
 
     connection.close()
     return ConcurrentClient(handler, invoke_mode=invoke_mode, address=connection.address, logs=logs, limit=concurrency)
