@@ -1,5 +1,5 @@
 """One invocation as awslambdaric handles it, whichever loop serves it (client.py one at a time,
-concurrent.py several at once): its ids put where the logs and the trace read them, its event
+concurrency.py several at once): its ids put where the logs and the trace read them, its event
 decoded, its result encoded, the invocation id sent back with the answer.
 """
 
