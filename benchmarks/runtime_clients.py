@@ -46,10 +46,21 @@ async def app(scope, receive, send):
     await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
     await send({"type": "http.response.body", "body": b"ok"})
 """
+FASTAPI_APP = """
+from fastapi import FastAPI
+
+app = FastAPI()
+
+
+@app.get("/items/{item_id}")
+async def item(item_id: int) -> dict[str, int]:
+    return {"item_id": item_id}
+"""
 ZERO_CODE = "asgi_lambda.bootstrap.handler"
 CLIENTS = {"ours": "asgi_lambda.runtime_client", "awslambdaric": "awslambdaric"}
 WARMUP = 20
-RATIO_TARGET = 1.05
+COLD_TARGET = 0.95  # cold start, ours / awslambdaric (issue #20)
+RATIO_TARGET = 1.0  # per invocation, buffered: no slower than awslambdaric
 
 
 @dataclass(frozen=True)
@@ -75,12 +86,12 @@ class Handler:
 
 @dataclass(frozen=True)
 class Pair:
-    """One figure for each client: milliseconds."""
+    """One figure for each client: milliseconds, and the ratio ours / awslambdaric must not pass (None: no target)."""
 
     label: str
     ours_ms: float
     theirs_ms: float
-    target: bool
+    target: float | None
 
     @property
     def ratio(self) -> float:
@@ -88,8 +99,7 @@ class Pair:
 
     @property
     def passed(self) -> bool | None:
-        # "No slower": within 5 %, the spread of repeated runs on a quiet machine.
-        return self.ratio <= RATIO_TARGET if self.target else None
+        return self.ratio <= self.target if self.target is not None else None
 
 
 class Function:
@@ -106,7 +116,8 @@ class Function:
             "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
             "AWS_EXECUTION_ENV": f"AWS_Lambda_python{sys.version_info.major}.{sys.version_info.minor}",
-            "PYTHONPATH": os.pathsep.join([str(task_root), str(ROOT / "examples")]),
+            # This checkout's package, whatever the venv's editable install points at.
+            "PYTHONPATH": os.pathsep.join([str(task_root), str(ROOT / "examples"), str(ROOT / "layer")]),
             **handler.env,
         }
         command = [sys.executable, "-m", CLIENTS[client], handler.name]
@@ -126,15 +137,12 @@ class Function:
 
 
 def handlers() -> list[Handler]:
+    """Each answered buffered (an HTTP API event), as the managed runtime answers it."""
     return [
         # A plain handler: the client must not load asyncio or the adapter for it.
-        Handler("echo handler, no ASGI", "echo.handler", {}, {"data": "x" * 100}),
-        Handler(
-            "ASGI app, HTTP API event",
-            ZERO_CODE,
-            {"ASGI_APP": "app:app", "ASGI_INVOKE_MODE": "response_stream"},
-            http_api_v2_event(),
-        ),
+        Handler("plain handler (echo), no ASGI", "echo.handler", {}, {"data": "x" * 100}),
+        Handler("raw ASGI app, HTTP API event", ZERO_CODE, {"ASGI_APP": "app:app"}, http_api_v2_event()),
+        Handler("FastAPI app, HTTP API event", ZERO_CODE, {"ASGI_APP": "fastapi_app:app"}, http_api_v2_event("/items/42")),
     ]
 
 
@@ -154,7 +162,8 @@ def cold_starts(handler: Handler, spawns: int, task_root: Path) -> Pair:
                 seconds[client].append(function.ready())
             finally:
                 function.close()
-    return Pair(handler.label, statistics.median(seconds["ours"]) * 1000, statistics.median(seconds["awslambdaric"]) * 1000, handler.target)
+    target = COLD_TARGET if handler.target else None
+    return Pair(handler.label, statistics.median(seconds["ours"]) * 1000, statistics.median(seconds["awslambdaric"]) * 1000, target)
 
 
 def invocations(handler: Handler, scale: ClientScale, task_root: Path) -> Pair:
@@ -178,7 +187,8 @@ def invocations(handler: Handler, scale: ClientScale, task_root: Path) -> Pair:
     finally:
         for function in functions.values():
             function.close()
-    return Pair(handler.label, statistics.median(means["ours"]) * 1000, statistics.median(means["awslambdaric"]) * 1000, handler.target)
+    target = RATIO_TARGET if handler.target else None
+    return Pair(handler.label, statistics.median(means["ours"]) * 1000, statistics.median(means["awslambdaric"]) * 1000, target)
 
 
 @dataclass(frozen=True)
@@ -251,6 +261,7 @@ def measure_clients(scale: ClientScale) -> ClientResults:
         task_root = Path(directory)
         (task_root / "echo.py").write_text(ECHO)
         (task_root / "app.py").write_text(APP)
+        (task_root / "fastapi_app.py").write_text(FASTAPI_APP)
         cold = [cold_starts(handler, scale.spawns, task_root) for handler in handlers()]
         warm = [invocations(handler, scale, task_root) for handler in handlers()]
         first_byte = first_bytes(scale.streams, task_root)

@@ -389,6 +389,9 @@ class SnapshotPoint:
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True  # a /next long-poll must never keep the test process alive
+    # A connection a request (HTTP/1.0), and with max_concurrency many clients at once: socketserver's
+    # backlog of 5 would drop their SYNs, each then retried a second later.
+    request_queue_size = 1024
     errors: list[str]
 
     def handle_error(self, request: Any, client_address: Any) -> None:
