@@ -391,9 +391,10 @@ def test_two_restores_of_one_snapshot_draw_different_random_numbers(tmp_path: Pa
         assert fn.api.snapshot.wait(timeout=20, calls=2), fn.logs()
         fn.api.snapshot.restore()
         # Both copies wait on /next before the events are queued, so that each takes one.
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 60
         while fn.api.next_calls < 2 and time.monotonic() < deadline:
             time.sleep(0.01)
+        assert fn.api.next_calls >= 2, f"both restored copies should ask for an event: {fn.logs()}"
         requests = [fn.api.submit(load_event("http_api_v2_get"), function_arn=fn.function_arn) for _ in range(2)]
         invocations = [fn.api.result(request, 20) for request in requests]
         bodies: list[dict[str, Any]] = [json.loads(invocation.payload["body"]) for invocation in invocations if invocation]
