@@ -434,7 +434,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="a few seconds; a smoke test, not a measurement")
     parser.add_argument("--strict", action="store_true", help="exit 1 if a target is missed")
     parser.add_argument("--profile", action="store_true", help="also print cProfile's top 15 (tottime) for case a, ours")
-    parser.add_argument("--only", choices=["rooms"], help="only sections 4b, 5b and 5c: rooms, sessions and fan-out")
+    parser.add_argument(
+        "--only", choices=["latency", "rooms"], help="only section 1 (per-call latency), or only 4b, 5b and 5c (rooms, sessions, fan-out)"
+    )
     args = parser.parse_args(argv)
     quiet_logging()
     scale = QUICK if args.quick else FULL
@@ -463,6 +465,8 @@ def main(argv: list[str] | None = None) -> int:
         f"   Event-loop floor: the raw app of case a under run_until_complete, no adapter: {floor:.2f} µs/call "
         f"(a's target allows ours {V2_RATIO_TARGET * timings[0].mangum_us:.2f}).\n"
     )
+    if args.only == "latency":
+        return 0
 
     print(
         f"2. Import cost beyond `import asyncio`: median of {scale.import_runs} fresh interpreters (python -X importtime), bytecode cached"
