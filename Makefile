@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 # The tests import this checkout's package (layer/), whatever a venv's editable install points at.
 export PYTHONPATH := $(CURDIR)/layer
 
-.PHONY: setup lint check test test-one bench fuzz serve
+.PHONY: setup lint check test test-one bench fuzz serve docs docs-serve
 
 $(VENV)/.installed: pyproject.toml requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -57,8 +57,8 @@ test: setup
 	@if [ -n "$(MISSING)" ] && [ -n "$${CI:-}" ]; then exit 1; fi
 	@$(foreach version,$(FOUND),$(MAKE) --no-print-directory -q setup PYTHON="$(call interpreter,$(version))" VENV=.venv-$(version) \
 		|| $(MAKE) --no-print-directory setup PYTHON="$(call interpreter,$(version))" VENV=.venv-$(version) &&) true
-	@echo "== at once: lint; the suite on $(call version_of,$(VENV)) $(addprefix python,$(FOUND)); the release tests on $(call version_of,$(VENV)) =="
-	@$(MAKE) --no-print-directory -j --output-sync=target lint release/$(VENV) $(addprefix suite/,$(VENV) $(addprefix .venv-,$(FOUND)))
+	@echo "== at once: lint; the documentation site; the suite on $(call version_of,$(VENV)) $(addprefix python,$(FOUND)); the release tests on $(call version_of,$(VENV)) =="
+	@$(MAKE) --no-print-directory -j --output-sync=target lint docs release/$(VENV) $(addprefix suite/,$(VENV) $(addprefix .venv-,$(FOUND)))
 
 version_of = python$(shell $(1)/bin/python -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 
@@ -91,3 +91,13 @@ $(VENV)/.serve-installed: pyproject.toml examples/chat/requirements.txt
 
 serve: $(if $(wildcard $(VENV)/.installed),setup,$(VENV)/.serve-installed)
 	WS_PATH=/ws $(BIN)/python -m asgi_lambda serve main:app --app-dir examples/chat $(ARGS)
+
+# The documentation site (mkdocs.yml, docs/): built with --strict, so a broken link, an anchor that is
+# not there or a page missing from the navigation fails, into site/ (gitignored). make test builds it too.
+# docs-serve serves it on http://127.0.0.1:8001 (make serve has 8000), rebuilt as the pages change.
+export NO_MKDOCS_2_WARNING := 1
+docs: setup
+	$(BIN)/python -m mkdocs build --strict --site-dir site
+
+docs-serve: setup
+	$(BIN)/python -m mkdocs serve --strict --dev-addr 127.0.0.1:8001
