@@ -83,7 +83,10 @@ class Adapter:
         if settings is None:
             settings = Settings.from_arguments(**{keyword: arguments[keyword] for keyword in KEYWORD_DEFAULTS})
         elif given := [keyword for keyword, default in KEYWORD_DEFAULTS.items() if arguments[keyword] != default]:
-            raise ConfigError(f"settings= and {', '.join(given)} both configure the adapter: give the settings, or the keyword arguments.")
+            raise ConfigError(
+                f"settings= and {', '.join(given)} both configure the adapter: give the settings, or the keyword arguments.",
+                fix="conflicting-settings",
+            )
         self.app = app
         self.settings = settings
         if settings.log_level is not None:

@@ -1,8 +1,12 @@
 """Exceptions raised to users. Their class names show as `errorType` in Lambda's logs.
 
 Every one is an `AsgiLambdaError`, and also the built-in exception it has always been (a
-ConfigError is a ValueError), so code that catches either keeps working.
+ConfigError is a ValueError), so code that catches either keeps working. The errors that fail an
+init (ConfigError, AppImportError, LifespanFailure) end their message with the address of their fix
+on the documentation site's troubleshooting page (`fix=`, the anchor of its section).
 """
+
+from .docs import with_fix
 
 
 class AsgiLambdaError(Exception):
@@ -11,6 +15,9 @@ class AsgiLambdaError(Exception):
 
 class ConfigError(AsgiLambdaError, ValueError):
     """An argument or environment variable has a value asgi_lambda cannot use."""
+
+    def __init__(self, message: str, *, fix: str = "invalid-value") -> None:
+        super().__init__(with_fix(message, fix))
 
 
 class UnknownEventError(AsgiLambdaError, ValueError):
@@ -26,6 +33,9 @@ class MalformedEvent(UnknownEventError):
 class LifespanFailure(AsgiLambdaError, RuntimeError):
     """The app's lifespan startup or shutdown failed."""
 
+    def __init__(self, message: str, *, fix: str = "lifespan-startup-failed") -> None:
+        super().__init__(with_fix(message, fix))
+
 
 class UnexpectedMessage(AsgiLambdaError, RuntimeError):
     """The app sent an ASGI message that is not valid in the current protocol state."""
@@ -40,6 +50,9 @@ class InvalidMessage(UnexpectedMessage):
 class AppImportError(AsgiLambdaError, ImportError):
     """The app named by ASGI_APP cannot be imported. An ImportError, so Lambda's runtime
     reports it as Runtime.ImportModuleError."""
+
+    def __init__(self, message: str, *, fix: str = "app-import") -> None:
+        super().__init__(with_fix(message, fix))
 
 
 class EventNotHandled(AsgiLambdaError, RuntimeError):

@@ -25,9 +25,9 @@ def import_app(spec: str, *, variable: str = "ASGI_APP") -> Any:
         hint = ""
         if not colon and "." in spec:
             hint = f" (did you mean {spec.rpartition('.')[0]}:{spec.rpartition('.')[2]}?)"
-        raise AppImportError(f"{variable}={spec!r}: expected module:attribute, for example main:app{hint}.")
+        raise AppImportError(f"{variable}={spec!r}: expected module:attribute, for example main:app{hint}.", fix="asgi-app-format")
     if module_name.endswith(".py"):
-        raise AppImportError(f"{variable}={spec!r}: name the module, not the file: {module_name[:-3]}:{attribute}.")
+        raise AppImportError(f"{variable}={spec!r}: name the module, not the file: {module_name[:-3]}:{attribute}.", fix="asgi-app-format")
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
@@ -35,18 +35,22 @@ def import_app(spec: str, *, variable: str = "ASGI_APP") -> Any:
             raise  # something the module imports is missing: the user's own error, as is
         raise AppImportError(
             f"{variable}={spec!r}: no module named {exc.name!r}. The module must be in the function's "
-            "code (LAMBDA_TASK_ROOT) or in a layer's python/ directory."
+            "code (LAMBDA_TASK_ROOT) or in a layer's python/ directory.",
+            fix="no-module-named",
         ) from None
     app: Any = module
     for part in attribute.split("."):
         try:
             app = getattr(app, part)
         except AttributeError:
-            raise AppImportError(f"{variable}={spec!r}: module {module_name!r} has no attribute {attribute!r}.") from None
+            raise AppImportError(
+                f"{variable}={spec!r}: module {module_name!r} has no attribute {attribute!r}.", fix="no-attribute"
+            ) from None
     if not callable(app):
         raise AppImportError(
             f"{variable}={spec!r}: {module_name}.{attribute} is a {type(app).__name__}, not an ASGI app "
-            "(an async callable taking scope, receive and send)."
+            "(an async callable taking scope, receive and send).",
+            fix="not-an-asgi-app",
         )
     if inspect.isclass(app) and takes(app, 1):
         return asgi2(app)
@@ -54,7 +58,8 @@ def import_app(spec: str, *, variable: str = "ASGI_APP") -> Any:
         found = f"a class whose constructor takes {arity(app)}" if inspect.isclass(app) else f"a {kind(app)} taking {arity(app)}"
         raise AppImportError(
             f"{variable}={spec!r}: {module_name}.{attribute} is {found}, not an ASGI app (an async callable taking "
-            f"scope, receive and send); {variable} must name the app itself, e.g. main:app."
+            f"scope, receive and send); {variable} must name the app itself, e.g. main:app.",
+            fix="not-an-asgi-app",
         )
     return app
 

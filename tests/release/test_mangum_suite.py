@@ -2,12 +2,12 @@
 
 The suite ships in Mangum's sdist on PyPI (its tests/ directory). pip fetches the sdist into
 .cache/ once, and its sha256 is checked; nothing of it is committed. A copy of it is unpacked for
-each run, `from mangum import Mangum` becomes `from asgi_lambda import Adapter as Mangum` (README's
-migration line) in every test module, and its pytest runs in a subprocess, under its own
+each run, `from mangum import Mangum` becomes `from asgi_lambda import Adapter as Mangum` (the migration line of
+docs/migration/mangum-0.22.md) in every test module, and its pytest runs in a subprocess, under its own
 configuration. Everything else it imports (`mangum.types`, `mangum.exceptions`, its fixtures) is
 Mangum's own.
 
-Every test must pass except those in DIFFERENCES, each of which checks a behaviour that README's
+Every test must pass except those in DIFFERENCES, each of which checks a behaviour that docs/differences.md's
 "Differences from Mangum" table lists: a test that starts passing must leave the list too.
 """
 
@@ -45,7 +45,7 @@ LOCALSTACK_TESTS = (
     "tests/handlers/test_http_gateway.py::test_aws_http_gateway_real_lambda_post",
 )
 
-# README's rows, by the opening words of their Mangum column.
+# docs/differences.md's rows, by the opening words of their Mangum column.
 LIFESPAN_PER_INVOCATION = "Runs lifespan startup and shutdown around every invocation."
 STARTUP_FAILURE = "A failed lifespan startup raises `mangum.exceptions.LifespanFailure` from the invocation"
 LIFESPAN_ON = '`lifespan="on"` serves an app that does not speak lifespan.'
@@ -188,10 +188,10 @@ def test_mangum_suite_passes_against_adapter_but_for_the_differences_readme_list
     assert run.returncode == 1  # pytest's "some tests failed": the differences
 
 
-def test_each_difference_names_a_row_of_readmes_table() -> None:
-    readme = (ROOT / "README.md").read_text()
-    section = re.search(r"^## Differences from Mangum\n(.*?)^## ", readme, re.M | re.S)
-    assert section is not None, "README has no 'Differences from Mangum' section"
+def test_each_difference_names_a_row_of_the_differences_table() -> None:
+    page = (ROOT / "docs" / "differences.md").read_text()
+    section = re.search(r"^## Differences from Mangum\n(.*?)^## ", page, re.M | re.S)
+    assert section is not None, "docs/differences.md has no 'Differences from Mangum' section"
     rows = [line for line in section.group(1).splitlines() if line.startswith("| ")]
     named = {row for rows_of_a_test in DIFFERENCES.values() for row in rows_of_a_test}
     assert sorted(row for row in named if not any(line.startswith(f"| {row}") for line in rows)) == []

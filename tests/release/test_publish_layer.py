@@ -271,9 +271,9 @@ def test_an_unreachable_endpoint_fails_naming_the_region_and_zip(
 
 
 def readme_yaml_blocks() -> list[str]:
-    """The ```yaml blocks of README's Publishing section, in order."""
-    readme = (ROOT / "README.md").read_text()
-    section = readme.split("\n### Publishing\n", 1)[1].split("\n## ", 1)[0]
+    """The ```yaml blocks of the Publishing section of docs/layer.md, in order."""
+    page = (ROOT / "docs" / "layer.md").read_text()
+    section = page.split("\n## Publishing\n", 1)[1].split("\n## ", 1)[0]
     return re.findall(r"^```yaml\n(.*?)^```$", section, re.MULTILINE | re.DOTALL)
 
 

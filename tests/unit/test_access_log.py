@@ -11,6 +11,7 @@ import pytest
 
 from asgi_lambda import Adapter, ConfigError
 from asgi_lambda import adapter as adapter_module
+from asgi_lambda.docs import fix
 from asgi_lambda.settings import Settings
 from asgi_lambda.stores.memory import MemoryStore
 from tests.support import adapter
@@ -85,7 +86,7 @@ def test_a_bad_access_log_value_names_the_spelling_and_the_fix(spelling: str, va
         else:
             adapter(RecordingApp(), access_log=value)  # type: ignore[arg-type]
 
-    assert str(raised.value) == message
+    assert str(raised.value) == message + fix("invalid-value")
 
 
 def test_settings_and_the_access_log_keyword_together_are_refused() -> None:

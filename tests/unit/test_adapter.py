@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from asgi_lambda import Adapter, ConfigError, UnknownEventError
+from asgi_lambda.docs import fix
 from asgi_lambda.exceptions import MalformedEvent
 from tests.support import adapter
 from tests.support.apps import RecordingApp
@@ -49,7 +50,7 @@ def test_invalid_lifespan_argument_names_the_choices(app: RecordingApp) -> None:
     with pytest.raises(ConfigError) as error:
         Adapter(app, lifespan="maybe")  # type: ignore[arg-type]
 
-    assert str(error.value) == "lifespan='maybe': expected one of auto, on, off."
+    assert str(error.value) == "lifespan='maybe': expected one of auto, on, off." + fix("invalid-value")
 
 
 @pytest.mark.parametrize("argument", ["text_mime_types", "exclude_headers"])
@@ -57,7 +58,9 @@ def test_a_single_string_where_a_list_belongs_is_a_config_error(app: RecordingAp
     with pytest.raises(ConfigError) as error:
         adapter(app, **{argument: "application/x-custom"})
 
-    assert str(error.value) == f"{argument}='application/x-custom': expected a list of strings, such as ['application/x-custom']."
+    assert str(error.value) == f"{argument}='application/x-custom': expected a list of strings, such as ['application/x-custom']." + fix(
+        "invalid-value"
+    )
 
 
 # --- events of no known shape -------------------------------------------------------

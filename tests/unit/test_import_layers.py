@@ -26,7 +26,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("asgi_lambda.sources",),
     ("asgi_lambda.settings", "asgi_lambda.importer"),
     ("asgi_lambda.stores",),
-    ("asgi_lambda.exceptions", "asgi_lambda.types"),
+    ("asgi_lambda.exceptions", "asgi_lambda.types", "asgi_lambda.docs"),
 )
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from asgi_lambda.docs import fix
 from asgi_lambda.exceptions import AppImportError
 from asgi_lambda.importer import import_app
 
@@ -84,7 +85,7 @@ def test_wrong_form_is_named(code: Path, spec: str, message: str) -> None:
     with pytest.raises(AppImportError) as error:
         import_app(spec)
 
-    assert str(error.value) == message
+    assert str(error.value) == message + fix("asgi-app-format")
 
 
 def test_missing_module_is_named(code: Path) -> None:
@@ -93,7 +94,7 @@ def test_missing_module_is_named(code: Path) -> None:
 
     assert str(error.value) == (
         "ASGI_APP='mian:app': no module named 'mian'. The module must be in the function's code "
-        "(LAMBDA_TASK_ROOT) or in a layer's python/ directory."
+        "(LAMBDA_TASK_ROOT) or in a layer's python/ directory." + fix("no-module-named")
     )
 
 
@@ -108,7 +109,7 @@ def test_missing_attribute_is_named(code: Path) -> None:
     with pytest.raises(AppImportError) as error:
         import_app("main:ap")
 
-    assert str(error.value) == "ASGI_APP='main:ap': module 'main' has no attribute 'ap'."
+    assert str(error.value) == "ASGI_APP='main:ap': module 'main' has no attribute 'ap'." + fix("no-attribute")
 
 
 def test_attribute_that_is_not_callable_is_named(code: Path) -> None:
@@ -117,6 +118,7 @@ def test_attribute_that_is_not_callable_is_named(code: Path) -> None:
 
     assert str(error.value) == (
         "ASGI_APP='main:settings': main.settings is a dict, not an ASGI app (an async callable taking scope, receive and send)."
+        + fix("not-an-asgi-app")
     )
 
 
@@ -147,7 +149,7 @@ def test_a_callable_that_is_not_an_asgi_app_is_named_with_what_it_is(code: Path,
     module, attribute = spec.split(":")
     assert str(error.value) == (
         f"ASGI_APP={spec!r}: {module}.{attribute} is {found}, not an ASGI app (an async callable taking scope, receive "
-        "and send); ASGI_APP must name the app itself, e.g. main:app."
+        "and send); ASGI_APP must name the app itself, e.g. main:app." + fix("not-an-asgi-app")
     )
 
 

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from asgi_lambda import Adapter, LifespanFailure
+from asgi_lambda.docs import fix
 from tests.support import adapter
 from tests.support.apps import LifespanApp
 from tests.support.events import load_event
@@ -52,14 +53,14 @@ def test_lifespan_on_with_failing_startup_raises_a_clear_error() -> None:
     with pytest.raises(LifespanFailure) as error:
         Adapter(LifespanApp(fail_startup="database unreachable"), lifespan="on")
 
-    assert str(error.value) == "Application startup failed: database unreachable"
+    assert str(error.value) == "Application startup failed: database unreachable" + fix("lifespan-startup-failed")
 
 
 def test_lifespan_auto_with_failing_startup_raises_too() -> None:
     with pytest.raises(LifespanFailure) as error:
         Adapter(LifespanApp(fail_startup="no config"), lifespan="auto")
 
-    assert str(error.value) == "Application startup failed: no config"
+    assert str(error.value) == "Application startup failed: no config" + fix("lifespan-startup-failed")
 
 
 async def http_only_app(scope: Any, receive: Any, send: Any) -> None:
@@ -76,7 +77,7 @@ def test_lifespan_on_with_an_app_without_lifespan_raises() -> None:
     assert str(error.value) == (
         "lifespan='on' but the app raised ValueError('unsupported scope') before taking 'lifespan.startup': it does "
         "not support the ASGI lifespan protocol. Use lifespan='auto' or 'off' for apps without lifespan."
-    )
+    ) + fix("lifespan-not-supported")
 
 
 def test_lifespan_auto_with_an_app_without_lifespan_carries_on(caplog: pytest.LogCaptureFixture) -> None:
@@ -109,7 +110,7 @@ def test_exception_during_startup_is_a_startup_failure() -> None:
     with pytest.raises(LifespanFailure) as error:
         Adapter(app)
 
-    assert str(error.value) == "Application startup failed: the app raised ConnectionError('redis down')"
+    assert str(error.value) == "Application startup failed: the app raised ConnectionError('redis down')" + fix("lifespan-startup-failed")
 
 
 # Shutdown is about the process ending, so these run a real one.

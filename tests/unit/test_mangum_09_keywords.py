@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 from asgi_lambda import Adapter, ConfigError
+from asgi_lambda.docs import fix
 from asgi_lambda.protocols import loop
 from tests.support.apps import LifespanApp, RecordingApp
 from tests.support.events import load_event
@@ -41,7 +42,9 @@ def test_enable_lifespan_beside_lifespan_is_a_config_error() -> None:
     with pytest.raises(ConfigError) as error:
         Adapter(RecordingApp(), lifespan="on", enable_lifespan=False)
 
-    assert str(error.value) == "lifespan='on' and enable_lifespan=False both set the lifespan: give lifespan only."
+    assert str(error.value) == "lifespan='on' and enable_lifespan=False both set the lifespan: give lifespan only." + fix(
+        "conflicting-settings"
+    )
 
 
 def test_log_level_sets_the_packages_logger() -> None:
@@ -55,7 +58,7 @@ def test_an_unknown_log_level_is_a_config_error() -> None:
     with pytest.raises(ConfigError) as error, pytest.warns(DeprecationWarning):
         Adapter(RecordingApp(), lifespan="off", log_level="verbose")
 
-    assert str(error.value) == "log_level='verbose': expected one of critical, error, warning, info, debug."
+    assert str(error.value) == "log_level='verbose': expected one of critical, error, warning, info, debug." + fix("invalid-value")
 
 
 def test_the_management_api_endpoint_and_region_apply_to_the_adapters_store() -> None:
@@ -94,4 +97,4 @@ def test_the_endpoint_without_any_store_is_a_config_error(monkeypatch: pytest.Mo
     assert str(error.value) == (
         "api_gateway_endpoint_url and api_gateway_region_name configure WebSocket replies, but no store is configured: "
         "give ws_config or dsn, or set WS_BACKEND."
-    )
+    ) + fix("ws-backend-not-set")

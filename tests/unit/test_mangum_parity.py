@@ -1,7 +1,7 @@
 """Against the anchor: Mangum 0.22 and asgi_lambda run the same app on the same events.
 
 They must agree on what the app sees and answers, except where we differ on purpose
-(README, "Differences from Mangum"): the stage and base path stay in `path`, with
+(docs/differences.md, "Differences from Mangum"): the stage and base path stay in `path`, with
 `root_path` naming them, so the catch-all route here ignores the path.
 """
 
@@ -94,7 +94,7 @@ def test_same_header_shape_as_mangum_for_repeats_mixed_case_and_excluded_names(f
         await send({"type": "http.response.start", "status": 200, "headers": REPEATS})
         await send({"type": "http.response.body", "body": b"ok"})
 
-    # Mangum ignores exclude_headers on HTTP API events (README, Differences from Mangum).
+    # Mangum ignores exclude_headers on HTTP API events (docs/differences.md, Differences from Mangum).
     exclude = [] if fixture.startswith("http_api_") else ["x-secret"]
     ours = Adapter(raw_app, lifespan="off", exclude_headers=exclude)(load_event(fixture), None)
     theirs = Mangum(raw_app, lifespan="off", exclude_headers=exclude)(load_event(fixture), None)
@@ -110,7 +110,7 @@ def test_single_value_alb_joins_a_repeated_header_where_mangum_sends_each_under_
     ours = Adapter(raw_app, lifespan="off")(load_event("alb_single_value"), None)
     theirs = Mangum(raw_app, lifespan="off")(load_event("alb_single_value"), None)
 
-    # Cookies alike, each under its own casing of Set-Cookie; other repeats comma-joined (README,
+    # Cookies alike, each under its own casing of Set-Cookie; other repeats comma-joined (docs/differences.md,
     # Differences from Mangum), where Mangum cases them apart too.
     cookies = {"set-cookie": "a=1", "Set-cookie": "b=2", "sEt-cookie": "c=3"}
     assert ours["headers"] == {"content-type": "text/plain", "vary": "Accept, Cookie", "x-secret": "s1, s2", "x-once": "1", **cookies}

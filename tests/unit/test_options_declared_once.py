@@ -1,5 +1,5 @@
 """Every option is declared once (asgi_lambda.settings.options.OPTIONS): Adapter's keywords, the
-environment reader and README's table of variables all come from that declaration."""
+environment reader and the configuration reference's table of variables all come from that declaration."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from types import ModuleType
 import pytest
 
 from asgi_lambda import Adapter, ConfigError
+from asgi_lambda.docs import fix
 from asgi_lambda.settings import KEYWORD_DEFAULTS, OPTIONS, Settings
 from tests.support.paths import ROOT
 
@@ -31,10 +32,10 @@ def test_adapters_keywords_and_their_defaults_are_the_declared_ones() -> None:
     assert keywords == KEYWORD_DEFAULTS
 
 
-def test_readmes_table_of_variables_is_the_one_the_declaration_makes() -> None:
+def test_the_configuration_references_table_of_variables_is_the_one_the_declaration_makes() -> None:
     tool = variables_table()
-    text = tool.README.read_text(encoding="utf-8")
-    first, last = tool.readme_table(text)
+    text = tool.PAGE.read_text(encoding="utf-8")
+    first, last = tool.generated_region(text)
 
     assert text.splitlines()[first:last] == tool.rows()
 
@@ -66,7 +67,7 @@ def test_a_switch_is_words_in_a_variable_and_a_bool_in_code(variable: str, keywo
     assert from_environ == from_arguments.replace(app="main:app")
     with pytest.raises(ConfigError) as caught:
         Settings.from_arguments(**{keyword: text})
-    assert str(caught.value) == f"{keyword}={text!r}: expected True or False."
+    assert str(caught.value) == f"{keyword}={text!r}: expected True or False." + fix("invalid-value")
 
 
 def test_an_unknown_keyword_is_a_type_error() -> None:

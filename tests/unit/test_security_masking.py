@@ -20,6 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from asgi_lambda import ConfigError
+from asgi_lambda.docs import fix
 from asgi_lambda.protocols import loop
 from asgi_lambda.settings import Settings
 from asgi_lambda.stores import StoreUnavailable
@@ -40,37 +41,38 @@ POSTGRES_EXAMPLES = (
                 environ={}, ws_config={"backend": "postgresql", "params": {"uri": "postgresql://u:S3cretPW@h/db"}, "extra": 1}
             ),
             "ws_config={'backend': 'postgresql', 'params': {'uri': 'postgresql://u:***@h/db'}, 'extra': 1}: "
-            "expected {'backend': NAME, 'params': {...}}.",
+            "expected {'backend': NAME, 'params': {...}}." + fix("ws-config"),
         ),
         (
             lambda: Settings.from_arguments(
                 environ={}, ws_config={"backend": "postgresql", "params": {"password": "S3cretPW", "host": "h"}, "x": 0}
             ),
             "ws_config={'backend': 'postgresql', 'params': {'password': '***', 'host': 'h'}, 'x': 0}: "
-            "expected {'backend': NAME, 'params': {...}}.",
+            "expected {'backend': NAME, 'params': {...}}." + fix("ws-config"),
         ),
         (
             lambda: Settings.from_arguments(environ={}, dsn="postgresq://u:S3cretPW@h/db"),
-            f"dsn='postgresq://u:***@h/db': expected a URI such as {POSTGRES_EXAMPLES}",
+            f"dsn='postgresq://u:***@h/db': expected a URI such as {POSTGRES_EXAMPLES}" + fix("ws-config"),
         ),
         (
             lambda: Settings.from_environ({"ASGI_APP": "x:y", "WS_BACKEND": "postgresql", "WS_POSTGRES_DSN": "postgresql:/u:S3cret@h/db"}),
-            "WS_POSTGRES_DSN='postgresql:/u:***@h/db': expected a URL starting with postgresql:// or postgres://.",
+            "WS_POSTGRES_DSN='postgresql:/u:***@h/db': expected a URL starting with postgresql:// or postgres://." + fix("invalid-value"),
         ),
         (
             lambda: Settings.from_arguments(environ={}, dsn="postgres:/u:pa/ss#wo?rd@h/db"),
-            f"dsn='postgres:/u:***@h/db': expected a URI such as {POSTGRES_EXAMPLES}",
+            f"dsn='postgres:/u:***@h/db': expected a URI such as {POSTGRES_EXAMPLES}" + fix("ws-config"),
         ),
         (
             lambda: Settings.from_environ(
                 {"ASGI_APP": "x:y", "WS_BACKEND": "postgresql", "WS_POSTGRES_DSN": "host=h password='my secret' dbname=db"}
             ),
-            "WS_POSTGRES_DSN='host=h password=*** dbname=db': expected a URL starting with postgresql:// or postgres://.",
+            "WS_POSTGRES_DSN='host=h password=*** dbname=db': expected a URL starting with postgresql:// or postgres://."
+            + fix("invalid-value"),
         ),
         (
             lambda: Settings.from_arguments(environ={}, ws_config={"backend": "redis://:S3cretPW@cache:6379/0"}),
             "ws_config['backend']='redis://:***@cache:6379/0': expected one of dynamodb, s3, postgresql, redis, sqlite, memory "
-            "(or postgres, sqlite3).",
+            "(or postgres, sqlite3)." + fix("invalid-value"),
         ),
     ],
     ids=[

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from asgi_lambda import Adapter, ConfigError
+from asgi_lambda.docs import fix
 from asgi_lambda.settings import Settings
 from asgi_lambda.stores.memory import MemoryStore
 
@@ -196,4 +197,4 @@ def test_a_bad_redact_list_is_refused_naming_where_it_came_from(build: Any, mess
     with pytest.raises(ConfigError) as refused:
         build()
 
-    assert str(refused.value) == message
+    assert str(refused.value) == message + fix("invalid-value")

@@ -7,6 +7,7 @@ import logging
 
 import pytest
 
+from asgi_lambda.docs import fix
 from asgi_lambda.exceptions import ConfigError
 from asgi_lambda.settings import DEFAULT_TEXT_MIME_TYPES, Settings
 from asgi_lambda.settings.websocket import websocket_from_environ
@@ -95,8 +96,8 @@ def test_a_variable_and_its_argument_are_checked_by_one_rule(variable: str, valu
     with pytest.raises(ConfigError) as from_arguments:
         Settings.from_arguments(**{argument: value})
 
-    assert str(from_environ.value) == f"{variable}={value!r}: {fault}"
-    assert str(from_arguments.value) == f"{argument}={value!r}: {fault}"
+    assert str(from_environ.value) == f"{variable}={value!r}: {fault}" + fix("invalid-value")
+    assert str(from_arguments.value) == f"{argument}={value!r}: {fault}" + fix("invalid-value")
 
 
 def test_settings_are_frozen() -> None:
@@ -109,22 +110,28 @@ def test_settings_are_frozen() -> None:
 @pytest.mark.parametrize(
     ("environ", "message"),
     [
-        ({}, "ASGI_APP is not set: set it to your ASGI app as module:attribute, for example main:app."),
-        ({"ASGI_APP": "  "}, "ASGI_APP is not set: set it to your ASGI app as module:attribute, for example main:app."),
-        ({"ASGI_APP": "main:app", "ASGI_LIFESPAN": "maybe"}, "ASGI_LIFESPAN='maybe': expected one of auto, on, off."),
+        ({}, "ASGI_APP is not set: set it to your ASGI app as module:attribute, for example main:app." + fix("asgi-app-not-set")),
+        (
+            {"ASGI_APP": "  "},
+            "ASGI_APP is not set: set it to your ASGI app as module:attribute, for example main:app." + fix("asgi-app-not-set"),
+        ),
+        (
+            {"ASGI_APP": "main:app", "ASGI_LIFESPAN": "maybe"},
+            "ASGI_LIFESPAN='maybe': expected one of auto, on, off." + fix("invalid-value"),
+        ),
         (
             {"ASGI_APP": "main:app", "ASGI_BASE_PATH": "/v1?x=1"},
-            "ASGI_BASE_PATH='/v1?x=1': expected a path such as /v1 or /api/v2, without query, fragment or spaces.",
+            "ASGI_BASE_PATH='/v1?x=1': expected a path such as /v1 or /api/v2, without query, fragment or spaces." + fix("invalid-value"),
         ),
         (
             {"ASGI_APP": "main:app", "ASGI_TEXT_MIME_TYPES": "json"},
             "ASGI_TEXT_MIME_TYPES='json': 'json' is not a media type; expected entries such as "
-            "application/vnd.api+json, text/ or +yaml, separated by commas.",
+            "application/vnd.api+json, text/ or +yaml, separated by commas." + fix("invalid-value"),
         ),
         (
             {"ASGI_APP": "main:app", "ASGI_EXCLUDE_HEADERS": "server; x-a"},
             "ASGI_EXCLUDE_HEADERS='server; x-a': 'server; x-a' is not a header name; expected names such as "
-            "server,x-powered-by, separated by commas.",
+            "server,x-powered-by, separated by commas." + fix("invalid-value"),
         ),
     ],
     ids=["asgi-app-missing", "asgi-app-blank", "lifespan", "base-path", "text-mime-types", "exclude-headers"],
@@ -176,22 +183,26 @@ def test_websocket_defaults() -> None:
     [
         (
             {"WS_BACKEND": "mongodb"},
-            "WS_BACKEND='mongodb': expected one of dynamodb, s3, postgresql, redis, sqlite, memory (or postgres, sqlite3).",
+            "WS_BACKEND='mongodb': expected one of dynamodb, s3, postgresql, redis, sqlite, memory (or postgres, sqlite3)."
+            + fix("invalid-value"),
         ),
-        ({"WS_BACKEND": "dynamodb"}, "WS_BACKEND=dynamodb needs WS_DYNAMODB_TABLE: the dynamodb store's table."),
-        ({"WS_BACKEND": "redis"}, "WS_BACKEND=redis needs WS_REDIS_URL: the redis store's URL."),
+        (
+            {"WS_BACKEND": "dynamodb"},
+            "WS_BACKEND=dynamodb needs WS_DYNAMODB_TABLE: the dynamodb store's table." + fix("store-variable-missing"),
+        ),
+        ({"WS_BACKEND": "redis"}, "WS_BACKEND=redis needs WS_REDIS_URL: the redis store's URL." + fix("store-variable-missing")),
         (
             {"WS_BACKEND": "postgresql", "WS_POSTGRES_DSN": "mysql://app:secret@db/x"},
-            "WS_POSTGRES_DSN='mysql://app:***@db/x': expected a URL starting with postgresql:// or postgres://.",
+            "WS_POSTGRES_DSN='mysql://app:***@db/x': expected a URL starting with postgresql:// or postgres://." + fix("invalid-value"),
         ),
-        ({"WS_BACKEND": "memory", "WS_PATH": "ws"}, "WS_PATH='ws': expected a path starting with /, such as /ws."),
+        ({"WS_BACKEND": "memory", "WS_PATH": "ws"}, "WS_PATH='ws': expected a path starting with /, such as /ws." + fix("invalid-value")),
         (
             {"WS_BACKEND": "memory", "WS_TTL_SECONDS": "2h"},
-            "WS_TTL_SECONDS='2h': expected a whole number of seconds above 0, such as 7260.",
+            "WS_TTL_SECONDS='2h': expected a whole number of seconds above 0, such as 7260." + fix("invalid-value"),
         ),
         (
             {"WS_BACKEND": "memory", "WS_ENDPOINT_URL": "wss://x/prod"},
-            "WS_ENDPOINT_URL='wss://x/prod': expected an http(s) URL, such as http://127.0.0.1:8001/prod.",
+            "WS_ENDPOINT_URL='wss://x/prod': expected an http(s) URL, such as http://127.0.0.1:8001/prod." + fix("invalid-value"),
         ),
     ],
     ids=["unknown-backend", "dynamodb-table-missing", "redis-url-missing", "dsn-scheme-password-masked", "path", "ttl", "endpoint"],
@@ -207,7 +218,7 @@ def test_websocket_settings_are_checked_at_init_when_ws_backend_is_set() -> None
     with pytest.raises(ConfigError) as error:
         Settings.from_environ({"ASGI_APP": "main:app", "WS_BACKEND": "redis"})
 
-    assert str(error.value) == "WS_BACKEND=redis needs WS_REDIS_URL: the redis store's URL."
+    assert str(error.value) == "WS_BACKEND=redis needs WS_REDIS_URL: the redis store's URL." + fix("store-variable-missing")
 
 
 def test_no_websocket_settings_without_ws_backend() -> None:
@@ -264,4 +275,4 @@ def test_a_bad_strip_root_path_names_the_spelling_and_the_fix(spelling: str, val
         else:
             Settings.from_arguments(strip_root_path=value)  # type: ignore[arg-type]
 
-    assert str(error.value) == message
+    assert str(error.value) == message + fix("invalid-value")

@@ -20,6 +20,7 @@ import pytest
 from awslambdaric import lambda_runtime_hooks_runner as runtime_hooks  # type: ignore[import-untyped]
 
 from asgi_lambda import Adapter, LifespanFailure, snapstart
+from asgi_lambda.docs import fix
 from asgi_lambda.exceptions import ConfigError
 from asgi_lambda.protocols import lifespan, loop
 from asgi_lambda.settings import Settings
@@ -77,7 +78,7 @@ def test_a_bad_asgi_snapstart_lifespan_fails_every_init_naming_the_choices(init_
 
     assert str(error.value) == (
         "ASGI_SNAPSTART_LIFESPAN='later': expected init (startup runs before the snapshot) or restore "
-        "(after each restore, for apps whose startup opens connections)."
+        "(after each restore, for apps whose startup opens connections)." + fix("invalid-value")
     )
 
 
@@ -273,7 +274,7 @@ def test_a_startup_failing_after_the_restore_raises_lifespan_failure_from_the_ho
     with pytest.raises(LifespanFailure) as error:
         runtime_hooks.run_after_restore()
 
-    assert str(error.value) == "Application startup failed: database unreachable"
+    assert str(error.value) == "Application startup failed: database unreachable" + fix("lifespan-startup-failed")
 
 
 def test_a_hub_that_fails_to_close_is_logged_and_the_snapshot_goes_on(hooks: None, caplog: pytest.LogCaptureFixture) -> None:

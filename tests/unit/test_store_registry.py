@@ -1,5 +1,5 @@
 """The store registry is the one list of WebSocket stores: the settings, build_layer.sh, the
-package's extras and README's tables all agree with it."""
+package's extras and the documentation's tables all agree with it."""
 
 from __future__ import annotations
 
@@ -12,12 +12,13 @@ from asgi_lambda.settings.websocket import all_variables, websocket_from_environ
 from asgi_lambda.stores import registry
 from tests.support.paths import ROOT
 
-README = (ROOT / "README.md").read_text()
+WEBSOCKETS = (ROOT / "docs" / "websockets.md").read_text()
+CONFIGURATION = (ROOT / "docs" / "configuration.md").read_text()
 
 
-def table_after(heading: str) -> list[list[str]]:
-    """The rows (cells, stripped) of the first Markdown table after `heading`."""
-    rest = README.split(heading, 1)[1]
+def table_after(heading: str, page: str) -> list[list[str]]:
+    """The rows (cells, stripped) of the first Markdown table after `heading` on `page`."""
+    rest = page.split(heading, 1)[1]
     rows = []
     for line in rest.splitlines():
         if line.startswith("|"):
@@ -59,8 +60,8 @@ def test_the_layer_ships_the_versions_the_tests_run() -> None:
             assert pins[name] == version, package
 
 
-def test_readmes_store_table_lists_each_store_with_how_to_install_it() -> None:
-    rows = table_after("### Stores")
+def test_the_store_table_lists_each_store_with_how_to_install_it() -> None:
+    rows = table_after("\n## Stores\n", WEBSOCKETS)
 
     assert [row[0].strip("`") for row in rows] == [entry.name for entry in registry.STORES]
     for row, entry in zip(rows, registry.STORES, strict=True):
@@ -72,8 +73,8 @@ def test_readmes_store_table_lists_each_store_with_how_to_install_it() -> None:
             assert row[1] == "nothing", row
 
 
-def test_readmes_code_configuration_table_lists_each_stores_names_and_params() -> None:
-    rows = table_after("### Configuring the store in code")
+def test_the_code_configuration_table_lists_each_stores_names_and_params() -> None:
+    rows = table_after("\n## Configuring the store in code\n", WEBSOCKETS)
 
     assert [re.findall(r"`([^`]+)`", row[0]) for row in rows] == [[entry.name, *entry.aliases] for entry in registry.STORES]
     for row, entry in zip(rows, registry.STORES, strict=True):
@@ -81,8 +82,8 @@ def test_readmes_code_configuration_table_lists_each_stores_names_and_params() -
         assert sorted(re.findall(r"`([^`]+)`", row[1])) == sorted(params), entry.name
 
 
-def test_readmes_environment_table_lists_every_variable_the_layer_reads() -> None:
-    rows = table_after("### Environment variables")
+def test_the_configuration_reference_lists_every_asgi_and_ws_variable_the_layer_reads() -> None:
+    rows = table_after("\n## Environment variables\n", CONFIGURATION)
     documented = {name for row in rows for name in re.findall(r"`((?:ASGI|WS)_[A-Z0-9_]+)`", row[0])}
 
     assert documented == {name for name in all_variables() if name.startswith(("ASGI_", "WS_"))}

@@ -92,7 +92,8 @@ class Lifespan:
             cause = f"raised {self.error!r}" if self.error else "returned"
             raise LifespanFailure(
                 f"lifespan='on' but the app {cause} before taking 'lifespan.startup': it does not support "
-                "the ASGI lifespan protocol. Use lifespan='auto' or 'off' for apps without lifespan."
+                "the ASGI lifespan protocol. Use lifespan='auto' or 'off' for apps without lifespan.",
+                fix="lifespan-not-supported",
             ) from self.error
         self.phase = LifespanPhase.UNSUPPORTED
         logger.info("ASGI 'lifespan' protocol appears unsupported by the app; continuing without it.")

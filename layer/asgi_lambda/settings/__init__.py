@@ -110,7 +110,8 @@ class Settings(Frozen):
         if fields["runtime"] == "managed" and fields["invoke_mode"] == "response_stream":
             raise ConfigError(
                 "ASGI_INVOKE_MODE=response_stream needs the layer's runtime client, and ASGI_RUNTIME=managed asks for "
-                "the managed runtime's: unset ASGI_RUNTIME to stream."
+                "the managed runtime's: unset ASGI_RUNTIME to stream.",
+                fix="conflicting-settings",
             )
         return cls(**fields, snapstart=snapstart_from_environ(environ), websocket=websocket)
 
@@ -123,7 +124,7 @@ class Settings(Frozen):
         lifespan, log_level = given["lifespan"], given["log_level"]
         ws_config, dsn = given["ws_config"], given["dsn"]
         if ws_config is not None and dsn is not None:
-            raise ConfigError("ws_config and dsn both configure the WebSocket store: give one of them.")
+            raise ConfigError("ws_config and dsn both configure the WebSocket store: give one of them.", fix="conflicting-settings")
         websocket = None
         if ws_config is not None:
             from .websocket import websocket_from_ws_config
@@ -137,7 +138,8 @@ class Settings(Frozen):
             # Mangum 0.9's switch, kept with its meaning: True is "auto", False is "off".
             if lifespan != "auto":
                 raise ConfigError(
-                    f"lifespan={lifespan!r} and enable_lifespan={enable_lifespan!r} both set the lifespan: give lifespan only."
+                    f"lifespan={lifespan!r} and enable_lifespan={enable_lifespan!r} both set the lifespan: give lifespan only.",
+                    fix="conflicting-settings",
                 )
             deprecated("enable_lifespan", f"lifespan={'auto' if enable_lifespan else 'off'!r}")
             lifespan = "auto" if enable_lifespan else "off"

@@ -126,7 +126,7 @@ class Frozen:
 def parse_app(value: object, *, name: str, text: bool) -> str:
     app = str(value or "").strip()
     if not app:
-        raise ConfigError(f"{name} is not set: set it to your ASGI app as module:attribute, for example main:app.")
+        raise ConfigError(f"{name} is not set: set it to your ASGI app as module:attribute, for example main:app.", fix="asgi-app-not-set")
     return app
 
 

@@ -157,7 +157,8 @@ def check_shared_store(entry: StoreEntry, options: Mapping[str, str], environ: M
         return
     raise ConfigError(
         f"{fault}, but on Lambda each execution environment has its own memory and /tmp: a connection would "
-        f"live in one environment only, and the events other environments handle would not find it; {SHARED_STORES}."
+        f"live in one environment only, and the events other environments handle would not find it; {SHARED_STORES}.",
+        fix="store-not-shared",
     )
 
 
@@ -221,7 +222,7 @@ def websocket_from_environ(environ: Mapping[str, str]) -> WebSocketSettings:
         value = environ.get(option.variable, "").strip() or option.default
         if value is None:
             if option.required:
-                raise ConfigError(f"WS_BACKEND={entry.name} needs {option.variable}: {option.meaning}.")
+                raise ConfigError(f"WS_BACKEND={entry.name} needs {option.variable}: {option.meaning}.", fix="store-variable-missing")
             continue
         options[option.keyword] = parse_store_option(entry, option.keyword, value, name=option.variable)
     check_shared_store(entry, options, environ, backend=f"WS_BACKEND={entry.name}", path="WS_SQLITE_PATH")
@@ -231,14 +232,14 @@ def websocket_from_environ(environ: Mapping[str, str]) -> WebSocketSettings:
 def websocket_from_ws_config(ws_config: Mapping[str, Any], environ: Mapping[str, str]) -> WebSocketSettings:
     """Mangum's `{"backend": NAME, "params": {...}}`, with Mangum's parameter names."""
     if not isinstance(ws_config, Mapping) or set(ws_config) - {"backend", "params"} or "backend" not in ws_config:
-        raise ConfigError(f"ws_config={masked(ws_config)!r}: expected {{'backend': NAME, 'params': {{...}}}}.")
+        raise ConfigError(f"ws_config={masked(ws_config)!r}: expected {{'backend': NAME, 'params': {{...}}}}.", fix="ws-config")
     entry = parse_store_name(ws_config["backend"], name="ws_config['backend']")
     params = dict(ws_config.get("params") or {})
     where = f"ws_config params for {entry.name}"
     accepted = [*(key for option in entry.options for key in option.params), *entry.parts, *COMMON_PARAMS]
     for key in params:
         if key not in accepted:
-            raise ConfigError(f"{where}: unknown key {key!r}; accepted: {', '.join(accepted)}.")
+            raise ConfigError(f"{where}: unknown key {key!r}; accepted: {', '.join(accepted)}.", fix="ws-config")
     options = {}
     for option in entry.options:
         given = next((key for key in option.params if params.get(key) is not None), None)
@@ -248,11 +249,12 @@ def websocket_from_ws_config(ws_config: Mapping[str, Any], environ: Mapping[str,
             built = entry.from_parts(params)
             if built is None:
                 raise ConfigError(
-                    f"{where}: give {option.params[0]} or the parts ({', '.join(entry.parts)}); accepted: {', '.join(accepted)}."
+                    f"{where}: give {option.params[0]} or the parts ({', '.join(entry.parts)}); accepted: {', '.join(accepted)}.",
+                    fix="ws-config",
                 )
             options[option.keyword] = built
         elif option.required:
-            raise ConfigError(f"{where}: {option.params[0]!r} is required; accepted: {', '.join(accepted)}.")
+            raise ConfigError(f"{where}: {option.params[0]!r} is required; accepted: {', '.join(accepted)}.", fix="ws-config")
         elif option.default is not None:
             options[option.keyword] = option.default
     check_shared_store(
@@ -272,7 +274,8 @@ def websocket_from_dsn(dsn: str, environ: Mapping[str, str]) -> WebSocketSetting
     if entry is None or not rest and (entry.dsn_whole or entry.dsn_location):
         raise ConfigError(
             f"dsn={mask_password(str(dsn))!r}: expected a URI such as dynamodb://table?region=eu-west-1, s3://bucket/prefix/, "
-            "postgresql://user@host/db, redis://host:6379/0, sqlite://connections.db or memory://."
+            "postgresql://user@host/db, redis://host:6379/0, sqlite://connections.db or memory://.",
+            fix="ws-config",
         )
     if entry.dsn_whole:
         # The DSN is the client's own: its query string means what asyncpg or redis-py say it does.
@@ -289,14 +292,15 @@ def websocket_from_dsn(dsn: str, environ: Mapping[str, str]) -> WebSocketSetting
     accepted = [option.keyword for option in entry.options if option.keyword not in entry.dsn_location] + list(COMMON_PARAMS)
     for key in query:
         if key not in accepted:
-            raise ConfigError(f"dsn for {entry.name}: unknown query parameter {key!r}; accepted: {', '.join(accepted)}.")
+            raise ConfigError(f"dsn for {entry.name}: unknown query parameter {key!r}; accepted: {', '.join(accepted)}.", fix="ws-config")
     options.update(
         {key: parse_store_option(entry, key, value, name=f"dsn {key}") for key, value in query.items() if key not in COMMON_PARAMS}
     )
     missing = [option.keyword for option in entry.options if option.required and not options.get(option.keyword)]
     if missing:
         raise ConfigError(
-            f"dsn={mask_password(dsn)!r}: names no {missing[0]}; expected {entry.name}://{'/'.join(entry.dsn_location).upper()}."
+            f"dsn={mask_password(dsn)!r}: names no {missing[0]}; expected {entry.name}://{'/'.join(entry.dsn_location).upper()}.",
+            fix="ws-config",
         )
     check_shared_store(entry, options, environ, backend=f"dsn={mask_password(dsn)!r}", path="dsn file")
     return websocket_settings(entry, options, environ, **common_options(query, name="dsn", environ=environ))
@@ -352,7 +356,8 @@ def management_api_overrides(
         if not environ.get("WS_BACKEND", "").strip():
             raise ConfigError(
                 "api_gateway_endpoint_url and api_gateway_region_name configure WebSocket replies, but no store is "
-                "configured: give ws_config or dsn, or set WS_BACKEND."
+                "configured: give ws_config or dsn, or set WS_BACKEND.",
+                fix="ws-backend-not-set",
             )
         websocket = websocket_from_environ(environ)
     changes: dict[str, Any] = {}

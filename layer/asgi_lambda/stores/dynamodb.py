@@ -286,7 +286,8 @@ class DynamoDBStore:
             raise ConfigError(
                 f"dynamodb store (table {self.table!r}): rooms need a table of their own: set WS_DYNAMODB_ROOMS_TABLE "
                 "(ws_config params rooms_table_name, dsn rooms_table) to a table with partition key room (S), sort key "
-                "connection_id (S) and TTL on expires_at, as template.yaml makes it"
+                "connection_id (S) and TTL on expires_at, as template.yaml makes it.",
+                fix="rooms-storage",
             )
         return self.rooms_table
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, NamedTuple
 
+from ..docs import fix
+
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
@@ -242,7 +244,7 @@ def load(entry: StoreEntry) -> type[Store]:
         if entry.library and exc.name and exc.name.split(".")[0] == entry.library:
             raise MissingPackage(
                 f"WS_BACKEND={entry.name} needs the {entry.library!r} package: pip install 'asgi-lambda[{entry.extra}]', "
-                f"or build the layer with ./build_layer.sh --with {entry.name}."
+                f"or build the layer with ./build_layer.sh --with {entry.name}.{fix('missing-package')}"
             ) from exc
         raise
     store_class: type[Store] = getattr(module, class_name)

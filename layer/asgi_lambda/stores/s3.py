@@ -216,7 +216,8 @@ class S3Store:
             raise ConfigError(
                 f"s3 store: the rooms' prefix {self.rooms_prefix!r} and the connections' {self.prefix!r} overlap, so "
                 "listing one would list the other: set WS_S3_ROOMS_PREFIX (ws_config params rooms_prefix) to another, "
-                "such as asgi-lambda/rooms/"
+                "such as asgi-lambda/rooms/.",
+                fix="rooms-storage",
             )
         return self.rooms_prefix
 

@@ -120,7 +120,8 @@ def default() -> ConnectionHub:
         if not os.environ.get("WS_BACKEND", "").strip():
             raise ConfigError(
                 f"A WebSocket event arrived but WS_BACKEND is not set: set it to one of {registry.names()} "
-                "to keep connections between invocations (or give the adapter ws_config= or dsn=)."
+                "to keep connections between invocations (or give the adapter ws_config= or dsn=).",
+                fix="ws-backend-not-set",
             )
         _default = ConnectionHub(websocket_from_environ(os.environ))
     return _default

@@ -6,7 +6,7 @@ function runs through the layer's exec wrapper, which starts the layer's client 
 
 Both clients run from the same directories, one after the other, so paths in tracebacks agree; what
 differs between any two runs (request ids, times) is replaced by a placeholder before comparing. Each
-difference the suite found is either fixed or listed in README's "Differences from awslambdaric", and
+difference the suite found is either fixed or listed in docs/differences.md's "Differences from awslambdaric", and
 pinned here where it shows (`DIFFERENCES`).
 """
 
@@ -54,7 +54,7 @@ TASK = re.compile(r"^Task-\d+$")  # asyncio's numbering of tasks (JSON logs' tas
 # Headers every client sends its own way, for the connection and its content negotiation: not the protocol's.
 CONNECTION_HEADERS = {"host", "content-length", "accept", "accept-encoding", "connection", "transfer-encoding", "expect", "user-agent"}
 
-# The differences the suite found that stay, each a row of README's "Differences from awslambdaric" (the
+# The differences the suite found that stay, each a row of docs/differences.md's "Differences from awslambdaric" (the
 # words here are those of the row), and how a run under the managed runtime's client is brought to the
 # layer's before comparing: nothing else is forgiven.
 DIFFERENCES = {

@@ -11,6 +11,7 @@ import pytest
 from django.conf import settings
 
 from asgi_lambda import Adapter
+from asgi_lambda.docs import fix
 from asgi_lambda.exceptions import LifespanFailure
 from tests.support.frameworks.apps.django_app import app, channels_app
 from tests.support.frameworks.matrix import request
@@ -35,4 +36,4 @@ def test_django_and_channels_have_no_lifespan_so_lifespan_on_refuses_them(asgi_a
         Adapter(asgi_app, lifespan="on")
 
     assert str(failure.value).startswith("lifespan='on' but the app raised ValueError(")
-    assert str(failure.value).endswith("Use lifespan='auto' or 'off' for apps without lifespan.")
+    assert str(failure.value).endswith("Use lifespan='auto' or 'off' for apps without lifespan." + fix("lifespan-not-supported"))

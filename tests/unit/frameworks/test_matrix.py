@@ -1,4 +1,4 @@
-"""Every framework of README's compatibility table, in-process through the Adapter: one app each
+"""Every framework of the compatibility table (docs/frameworks.md), in-process through the Adapter: one app each
 (tests/support/frameworks/apps/), the same requests, the same answers. The same apps run through the
 built layer in tests/integration/runtime/test_frameworks_layer.py."""
 
@@ -117,7 +117,7 @@ def test_an_exception_in_a_route_is_the_frameworks_own_500_page(
     assert "Exception in ASGI application" not in [record.getMessage() for record in caplog.records]
 
 
-# Every framework that has WebSockets (README's table says which has none, and why).
+# Every framework that has WebSockets (the compatibility table says which has none, and why).
 @pytest.mark.parametrize("framework", [framework for framework in FRAMEWORKS if not framework.websocket], ids=repr)
 def test_websocket_messages_are_answered_through_the_management_api(
     handler: Adapter, framework: Framework, websocket_stub: ManagementAPIStub
@@ -131,8 +131,8 @@ def test_websocket_messages_are_answered_through_the_management_api(
 
 
 def readme_rows() -> dict[str, list[str]]:
-    """README's compatibility table: the cells of each row, by framework."""
-    section = (ROOT / "README.md").read_text().split("\n## Frameworks\n", 1)[1].split("\n## ", 1)[0]
+    """The Frameworks page's compatibility table: the cells of each row, by framework."""
+    section = (ROOT / "docs" / "frameworks.md").read_text()
     rows = [line.strip("|").split("|") for line in section.splitlines() if line.startswith("| ") and not line.startswith("| framework")]
     return {cells[0].strip(): [cell.strip() for cell in cells] for cells in rows}
 

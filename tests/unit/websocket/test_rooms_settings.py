@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from asgi_lambda import ConfigError
+from asgi_lambda.docs import fix
 from asgi_lambda.settings.websocket import websocket_from_dsn, websocket_from_environ, websocket_from_ws_config
 
 MEMORY = {"WS_BACKEND": "memory"}
@@ -88,7 +89,7 @@ def test_anything_else_is_refused_naming_the_form(url: str) -> None:
 
     assert str(error.value) == (
         f"WS_FANOUT_QUEUE_URL={url!r}: expected an SQS queue URL, such as https://sqs.eu-west-1.amazonaws.com/123456789012/fanout "
-        "(or, with AWS_ENDPOINT_URL_SQS set, an http(s) URL of that path: /<account>/<name>)."
+        "(or, with AWS_ENDPOINT_URL_SQS set, an http(s) URL of that path: /<account>/<name>)." + fix("invalid-value")
     )
 
 
@@ -98,7 +99,9 @@ def test_a_fifo_queue_is_refused() -> None:
     with pytest.raises(ConfigError) as error:
         websocket_from_environ({**MEMORY, "WS_FANOUT_QUEUE_URL": url})
 
-    assert str(error.value) == f"WS_FANOUT_QUEUE_URL={url!r}: a FIFO queue; fan-out needs a standard queue (its pages need no order)."
+    assert str(
+        error.value
+    ) == f"WS_FANOUT_QUEUE_URL={url!r}: a FIFO queue; fan-out needs a standard queue (its pages need no order)." + fix("invalid-value")
 
 
 def test_with_aws_endpoint_url_sqs_an_http_url_of_the_queue_path_is_taken_as_moto_gives_it() -> None:
@@ -124,13 +127,15 @@ def test_numbers_out_of_bounds_are_refused_naming_the_bounds(variable: str, valu
     with pytest.raises(ConfigError) as error:
         websocket_from_environ({**MEMORY, variable: value})
 
-    assert str(error.value) == f"{variable}={value!r}: {message}"
+    assert str(error.value) == f"{variable}={value!r}: {message}" + fix("invalid-value")
 
 
 def test_a_number_in_code_is_checked_by_the_same_rule() -> None:
     with pytest.raises(ConfigError) as error:
         websocket_from_ws_config({"backend": "memory", "params": {"fanout_page": 5000}}, {})
 
-    assert (
-        str(error.value) == "ws_config['params']['fanout_page']=5000: expected a whole number of connections from 1 to 4,000, such as 500."
+    assert str(
+        error.value
+    ) == "ws_config['params']['fanout_page']=5000: expected a whole number of connections from 1 to 4,000, such as 500." + fix(
+        "invalid-value"
     )

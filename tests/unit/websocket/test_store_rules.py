@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from asgi_lambda import ConfigError
+from asgi_lambda.docs import fix
 from asgi_lambda.settings.websocket import on_lambda, websocket_from_dsn, websocket_from_environ, websocket_from_ws_config
 
 # What Lambda sets (https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html#configuration-envvars-runtime).
@@ -17,7 +18,7 @@ WHY = (
     "but on Lambda each execution environment has its own memory and /tmp: a connection would live in one "
     "environment only, and the events other environments handle would not find it; use dynamodb, redis, "
     "postgresql or s3, or sqlite with its file on an EFS mount (such as /mnt/efs/connections.sqlite3)."
-)
+) + fix("store-not-shared")
 
 # --- aliases ----------------------------------------------------------------------------------
 

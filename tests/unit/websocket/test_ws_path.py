@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from asgi_lambda import ConfigError
+from asgi_lambda.docs import fix
 from asgi_lambda.local.cli import build_parser, main
 from asgi_lambda.settings.options import DEFAULT_WS_PATH, parse_ws_path
 from asgi_lambda.settings.websocket import websocket_from_environ, websocket_from_ws_config
@@ -60,14 +61,22 @@ def test_a_bad_ws_path_is_named_with_an_example(value: str) -> None:
     with pytest.raises(ConfigError) as error:
         websocket_from_environ({"WS_BACKEND": "memory", "WS_PATH": value})
 
-    assert str(error.value) == f"WS_PATH={value!r}: expected a path starting with /, such as /ws."
+    assert str(error.value) == f"WS_PATH={value!r}: expected a path starting with /, such as /ws." + fix("invalid-value")
 
 
 @pytest.mark.parametrize(
     ("argv", "environ", "message"),
     [
-        (["--ws-path", "ws"], {}, "asgi-lambda: --ws-path='ws': expected a path starting with /, such as /ws.\n"),
-        ([], {"WS_PATH": "chat"}, "asgi-lambda: WS_PATH='chat': expected a path starting with /, such as /ws.\n"),
+        (
+            ["--ws-path", "ws"],
+            {},
+            "asgi-lambda: --ws-path='ws': expected a path starting with /, such as /ws." + fix("invalid-value") + "\n",
+        ),
+        (
+            [],
+            {"WS_PATH": "chat"},
+            "asgi-lambda: WS_PATH='chat': expected a path starting with /, such as /ws." + fix("invalid-value") + "\n",
+        ),
         (
             ["--ws-path=/@gateway/x"],
             {},
