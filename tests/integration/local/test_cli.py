@@ -14,6 +14,7 @@ import httpx
 import pytest
 from websockets.sync.client import connect
 
+from asgi_lambda.docs import fix
 from asgi_lambda.local.cli import main
 from tests.support.local import clean_environ
 from tests.support.net import free_port
@@ -132,13 +133,13 @@ def test_an_unknown_option_is_argparses_error_and_exit_2(capsys: pytest.CaptureF
 def test_a_bad_variable_is_its_config_error(app_dir: Path, env: dict[str, str]) -> None:
     result = run_cli("serve", "main:app", "--port", str(free_port()), cwd=app_dir, env={**env, "ASGI_LIFESPAN": "maybe"})
     assert result.returncode == 1
-    assert result.stderr == "asgi-lambda: ASGI_LIFESPAN='maybe': expected one of auto, on, off.\n"
+    assert result.stderr == "asgi-lambda: ASGI_LIFESPAN='maybe': expected one of auto, on, off." + fix("invalid-value") + "\n"
 
 
 def test_a_failed_startup_is_its_lifespan_failure(app_dir: Path, env: dict[str, str]) -> None:
     result = run_cli("serve", "main:app", "--port", str(free_port()), cwd=app_dir, env={**env, "LIFESPAN_FAIL": "1"})
     assert result.returncode == 1
-    assert result.stderr.splitlines()[-1] == "asgi-lambda: Application startup failed: no database"
+    assert result.stderr.splitlines()[-1] == "asgi-lambda: Application startup failed: no database" + fix("lifespan-startup-failed")
 
 
 def test_serves_a_request_and_stops_cleanly_on_ctrl_c(start_cli: Callable[..., tuple[subprocess.Popen[str], str]]) -> None:

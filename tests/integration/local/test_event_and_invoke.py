@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from asgi_lambda.docs import fix
 from asgi_lambda.local.samples import KINDS, SAMPLE_CONNECTION_ID
 from asgi_lambda.protocols import loop
 from asgi_lambda.stores.memory import MemoryStore
@@ -120,7 +121,8 @@ def test_invoke_prints_the_error_lambda_would_report_and_exits_1(app_dir: Path) 
         (
             ("invoke", "--app", "nowhere:app", "-"),
             "{}",
-            "asgi-lambda: --app='nowhere:app': no module named 'nowhere'. The module must be in the function's code (LAMBDA_TASK_ROOT) or in a layer's python/ directory.",
+            "asgi-lambda: --app='nowhere:app': no module named 'nowhere'. The module must be in the function's code (LAMBDA_TASK_ROOT) or in a layer's python/ directory."
+            + fix("no-module-named"),
         ),
         (
             ("event", "rest", "--header", "no-colon"),

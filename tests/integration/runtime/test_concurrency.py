@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from asgi_lambda.docs import fix
 from asgi_lambda.local.runtime_api import Invocation
 from tests.support.events import load_event
 from tests.support.management_api import ManagementAPIStub
@@ -142,7 +143,7 @@ def test_an_invalid_max_concurrency_fails_the_init_naming_it(tmp_path: Path, lay
 
     assert error is not None and (error["errorType"], error["errorMessage"]) == (
         "ConfigError",
-        "AWS_LAMBDA_MAX_CONCURRENCY='many': expected a whole number of invocations above 0, such as 16.",
+        "AWS_LAMBDA_MAX_CONCURRENCY='many': expected a whole number of invocations above 0, such as 16." + fix("invalid-value"),
     )
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from asgi_lambda.docs import fix
 from asgi_lambda.local.runtime_api import RuntimeAPI
 from tests.support.events import load_event
 from tests.support.management_api import ManagementAPIStub
@@ -135,22 +136,23 @@ def test_websocket_events_through_the_layer_reach_the_example_app(tmp_path: Path
     [
         (
             {"WS_BACKEND": "mongodb"},
-            "WS_BACKEND='mongodb': expected one of dynamodb, s3, postgresql, redis, sqlite, memory (or postgres, sqlite3).",
+            "WS_BACKEND='mongodb': expected one of dynamodb, s3, postgresql, redis, sqlite, memory (or postgres, sqlite3)."
+            + fix("invalid-value"),
         ),
-        ({"WS_BACKEND": "redis"}, "WS_BACKEND=redis needs WS_REDIS_URL: the redis store's URL."),
+        ({"WS_BACKEND": "redis"}, "WS_BACKEND=redis needs WS_REDIS_URL: the redis store's URL." + fix("store-variable-missing")),
         (
             {"WS_BACKEND": "memory"},
             "WS_BACKEND=memory keeps connections in this process's memory, but on Lambda each execution environment "
             "has its own memory and /tmp: a connection would live in one environment only, and the events other "
             "environments handle would not find it; use dynamodb, redis, postgresql or s3, or sqlite with its file "
-            "on an EFS mount (such as /mnt/efs/connections.sqlite3).",
+            "on an EFS mount (such as /mnt/efs/connections.sqlite3)." + fix("store-not-shared"),
         ),
         (
             {"WS_BACKEND": "sqlite"},
             "WS_SQLITE_PATH='/tmp/asgi-lambda-{uid}/connections.sqlite3' (the default) is under /tmp, but on Lambda each "
             "execution environment has its own memory and /tmp: a connection would live in one environment only, and "
             "the events other environments handle would not find it; use dynamodb, redis, postgresql or s3, or sqlite "
-            "with its file on an EFS mount (such as /mnt/efs/connections.sqlite3).",
+            "with its file on an EFS mount (such as /mnt/efs/connections.sqlite3)." + fix("store-not-shared"),
         ),
     ],
     ids=["unknown-backend", "missing-url", "memory-on-lambda", "sqlite-under-tmp-on-lambda"],

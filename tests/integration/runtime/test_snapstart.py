@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 
 import pytest
 
+from asgi_lambda.docs import fix
 from asgi_lambda.protocols import loop
 from tests.support import parallel
 from tests.support.events import load_event
@@ -331,7 +332,7 @@ def test_a_startup_failing_after_the_restore_fails_the_restore(tmp_path: Path, l
 
     assert error is not None and (error["errorType"], error["errorMessage"]) == (
         "LifespanFailure",
-        "Application startup failed: database unreachable",
+        "Application startup failed: database unreachable" + fix("lifespan-startup-failed"),
     )
 
 

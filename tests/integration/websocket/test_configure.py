@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from asgi_lambda import ConfigError
+from asgi_lambda.docs import fix
 from asgi_lambda.stores.dynamodb import DynamoDBStore
 from asgi_lambda.stores.memory import MemoryStore
 from asgi_lambda.stores.postgresql import PostgresStore
@@ -125,38 +126,45 @@ def test_the_dsn_form_names_the_store(dsn: str, store_type: type, attributes: di
     [
         (
             {"ws_config": {"backend": "mongodb"}},
-            "ws_config['backend']='mongodb': expected one of dynamodb, s3, postgresql, redis, sqlite, memory (or postgres, sqlite3).",
+            "ws_config['backend']='mongodb': expected one of dynamodb, s3, postgresql, redis, sqlite, memory (or postgres, sqlite3)."
+            + fix("invalid-value"),
         ),
         (
             {"ws_config": {"backend": "dynamodb", "params": {"table": "x"}}},
             "ws_config params for dynamodb: unknown key 'table'; accepted: table_name, region_name, endpoint_url, key, rooms_table_name, "
-            "ttl_seconds, management_endpoint_url, redact, session_max_bytes, fanout_queue_url, fanout_threshold, fanout_page.",
+            "ttl_seconds, management_endpoint_url, redact, session_max_bytes, fanout_queue_url, fanout_threshold, fanout_page."
+            + fix("ws-config"),
         ),
         (
             {"ws_config": {"backend": "s3", "params": {}}},
             "ws_config params for s3: 'bucket' is required; accepted: bucket, prefix, rooms_prefix, region_name, endpoint_url, "
-            "ttl_seconds, management_endpoint_url, redact, session_max_bytes, fanout_queue_url, fanout_threshold, fanout_page.",
+            "ttl_seconds, management_endpoint_url, redact, session_max_bytes, fanout_queue_url, fanout_threshold, fanout_page."
+            + fix("ws-config"),
         ),
         (
             {"ws_config": {"backend": "postgresql", "params": {"host": "db"}}},
             "ws_config params for postgresql: give uri or the parts (database, user, password, host, port); accepted: uri, dsn, "
             "database, user, password, host, port, ttl_seconds, management_endpoint_url, redact, session_max_bytes, fanout_queue_url, "
-            "fanout_threshold, fanout_page.",
+            "fanout_threshold, fanout_page." + fix("ws-config"),
         ),
-        ({"ws_config": {"store": "redis"}}, "ws_config={'store': 'redis'}: expected {'backend': NAME, 'params': {...}}."),
+        (
+            {"ws_config": {"store": "redis"}},
+            "ws_config={'store': 'redis'}: expected {'backend': NAME, 'params': {...}}." + fix("ws-config"),
+        ),
         (
             {"dsn": "mongodb://x/y"},
             "dsn='mongodb://x/y': expected a URI such as dynamodb://table?region=eu-west-1, s3://bucket/prefix/, "
-            "postgresql://user@host/db, redis://host:6379/0, sqlite://connections.db or memory://.",
+            "postgresql://user@host/db, redis://host:6379/0, sqlite://connections.db or memory://." + fix("ws-config"),
         ),
         (
             {"dsn": "dynamodb://t?regoin=x"},
             "dsn for dynamodb: unknown query parameter 'regoin'; accepted: region, endpoint_url, key, rooms_table, "
-            "ttl_seconds, management_endpoint_url, redact, session_max_bytes, fanout_queue_url, fanout_threshold, fanout_page.",
+            "ttl_seconds, management_endpoint_url, redact, session_max_bytes, fanout_queue_url, fanout_threshold, fanout_page."
+            + fix("ws-config"),
         ),
         (
             {"ws_config": {"backend": "memory"}, "dsn": "memory://"},
-            "ws_config and dsn both configure the WebSocket store: give one of them.",
+            "ws_config and dsn both configure the WebSocket store: give one of them." + fix("conflicting-settings"),
         ),
     ],
     ids=["unknown-backend", "unknown-key", "missing-key", "missing-parts", "wrong-shape", "unknown-scheme", "unknown-query", "both"],

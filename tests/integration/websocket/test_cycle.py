@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from asgi_lambda.docs import fix
 from asgi_lambda.exceptions import ConfigError
 from asgi_lambda.protocols import loop
 from asgi_lambda.settings.websocket import WebSocketSettings
@@ -368,7 +369,7 @@ def test_a_websocket_event_without_ws_backend_is_a_clear_error(app: ChatApp, mon
     assert str(error.value) == (
         "A WebSocket event arrived but WS_BACKEND is not set: set it to one of dynamodb, s3, postgresql, redis, "
         "sqlite, memory (or postgres, sqlite3) to keep connections between invocations (or give the adapter ws_config= or dsn=)."
-    )
+    ) + fix("ws-backend-not-set")
 
 
 def test_the_management_client_is_made_once_per_environment(app: ChatApp, ws: ConnectionHub) -> None:

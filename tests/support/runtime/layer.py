@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 
+from asgi_lambda.docs import fix
+
 from ..paths import ROOT
 from .harness import FunctionProcess
 
@@ -98,14 +100,15 @@ INIT_ERRORS = [
         {"ASGI_APP": ""},
         APP,
         "ConfigError",
-        "ASGI_APP is not set: set it to your ASGI app as module:attribute, for example main:app.",
+        "ASGI_APP is not set: set it to your ASGI app as module:attribute, for example main:app." + fix("asgi-app-not-set"),
         id="asgi-app-missing",
     ),
     pytest.param(
         {"ASGI_APP": "main.app"},
         APP,
         "Runtime.ImportModuleError",
-        "Unable to import module 'asgi_lambda.bootstrap': ASGI_APP='main.app': expected module:attribute, for example main:app (did you mean main:app?).",
+        "Unable to import module 'asgi_lambda.bootstrap': ASGI_APP='main.app': expected module:attribute, for example main:app (did you mean main:app?)."
+        + fix("asgi-app-format"),
         id="wrong-form",
     ),
     pytest.param(
@@ -113,14 +116,14 @@ INIT_ERRORS = [
         APP,
         "Runtime.ImportModuleError",
         "Unable to import module 'asgi_lambda.bootstrap': ASGI_APP='mian:app': no module named 'mian'. The module must be in "
-        "the function's code (LAMBDA_TASK_ROOT) or in a layer's python/ directory.",
+        "the function's code (LAMBDA_TASK_ROOT) or in a layer's python/ directory." + fix("no-module-named"),
         id="missing-module",
     ),
     pytest.param(
         {"ASGI_APP": "main:ap"},
         APP,
         "Runtime.ImportModuleError",
-        "Unable to import module 'asgi_lambda.bootstrap': ASGI_APP='main:ap': module 'main' has no attribute 'ap'.",
+        "Unable to import module 'asgi_lambda.bootstrap': ASGI_APP='main:ap': module 'main' has no attribute 'ap'." + fix("no-attribute"),
         id="missing-attribute",
     ),
     pytest.param(
@@ -128,7 +131,7 @@ INIT_ERRORS = [
         APP,
         "Runtime.ImportModuleError",
         "Unable to import module 'asgi_lambda.bootstrap': ASGI_APP='main:startups': main.startups is a int, not an ASGI app "
-        "(an async callable taking scope, receive and send).",
+        "(an async callable taking scope, receive and send)." + fix("not-an-asgi-app"),
         id="not-callable",
     ),
     pytest.param(
@@ -139,7 +142,11 @@ INIT_ERRORS = [
         id="missing-dependency-of-the-app",
     ),
     pytest.param(
-        {"ASGI_LIFESPAN": "maybe"}, APP, "ConfigError", "ASGI_LIFESPAN='maybe': expected one of auto, on, off.", id="lifespan-value"
+        {"ASGI_LIFESPAN": "maybe"},
+        APP,
+        "ConfigError",
+        "ASGI_LIFESPAN='maybe': expected one of auto, on, off." + fix("invalid-value"),
+        id="lifespan-value",
     ),
     pytest.param(
         {"ASGI_LIFESPAN": "on"},
@@ -149,7 +156,7 @@ INIT_ERRORS = [
             await send({"type": "lifespan.startup.failed", "message": "database unreachable"})
         """,
         "LifespanFailure",
-        "Application startup failed: database unreachable",
+        "Application startup failed: database unreachable" + fix("lifespan-startup-failed"),
         id="startup-failed",
     ),
 ]
