@@ -558,7 +558,7 @@ OPTIONS: tuple[Option, ...] = (
         parse=parse_flag,
         doc="`1` (or `true`, `yes`, `on`) compresses text, JSON, JavaScript, XML and SVG responses with gzip (brotli where "
         "the client prefers it and the `brotli` module is installed) when the request's `Accept-Encoding` allows, as "
-        "`compression=True`, streamed ones chunk by chunk ([Compression](#compression)). Off by default: API Gateway REST "
+        "`compression=True`, streamed ones chunk by chunk (docs/compression.md). Off by default: API Gateway REST "
         "and CloudFront can compress themselves.",
         shown="`0`",
     ),
