@@ -16,7 +16,7 @@ import brotli
 import pytest
 
 from asgi_lambda.exceptions import ConfigError
-from asgi_lambda.protocols.compression import Compression, CompressedStream, preferred
+from asgi_lambda.protocols.compression import CompressedStream, Compression, preferred
 from asgi_lambda.settings import Settings
 from tests.support import adapter, invoke
 from tests.support.events import load_event
@@ -164,7 +164,12 @@ def test_compression_off_by_default_changes_nothing() -> None:
 
     response = invoke(adapter(app_answering()), event)
 
-    assert response == {"statusCode": 200, "headers": {"content-type": "application/json"}, "body": ITEMS.decode(), "isBase64Encoded": False}
+    assert response == {
+        "statusCode": 200,
+        "headers": {"content-type": "application/json"},
+        "body": ITEMS.decode(),
+        "isBase64Encoded": False,
+    }
 
 
 def test_a_non_http_event_answer_is_never_compressed() -> None:
@@ -225,7 +230,12 @@ def test_a_body_under_the_minimum_goes_out_as_it_is() -> None:
     at_minimum = served("http_api_v2_get", app=app_answering(ITEMS[:1024]))
     lowered = served("http_api_v2_get", app=app_answering(ITEMS[:200]), compression_min_bytes=100)
 
-    assert small == {"statusCode": 200, "headers": {"content-type": "application/json"}, "body": ITEMS[:1023].decode(), "isBase64Encoded": False}
+    assert small == {
+        "statusCode": 200,
+        "headers": {"content-type": "application/json"},
+        "body": ITEMS[:1023].decode(),
+        "isBase64Encoded": False,
+    }
     assert at_minimum["headers"]["content-encoding"] == "gzip" and gunzipped(at_minimum["body"]) == ITEMS[:1024]
     assert lowered["headers"]["content-encoding"] == "gzip"
 
@@ -245,9 +255,12 @@ def test_an_app_s_own_content_encoding_is_left_alone() -> None:
 
 
 def test_no_transform_partial_content_head_and_bodyless_statuses_are_not_compressed() -> None:
-    no_transform = served("http_api_v2_get", app=app_answering(headers=[(b"content-type", b"text/plain"), (b"cache-control", b"no-transform")]))
+    no_transform = served(
+        "http_api_v2_get", app=app_answering(headers=[(b"content-type", b"text/plain"), (b"cache-control", b"no-transform")])
+    )
     partial = served(
-        "http_api_v2_get", app=app_answering(headers=[(b"content-type", b"text/plain"), (b"content-range", b"bytes 0-3999/8000")], status=206)
+        "http_api_v2_get",
+        app=app_answering(headers=[(b"content-type", b"text/plain"), (b"content-range", b"bytes 0-3999/8000")], status=206),
     )
     head = served("http_api_v2_head")
 
@@ -266,7 +279,12 @@ def test_vary_is_merged_content_length_dropped_and_a_strong_etag_made_weak() -> 
 
     response = served("http_api_v2_get", app=app_answering(headers=headers))
 
-    assert response["headers"] == {"content-type": "application/json", "etag": 'W/"v1"', "vary": "Origin, Accept-Encoding", "content-encoding": "gzip"}
+    assert response["headers"] == {
+        "content-type": "application/json",
+        "etag": 'W/"v1"',
+        "vary": "Origin, Accept-Encoding",
+        "content-encoding": "gzip",
+    }
 
 
 def test_a_vary_naming_accept_encoding_or_star_is_kept_as_it_is() -> None:
