@@ -24,6 +24,7 @@ from mangum import Mangum
 from asgi_lambda import Adapter
 
 from .apps import binary_app, fastapi_app, lifespan_app, minimal_app
+from .compression import compression_table, measure_compression
 from .concurrency import (
     FULL_CONCURRENCY,
     QUICK_CONCURRENCY,
@@ -429,13 +430,28 @@ def quiet_logging() -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
+def compression_section(quick: bool) -> None:
+    calls, rounds = (2, 2) if quick else (10, 7)
+    print(
+        f"1b. Response compression (ASGI_COMPRESSION=1): a 1 MB JSON answer through an HTTP API event, median of per-round "
+        f"µs/call, {rounds} interleaved rounds of {calls} calls"
+    )
+    print(compression_table(measure_compression(calls, rounds)))
+    print(
+        "   + JSON = the handler and the json.dumps the runtime client sends; payload = that JSON's bytes (what the 6 MB limit "
+        "measures); body = what the client receives.\n"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="a few seconds; a smoke test, not a measurement")
     parser.add_argument("--strict", action="store_true", help="exit 1 if a target is missed")
     parser.add_argument("--profile", action="store_true", help="also print cProfile's top 15 (tottime) for case a, ours")
     parser.add_argument(
-        "--only", choices=["latency", "rooms"], help="only section 1 (per-call latency), or only 4b, 5b and 5c (rooms, sessions, fan-out)"
+        "--only",
+        choices=["latency", "compression", "rooms"],
+        help="only section 1 (per-call latency), only 1b (compression), or only 4b, 5b and 5c (rooms, sessions, fan-out)",
     )
     args = parser.parse_args(argv)
     quiet_logging()
@@ -448,6 +464,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(f"Python {platform.python_version()} on {platform.system()} {platform.machine()}, {os.cpu_count()} CPUs")
     print(f"Mode: {'QUICK (smoke test; numbers are noise)' if args.quick else 'full'}\n")
+    if args.only == "compression":
+        compression_section(args.quick)
+        return 0
     if args.only == "rooms":
         checks = rooms_sections(scale)
         print(f"\nTargets met: {sum(checks)} of {len(checks)}")
@@ -467,6 +486,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     if args.only == "latency":
         return 0
+    compression_section(args.quick)
 
     print(
         f"2. Import cost beyond `import asyncio`: median of {scale.import_runs} fresh interpreters (python -X importtime), bytecode cached"

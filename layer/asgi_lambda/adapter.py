@@ -25,6 +25,7 @@ from .sources.common import strip_root_path
 from .sources.fields import FieldError, explain
 
 if TYPE_CHECKING:
+    from .protocols.compression import Compression
     from .protocols.http_cycle import ResponseStream
     from .types import (
         ASGIApp,
@@ -53,6 +54,8 @@ class Adapter:
     `strip_root_path=True` gives the app `scope["path"]` (and `raw_path`) without the stage and
     base path, `root_path` still set, for frameworks that route on the whole path (Falcon, Sanic).
     `access_log=True` logs one line per request on the `asgi_lambda.access` logger.
+    `compression=True` compresses text-like responses the client accepts compressed (gzip, or
+    brotli), at least `compression_min_bytes` long (protocols/compression.py).
     `settings` gives every option at once (the zero-code layer's, from the environment) in
     place of the keyword arguments. Two differences from Mangum on purpose: lifespan startup
     runs once, here, rather than around every invocation; `text_mime_types` extends the
@@ -78,6 +81,8 @@ class Adapter:
         api_gateway_region_name: str | None = None,
         strip_root_path: bool = False,
         access_log: bool = False,
+        compression: bool = False,
+        compression_min_bytes: int = 1024,
     ) -> None:
         arguments = locals()  # the declared keywords (settings.options), passed through to the one check of each
         if settings is None:
@@ -96,6 +101,12 @@ class Adapter:
             # set: the lines asked for would be dropped. A level set on the logger stands.
             access_logger.setLevel(logging.INFO)
         self.sources = sources.SourceOrder(settings)
+        # Imported only when on: a function without compression never loads it, nor zlib.
+        self.compression: Compression | None = None
+        if settings.compression:
+            from .protocols.compression import Compression
+
+            self.compression = Compression(settings.compression_min_bytes)
         # Mangum-style handler classes, tried before the built-in sources.
         self.custom_handlers = tuple(custom_handlers or ())
         if self.custom_handlers:
@@ -165,6 +176,8 @@ class Adapter:
         as the app sends it, and nothing is returned."""
         # The access log's clock, and the path before strip_root_path shortens it: read only when on.
         access = (perf_counter(), request.scope["path"]) if self.settings.access_log else None
+        if stream is not None and self.compression is not None:
+            stream = self.compression.streamed(request.scope, stream)
         cycle = HTTPCycle(request.scope, request.body, stream)
         if stream is not None:
             try:
@@ -183,6 +196,8 @@ class Adapter:
         response. With `stream`, the response goes out through it, and the stream is ended by the
         remainder (or here, if the app is done)."""
         access = (perf_counter(), request.scope["path"]) if self.settings.access_log else None
+        if stream is not None and self.compression is not None:
+            stream = self.compression.streamed(request.scope, stream)
         cycle = HTTPCycle(request.scope, request.body, stream)
         running_loop = asyncio.get_running_loop()
         decided = cycle.decided = running_loop.create_future()
@@ -206,7 +221,10 @@ class Adapter:
         return Early(None, None, None)
 
     def shape(self, request: HTTPRequest, response: Response, access: tuple[float, str] | None) -> LambdaResponse:
-        """The app's response as the source answers it, held to the source's size limit."""
+        """The app's response as the source answers it (compressed, when that is on and it
+        qualifies), held to the source's size limit: the compressed body's size."""
+        if self.compression is not None:
+            response = self.compression.buffered(request.scope, response)
         shaped = request.to_response(response)
         size = response_size(shaped, limit=request.max_response_bytes)
         if size > request.max_response_bytes:

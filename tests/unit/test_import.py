@@ -27,9 +27,30 @@ def test_an_http_only_function_never_loads_websocket_code_or_boto3() -> None:
         "    await send({'type': 'http.response.body', 'body': b''})\n"
         "event = json.load(open(sys.argv[1]))\n"
         "print(Adapter(app, lifespan='off')(event, None)['statusCode'])\n"
-        "print(sorted(m for m in sys.modules if m.startswith(('asgi_lambda.websocket', 'asgi_lambda.stores', 'asgi_lambda.sources.vpc_lattice', 'asgi_lambda.sources.lambda_edge', 'asgi_lambda.sources.apigw_websocket', 'asgi_lambda.sources.authorizer', 'asgi_lambda.sources.passthrough', 'asgi_lambda.sources.fanout', 'boto3', 'botocore', 'asyncpg', 'redis'))))\n"
+        "print(sorted(m for m in sys.modules if m.startswith(('asgi_lambda.websocket', 'asgi_lambda.stores', 'asgi_lambda.sources.vpc_lattice', 'asgi_lambda.sources.lambda_edge', 'asgi_lambda.sources.apigw_websocket', 'asgi_lambda.sources.authorizer', 'asgi_lambda.sources.passthrough', 'asgi_lambda.sources.fanout', 'boto3', 'botocore', 'asyncpg', 'redis', 'asgi_lambda.protocols.compression', 'zlib', 'gzip', 'brotli'))))\n"
     )
     event = str(EVENTS / "http_api_v2_get.json")
     result = subprocess.run([sys.executable, "-c", code, event], capture_output=True, text=True, check=True)
 
     assert result.stdout.splitlines() == ["204", "[]"]
+
+
+def test_compression_and_zlib_are_loaded_only_by_an_adapter_that_compresses() -> None:
+    code = (
+        "import json, sys; from asgi_lambda import Adapter\n"
+        "async def app(scope, receive, send):\n"
+        "    await send({'type': 'http.response.start', 'status': 200, 'headers': [(b'content-type', b'text/plain')]})\n"
+        "    await send({'type': 'http.response.body', 'body': b'x' * 2000})\n"
+        "event = json.load(open(sys.argv[1])); event['headers']['accept-encoding'] = 'gzip'\n"
+        "plain = Adapter(app, lifespan='off')(event, None)\n"
+        "print(plain['headers'], sorted(m for m in ('zlib', 'asgi_lambda.protocols.compression') if m in sys.modules))\n"
+        "compressed = Adapter(app, lifespan='off', compression=True)(event, None)\n"
+        "print(compressed['headers'], sorted(m for m in ('zlib', 'asgi_lambda.protocols.compression') if m in sys.modules))\n"
+    )
+    event = str(EVENTS / "http_api_v2_get.json")
+    result = subprocess.run([sys.executable, "-c", code, event], capture_output=True, text=True, check=True)
+
+    assert result.stdout.splitlines() == [
+        "{'content-type': 'text/plain'} []",
+        "{'content-type': 'text/plain', 'content-encoding': 'gzip', 'vary': 'Accept-Encoding'} ['asgi_lambda.protocols.compression', 'zlib']",
+    ]

@@ -60,6 +60,8 @@ class Settings(Frozen):
         "access_log",
         "invoke_mode",
         "runtime",
+        "compression",
+        "compression_min_bytes",
     )
 
     def __init__(
@@ -78,6 +80,8 @@ class Settings(Frozen):
         access_log: bool = False,  # one log line per request, on the asgi_lambda.access logger
         invoke_mode: str = "buffered",  # how the layer's runtime client answers (ASGI_INVOKE_MODE)
         runtime: str = "layer",  # the runtime client the wrapper starts (ASGI_RUNTIME)
+        compression: bool = False,  # responses compressed where the client accepts it (ASGI_COMPRESSION)
+        compression_min_bytes: int = 1024,  # smaller bodies go out as they are
     ) -> None:
         self.app = app
         self.lifespan = lifespan
@@ -92,6 +96,8 @@ class Settings(Frozen):
         self.access_log = access_log
         self.invoke_mode = invoke_mode
         self.runtime = runtime
+        self.compression = compression
+        self.compression_min_bytes = compression_min_bytes
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:

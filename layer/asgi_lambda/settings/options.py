@@ -327,6 +327,17 @@ def whole_number(value: object, *, name: str, text: bool, default: int, low: int
     return int(digits)
 
 
+# Compression: bodies under this many bytes go out as they are (gzip would gain little, or lose).
+DEFAULT_COMPRESSION_MIN_BYTES = 1024
+MAX_COMPRESSION_MIN_BYTES = 6 * 1024 * 1024  # Lambda's buffered response limit: no larger body goes out buffered
+
+
+def parse_compression_min_bytes(value: object, *, name: str, text: bool) -> int:
+    return whole_number(
+        value, name=name, text=text, default=DEFAULT_COMPRESSION_MIN_BYTES, low=0, high=MAX_COMPRESSION_MIN_BYTES, unit="bytes"
+    )
+
+
 def parse_session_max_bytes(value: object, *, name: str, text: bool) -> int:
     return whole_number(value, name=name, text=text, default=DEFAULT_SESSION_MAX_BYTES, low=2, high=MAX_SESSION_MAX_BYTES, unit="bytes")
 
@@ -538,6 +549,28 @@ OPTIONS: tuple[Option, ...] = (
         doc="`1` (or `true`, `yes`, `on`) logs one line per request on the `asgi_lambda.access` logger, as `access_log=True` "
         "([Logs](#logs)). Off by default: API Gateway can log requests itself.",
         shown="`0`",
+    ),
+    Option(
+        "compression",
+        variable="ASGI_COMPRESSION",
+        keyword="compression",
+        default=False,
+        parse=parse_flag,
+        doc="`1` (or `true`, `yes`, `on`) compresses text, JSON, JavaScript, XML and SVG responses with gzip (brotli where "
+        "the client prefers it and the `brotli` module is installed) when the request's `Accept-Encoding` allows, as "
+        "`compression=True`, streamed ones chunk by chunk (docs/compression.md). Off by default: API Gateway REST "
+        "and CloudFront can compress themselves.",
+        shown="`0`",
+    ),
+    Option(
+        "compression_min_bytes",
+        variable="ASGI_COMPRESSION_MIN_BYTES",
+        keyword="compression_min_bytes",
+        default=DEFAULT_COMPRESSION_MIN_BYTES,
+        parse=parse_compression_min_bytes,
+        doc="With compression on, bodies smaller than this go out as they are, as `compression_min_bytes`; a streamed "
+        "response is compressed unless its `Content-Length` says it is smaller.",
+        shown=f"`{DEFAULT_COMPRESSION_MIN_BYTES}`",
     ),
     # The WebSocket store: WS_BACKEND and the store's own variables (stores/registry.py) are read by
     # websocket.py, as are these; in code the store comes as `ws_config` or `dsn`.

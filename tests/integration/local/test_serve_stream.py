@@ -11,6 +11,7 @@ import json
 import subprocess
 import sys
 import time
+import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -254,3 +255,26 @@ def test_function_url_event_is_the_http_api_event_on_a_lambda_url_domain() -> No
     )
     assert context["http"]["path"] == "/a b"
     assert json.loads(json.dumps(event)) == event
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_serve_stream_with_compression_relays_each_event_gzipped_as_it_is_sent(
+    mode: tuple[str, ...], app_dir: Path, gates: Path, env: dict[str, str], serve_process: Callable[..., ServeProcess]
+) -> None:
+    served = serve_process("main:app", "--stream", *mode, cwd=app_dir, env={**env, "ASGI_COMPRESSION": "1"})
+
+    with httpx.stream("GET", f"{served.url}sse", headers={"accept-encoding": "gzip"}, timeout=30) as response:
+        received = response.iter_raw()
+        decoder = zlib.decompressobj(31)
+        first = b""
+        while b"\n\n" not in first:
+            first += decoder.decompress(next(received))
+        # Gzipped and flushed: the first event decodes whole while the app holds the second back.
+        assert first == b"data: one\n\n"
+        assert not (gates / "second-sent").exists()
+        (gates / "second").touch()
+        rest = b"".join(decoder.decompress(data) for data in received)
+
+    assert rest == b"data: two\n\n" and decoder.eof
+    assert response.headers["content-encoding"] == "gzip" and response.headers["vary"] == "Accept-Encoding"
+    assert response.headers["transfer-encoding"] == "chunked" and "content-length" not in response.headers

@@ -36,8 +36,18 @@ app = main.app
 """
 
 
+# Compressed (ASGI_COMPRESSION=1), the events are gzipped or brotli-compressed and flushed one by one:
+# the browser still shows each token as it comes.
+COMPRESSION = [pytest.param({}, None, id="plain"), pytest.param({"ASGI_COMPRESSION": "1"}, ("br", "gzip"), id="compressed")]
+
+
+@pytest.mark.parametrize(("compression", "codings"), COMPRESSION)
 def test_the_page_shows_the_first_token_before_the_app_sends_the_last(
-    tmp_path: Path, serve_process: Callable[..., ServeProcess], monkeypatch: pytest.MonkeyPatch
+    compression: dict[str, str],
+    codings: tuple[str, ...] | None,
+    tmp_path: Path,
+    serve_process: Callable[..., ServeProcess],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     chromium = require_chromium()  # in the test, not a fixture: under CI a missing browser fails it
     monkeypatch.syspath_prepend(str(EXAMPLES))
@@ -50,6 +60,7 @@ def test_the_page_shows_the_first_token_before_the_app_sends_the_last(
         AWS_SECRET_ACCESS_KEY="testing",
         TEST_GATE=str(gate),
         PYTHONPATH=os.pathsep.join([str(EXAMPLES), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep),
+        **compression,
     )
     served = serve_process("gated:app", "--stream", cwd=tmp_path, env=env)
     tokens = reply("hello")
@@ -58,7 +69,10 @@ def test_the_page_shows_the_first_token_before_the_app_sends_the_last(
         page = browser.new_page()
         page.goto(served.url)
         page.fill("#prompt", "hello")
-        page.click("#send")
+        with page.expect_response(lambda response: "/tokens" in response.url) as answer:
+            page.click("#send")
+        encoding = answer.value.headers.get("content-encoding")
+        assert encoding in codings if codings else encoding is None
 
         expect(page.locator("#output")).to_have_text(tokens[0])
         expect(page.locator("body")).to_have_attribute("data-state", "streaming")

@@ -8,6 +8,7 @@ https://docs.aws.amazon.com/lambda/latest/dg/runtimes-custom.html#runtimes-custo
 from __future__ import annotations
 
 import base64
+import gzip
 import json
 import os
 import signal
@@ -16,6 +17,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -664,3 +666,36 @@ def test_the_invoke_mode_is_checked_in_one_place() -> None:
     assert parse_invoke_mode("", name="ASGI_INVOKE_MODE", text=True) == "buffered"
     with pytest.raises(ConfigError, match=r"^invoke_mode='stream': expected buffered or response_stream"):
         parse_invoke_mode("stream", name="invoke_mode", text=False)
+
+
+def gunzipped_so_far(stream: Any, wanted: bytes, timeout: float = 20) -> bytes:
+    """The streamed body, gunzipped as far as it has come, once it holds `wanted` (or the wait ends)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        text = zlib.decompressobj(31).decompress(stream.body)
+        if wanted in text or stream.complete or time.monotonic() > deadline:
+            return text
+        time.sleep(0.005)
+
+
+def test_a_compressed_event_stream_still_arrives_event_by_event(tmp_path: Path, layer_zip: Path, gates: Path) -> None:  # noqa: F811
+    with function(tmp_path, layer_zip, source=APP, env={**STREAM, "ASGI_COMPRESSION": "1", "TEST_GATES": str(gates)}) as fn:
+        assert fn.wait_ready(20), fn.logs()
+        event = function_url("/events")
+        event["headers"]["accept-encoding"] = "gzip, deflate"
+        request_id = submit(fn, event)
+        stream = streamed(fn, request_id)
+
+        # The app waits at the gate after its first event: that event, gzipped and flushed, is with the caller.
+        assert gunzipped_so_far(stream, b"data: one\n\n") == b"data: one\n\n", fn.logs()
+        assert not stream.complete
+        (gates / "second").touch()
+        invocation = finished(fn, request_id)
+
+    assert invocation.ok and invocation.stream is stream
+    assert gzip.decompress(stream.body) == b"data: one\n\ndata: two\n\n"
+    assert stream.prelude == {
+        "statusCode": 200,
+        "headers": {"content-type": "text/event-stream; charset=utf-8", "content-encoding": "gzip", "vary": "Accept-Encoding"},
+    }
+    assert stream.trailers == {}
