@@ -15,6 +15,7 @@ from typing import Any
 import brotli
 import pytest
 
+from asgi_lambda.docs import fix
 from asgi_lambda.exceptions import ConfigError
 from asgi_lambda.protocols.compression import CompressedStream, Compression, preferred
 from asgi_lambda.settings import Settings
@@ -396,7 +397,7 @@ def test_bad_variables_are_config_errors_naming_the_variable(environ: dict[str, 
     with pytest.raises(ConfigError) as error:
         Settings.from_environ({"ASGI_APP": "main:app", **environ})
 
-    assert str(error.value) == message
+    assert str(error.value) == message + fix("invalid-value")
 
 
 def test_bad_keywords_are_config_errors_naming_the_keyword() -> None:
@@ -405,8 +406,10 @@ def test_bad_keywords_are_config_errors_naming_the_keyword() -> None:
     with pytest.raises(ConfigError) as size:
         adapter(app_answering(), compression=True, compression_min_bytes=True)
 
-    assert str(flag.value) == "compression='yes': expected True or False."
-    assert str(size.value) == "compression_min_bytes=True: expected a whole number of bytes from 0 to 6,291,456, such as 1,024."
+    assert str(flag.value) == "compression='yes': expected True or False." + fix("invalid-value")
+    assert str(size.value) == (
+        "compression_min_bytes=True: expected a whole number of bytes from 0 to 6,291,456, such as 1,024." + fix("invalid-value")
+    )
 
 
 # --- a streamed body ---------------------------------------------------------------------------
