@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 # The tests import this checkout's package (layer/), whatever a venv's editable install points at.
 export PYTHONPATH := $(CURDIR)/layer
 
-.PHONY: setup lint check test test-one bench fuzz serve
+.PHONY: setup lint check test test-one bench fuzz serve dist
 
 $(VENV)/.installed: pyproject.toml requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -73,6 +73,15 @@ release/%:
 
 test-one: lint
 	$(BIN)/python $(PYTEST) -n auto $(ARGS)
+
+# The package as PyPI would take it, not published yet: the wheel and the sdist in $(DIST), built
+# with this venv's setuptools (no download) and checked with `twine check --strict`.
+# `pip install dist/asgi_lambda-*.whl` (or `'...whl[local]'`) installs it.
+DIST ?= dist
+dist: setup
+	rm -f $(DIST)/asgi_lambda-*.whl $(DIST)/asgi_lambda-*.tar.gz
+	$(BIN)/python -m build --no-isolation --outdir $(DIST) .
+	$(BIN)/python -m twine check --strict $(DIST)/asgi_lambda-*.whl $(DIST)/asgi_lambda-*.tar.gz
 
 bench: setup
 	$(BIN)/python -m benchmarks $(ARGS)
