@@ -3,7 +3,7 @@ template's facts are exactly as intended: the layer, a function with no handler 
 a WebSocket API and its DynamoDB tables (connections, room memberships), and least-privilege grants.
 
 The CLI (npm's aws-cdk, pinned in tests/release/cdk/) runs the app with this interpreter, which has
-aws-cdk-lib (requirements-dev.txt), in an offline environment (tests/support/npm.py).
+aws-cdk-lib (requirements-release.txt), in an offline environment (tests/support/npm.py).
 """
 
 from __future__ import annotations

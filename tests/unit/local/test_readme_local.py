@@ -1,5 +1,5 @@
-"""README's local-tools part agrees with the CLI: every `serve` option in its table, every event
-kind in its list; and the environment-variable table renders (no blank line inside it)."""
+"""docs/running-locally.md agrees with the CLI: every `serve` option in its table, every event kind
+in its list; and README's environment-variable table renders (no blank line inside it)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from asgi_lambda.local.samples import KINDS
 from tests.support import paths
 
 README = paths.README.read_text()
+RUNNING_LOCALLY = (paths.ROOT / "docs" / "running-locally.md").read_text()
 
 
 def section(title: str) -> str:
@@ -31,17 +32,16 @@ def serve_options() -> list[str]:
     ]
 
 
-def test_readme_shows_every_serve_option_and_the_version() -> None:
-    running_locally = section("## Running locally")
-    table_rows = [line for line in running_locally.splitlines() if line.startswith("| `--")]
+def test_running_locally_shows_every_serve_option_and_the_version() -> None:
+    table_rows = [line for line in RUNNING_LOCALLY.splitlines() if line.startswith("| `")]
 
     for option in serve_options():
-        assert any(f"`{option}" in row for row in table_rows), f"{option} is not in README's serve options table"
-    assert "asgi-lambda --version" in running_locally
+        assert any(f"`{option}" in row for row in table_rows), f"{option} is not in docs/running-locally.md's serve options table"
+    assert "asgi-lambda --version" in RUNNING_LOCALLY
 
 
-def test_readme_lists_every_event_kind() -> None:
-    kinds = re.search(r"\nKinds: (.*?)\.\n", section("## Running locally"), re.S)
+def test_running_locally_lists_every_event_kind() -> None:
+    kinds = re.search(r"\nKinds: (.*?)\.\n", RUNNING_LOCALLY, re.S)
 
     assert kinds is not None
     assert re.findall(r"`([a-z0-9-]+)`", kinds.group(1)) == list(KINDS)
