@@ -116,7 +116,9 @@ class ErrorsLogged(logging.Handler):
         self.messages: list[str] = []
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.messages.append(record.getMessage())
+        error = record.exc_info[1] if record.exc_info else None
+        # "Exception in ASGI application": what went wrong is the exception (a GatewayError, say).
+        self.messages.append(record.getMessage() + (f": {type(error).__name__}: {error}" if error is not None else ""))
 
 
 class Replies:
