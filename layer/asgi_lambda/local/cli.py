@@ -1,10 +1,13 @@
 """`asgi-lambda serve APP` (or `python -m asgi_lambda serve APP`): the app on 127.0.0.1:8000 behind
 emulated API Gateway HTTP and WebSocket APIs, through the handler the layer uses on Lambda.
-`asgi-lambda event KIND` prints a sample event; `asgi-lambda invoke EVENT` runs one through that handler.
+`asgi-lambda event KIND` prints a sample event; `asgi-lambda invoke [APP] EVENT` runs one through
+that handler (invoke.py).
 
-`serve` and `invoke` take the app from APP (or --app), else ASGI_APP; `--env-file` sets variables first (env_file.py);
-`--reload` serves from a child process started afresh on each change (reload.py); `--stream` relays
-each response as the function streams it, as a Function URL in RESPONSE_STREAM mode (streaming.py).
+`serve` and `invoke` take the app from APP (or --app), else ASGI_APP; `--env-file` sets variables
+first (env_file.py); `--reload` serves from a child process started afresh on each change
+(reload.py); `--stream` relays each response as the function streams it, as a Function URL in
+RESPONSE_STREAM mode (streaming.py). State (the default SQLite store) goes under the cache
+directory (state.py).
 
 Bad input ends with one line on stderr naming the fault and a non-zero exit; Ctrl-C (or SIGTERM)
 stops the server, runs the app's lifespan shutdown and exits 0.
