@@ -8,12 +8,15 @@ BIN := $(VENV)/bin
 # The tests import this checkout's package (layer/), whatever a venv's editable install points at.
 export PYTHONPATH := $(CURDIR)/layer
 
-.PHONY: setup lint check test test-one bench fuzz serve docs docs-serve
+.PHONY: setup lint check test test-one bench fuzz serve docs docs-serve dist
 
-$(VENV)/.installed: pyproject.toml requirements-dev.txt
+# The release tests' tools (requirements-release.txt, 0.6 GB) go into $(VENV); `make test` sets up
+# the other interpreters' venvs with RELEASE_TOOLS empty, as it runs the release tests on $(VENV) only.
+RELEASE_TOOLS ?= -r requirements-release.txt
+$(VENV)/.installed: pyproject.toml requirements-dev.txt requirements-release.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -r requirements-dev.txt -e .
+	$(BIN)/python -m pip install -q -r requirements-dev.txt $(RELEASE_TOOLS) -e .
 	touch $@
 
 setup: $(VENV)/.installed
@@ -44,6 +47,8 @@ check: lint
 # bound a duration (an unreachable store refused within 5 s, a WebSocket handshake within 10 s, a
 # soak's descriptor count) start to fail on a 2-core machine. Raise WORKERS on a bigger one.
 # `make test-one` runs lint and every test on $(PYTHON).
+# On disk: each venv is about 1.4 GB with the release tools, 0.8 GB without; a full `make test` from a
+# fresh clone leaves about 3 GB (docs/running-locally.md, "The project's own tests").
 PYENV_ROOT ?= $(HOME)/.pyenv
 interpreter = $(or $(lastword $(sort $(wildcard $(PYENV_ROOT)/versions/$(1).*/bin/python$(1)))),$(shell command -v python$(1) 2>/dev/null))
 RUNTIMES ?= 3.12 3.13
@@ -55,8 +60,8 @@ ONCE = tests/release --ignore=tests/release/test_mangum_suite.py
 test: setup
 	@for version in $(MISSING); do echo "python$$version is not installed here (pyenv install $$version)"; done
 	@if [ -n "$(MISSING)" ] && [ -n "$${CI:-}" ]; then exit 1; fi
-	@$(foreach version,$(FOUND),$(MAKE) --no-print-directory -q setup PYTHON="$(call interpreter,$(version))" VENV=.venv-$(version) \
-		|| $(MAKE) --no-print-directory setup PYTHON="$(call interpreter,$(version))" VENV=.venv-$(version) &&) true
+	@$(foreach version,$(FOUND),$(MAKE) --no-print-directory -q setup PYTHON="$(call interpreter,$(version))" VENV=.venv-$(version) RELEASE_TOOLS= \
+		|| $(MAKE) --no-print-directory setup PYTHON="$(call interpreter,$(version))" VENV=.venv-$(version) RELEASE_TOOLS= &&) true
 	@echo "== at once: lint; the documentation site; the suite on $(call version_of,$(VENV)) $(addprefix python,$(FOUND)); the release tests on $(call version_of,$(VENV)) =="
 	@$(MAKE) --no-print-directory -j --output-sync=target lint docs release/$(VENV) $(addprefix suite/,$(VENV) $(addprefix .venv-,$(FOUND)))
 
@@ -73,6 +78,15 @@ release/%:
 
 test-one: lint
 	$(BIN)/python $(PYTEST) -n auto $(ARGS)
+
+# The package as PyPI would take it, not published yet: the wheel and the sdist in $(DIST), built
+# with this venv's setuptools (no download) and checked with `twine check --strict`.
+# `pip install dist/asgi_lambda-*.whl` (or `'...whl[local]'`) installs it.
+DIST ?= dist
+dist: setup
+	rm -f $(DIST)/asgi_lambda-*.whl $(DIST)/asgi_lambda-*.tar.gz
+	$(BIN)/python -m build --no-isolation --outdir $(DIST) .
+	$(BIN)/python -m twine check --strict $(DIST)/asgi_lambda-*.whl $(DIST)/asgi_lambda-*.tar.gz
 
 bench: setup
 	$(BIN)/python -m benchmarks $(ARGS)

@@ -143,8 +143,14 @@ class Parser(argparse.ArgumentParser):
 
 
 def parse(argv: Sequence[str]) -> argparse.Namespace:
-    parser = Parser(prog=PROG, description="Publish the layer zips of dist/ as Lambda layer versions, region by region.")
-    parser.add_argument("--region", metavar="R[,R...]", help="regions to publish to, comma-separated: us-east-1,eu-west-1")
+    parser = Parser(
+        prog=PROG,
+        # --region is required; argparse's own usage would show it in brackets, as an option that may be left out.
+        usage="%(prog)s --region R[,R...] [--public] [--endpoint-url URL] [--dist DIR]",
+        description="Publish the layer zips of dist/ as Lambda layer versions, region by region.",
+    )
+    required = parser.add_argument_group("required")
+    required.add_argument("--region", metavar="R[,R...]", help="regions to publish to, comma-separated: us-east-1,eu-west-1")
     parser.add_argument("--public", action="store_true", help="let every AWS account attach the published versions")
     parser.add_argument("--endpoint-url", metavar="URL", help="send every call to this URL instead of AWS (tests, private clouds)")
     parser.add_argument("--dist", metavar="DIR", type=Path, default=ROOT / "dist", help="where the zips are (default: dist)")

@@ -54,6 +54,17 @@ class AsgiLambdaStack(cdk.Stack):
             billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
             removal_policy=cdk.RemovalPolicy.DESTROY,
         )
+        # One item per room membership (asgi_lambda.websocket.join): a room's members are one Query
+        # on its partition. TTL removes the memberships of connections whose $disconnect never ran.
+        rooms = dynamodb.Table(
+            self,
+            "Rooms",
+            partition_key=dynamodb.Attribute(name="room", type=dynamodb.AttributeType.STRING),
+            sort_key=dynamodb.Attribute(name="connection_id", type=dynamodb.AttributeType.STRING),
+            time_to_live_attribute="expires_at",
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            removal_policy=cdk.RemovalPolicy.DESTROY,
+        )
 
         function = lambda_.Function(
             self,
@@ -72,6 +83,7 @@ class AsgiLambdaStack(cdk.Stack):
                 "ASGI_APP": "main:app",
                 "WS_BACKEND": "dynamodb",
                 "WS_DYNAMODB_TABLE": connections.table_name,
+                "WS_DYNAMODB_ROOMS_TABLE": rooms.table_name,
                 "WS_PATH": "/ws",
             },
         )
@@ -89,10 +101,12 @@ class AsgiLambdaStack(cdk.Stack):
         stage_name = "prod"
         stage = apigwv2.WebSocketStage(self, "Prod", web_socket_api=websocket_api, stage_name=stage_name, auto_deploy=True)
 
-        # Least privilege: the calls the DynamoDB store makes, and replies (POST) and closes (DELETE)
-        # through the Management API on this stage; not grant_manage_connections, which allows
-        # every method on every stage.
-        connections.grant(function, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Scan")
+        # Least privilege: the calls the DynamoDB store makes (rooms and sessions write with
+        # TransactWriteItems and UpdateItem, which IAM checks as the Put, Update and Delete of each
+        # item), and replies (POST) and closes (DELETE) through the Management API on this stage;
+        # not grant_manage_connections, which allows every method on every stage.
+        connections.grant(function, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Scan")
+        rooms.grant(function, "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Query")
         function.add_to_role_policy(
             iam.PolicyStatement(
                 actions=["execute-api:ManageConnections"],

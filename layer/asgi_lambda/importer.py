@@ -55,7 +55,11 @@ def import_app(spec: str, *, variable: str = "ASGI_APP") -> Any:
     if inspect.isclass(app) and takes(app, 1):
         return asgi2(app)
     if not takes(app, 3):
-        found = f"a class whose constructor takes {arity(app)}" if inspect.isclass(app) else f"a {kind(app)} taking {arity(app)}"
+        found = (
+            f"a class whose constructor takes {arity(app)}"
+            if inspect.isclass(app)
+            else f"{article(kind(app))} {kind(app)} taking {arity(app)}"
+        )
         raise AppImportError(
             f"{variable}={spec!r}: {module_name}.{attribute} is {found}, not an ASGI app (an async callable taking "
             f"scope, receive and send); {variable} must name the app itself, e.g. main:app.",
@@ -82,6 +86,11 @@ def arity(target: Any) -> str:
         return "unknown arguments"
     count = len([p for p in parameters.values() if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)])
     return "1 argument" if count == 1 else f"{count} arguments"
+
+
+def article(noun: str) -> str:
+    """ "an" before a vowel ("an Adapter"), else "a"."""
+    return "an" if noun[:1].lower() in "aeiou" else "a"
 
 
 def kind(target: Any) -> str:

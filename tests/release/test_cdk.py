@@ -1,9 +1,9 @@
 """examples/cdk: the AWS CDK CLI synthesizes it offline, cfn-lint is clean on the template, and that
 template's facts are exactly as intended: the layer, a function with no handler code, an HTTP API,
-a WebSocket API and its DynamoDB table, and least-privilege grants.
+a WebSocket API and its DynamoDB tables (connections, room memberships), and least-privilege grants.
 
 The CLI (npm's aws-cdk, pinned in tests/release/cdk/) runs the app with this interpreter, which has
-aws-cdk-lib (requirements-dev.txt), in an offline environment (tests/support/npm.py).
+aws-cdk-lib (requirements-release.txt), in an offline environment (tests/support/npm.py).
 """
 
 from __future__ import annotations
@@ -39,6 +39,15 @@ class Synthesized:
 
     def logical_id(self, resource_type: str) -> str:
         (found,) = self.resources(resource_type)
+        return found
+
+    def table(self, partition_key: str) -> tuple[str, dict[str, Any]]:
+        """The DynamoDB table whose partition key is `partition_key`: connection_id or room."""
+        (found,) = (
+            (logical_id, table)
+            for logical_id, table in self.resources("AWS::DynamoDB::Table").items()
+            if table["KeySchema"][0]["AttributeName"] == partition_key
+        )
         return found
 
 
@@ -90,15 +99,23 @@ def test_the_function_runs_the_hello_example_through_the_wrapper_with_its_store_
         "AWS_LAMBDA_EXEC_WRAPPER": "/opt/asgi-bootstrap",
         "ASGI_APP": "main:app",
         "WS_BACKEND": "dynamodb",
-        "WS_DYNAMODB_TABLE": {"Ref": stack.logical_id("AWS::DynamoDB::Table")},
+        "WS_DYNAMODB_TABLE": {"Ref": stack.table("connection_id")[0]},
+        "WS_DYNAMODB_ROOMS_TABLE": {"Ref": stack.table("room")[0]},
         "WS_PATH": "/ws",
     }
 
 
 def test_the_connections_table_has_the_key_and_ttl_the_dynamodb_store_uses(stack: Synthesized) -> None:
-    _, table = stack.one("AWS::DynamoDB::Table")
+    _, table = stack.table("connection_id")
     assert table["KeySchema"] == [{"AttributeName": "connection_id", "KeyType": "HASH"}]
     assert table["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+
+
+def test_the_rooms_table_is_keyed_by_room_then_connection_with_the_same_ttl(stack: Synthesized) -> None:
+    _, table = stack.table("room")
+    assert table["KeySchema"] == [{"AttributeName": "room", "KeyType": "HASH"}, {"AttributeName": "connection_id", "KeyType": "RANGE"}]
+    assert table["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+    assert len(stack.resources("AWS::DynamoDB::Table")) == 2
 
 
 def test_the_http_api_sends_every_request_to_the_function(stack: Synthesized) -> None:
@@ -113,15 +130,20 @@ def test_the_http_api_sends_every_request_to_the_function(stack: Synthesized) ->
         assert uri == function_arn or function_arn in uri["Fn::Join"][1]
 
 
-def test_the_function_may_touch_only_its_table_and_its_websocket_connections(stack: Synthesized) -> None:
+def test_the_function_may_touch_only_its_tables_and_its_websocket_connections(stack: Synthesized) -> None:
     _, policy = stack.one("AWS::IAM::Policy")
     statements = policy["PolicyDocument"]["Statement"]
     assert statements[0] == {
-        "Action": ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Scan"],
+        "Action": ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Scan"],
         "Effect": "Allow",
-        "Resource": [{"Fn::GetAtt": [stack.logical_id("AWS::DynamoDB::Table"), "Arn"]}],
+        "Resource": [{"Fn::GetAtt": [stack.table("connection_id")[0], "Arn"]}],
     }
-    manage = statements[1]
+    assert statements[1] == {
+        "Action": ["dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Query"],
+        "Effect": "Allow",
+        "Resource": [{"Fn::GetAtt": [stack.table("room")[0], "Arn"]}],
+    }
+    manage = statements[2]
     assert (manage["Action"], manage["Effect"]) == ("execute-api:ManageConnections", "Allow")
     websocket_api = next(
         logical_id for logical_id, api in stack.resources("AWS::ApiGatewayV2::Api").items() if api["ProtocolType"] == "WEBSOCKET"
@@ -131,7 +153,7 @@ def test_the_function_may_touch_only_its_table_and_its_websocket_connections(sta
         [{"Ref": websocket_api}, "/prod/POST/@connections/*"],
         [{"Ref": websocket_api}, "/prod/DELETE/@connections/*"],
     ]
-    assert len(statements) == 2
+    assert len(statements) == 3
 
 
 def test_a_published_layer_is_attached_by_arn(tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ import pytest
 
 from tests.support.paths import ROOT
 
-FILES = ("Makefile", "pyproject.toml", "requirements-dev.txt", "examples/chat/requirements.txt")
+FILES = ("Makefile", "pyproject.toml", "requirements-dev.txt", "requirements-release.txt", "examples/chat/requirements.txt")
 
 
 @pytest.fixture
@@ -27,11 +27,11 @@ def clone(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def make_n(clone: Path, target: str) -> list[str]:
+def make_n(clone: Path, target: str, *variables: str) -> list[str]:
     # As a user's shell runs it: not with what a `make test` around the tests exports (its flags,
     # and PYTHON and VENV when it runs the suite on another interpreter).
     env = {name: os.environ[name] for name in ("PATH", "HOME", "LANG") if name in os.environ}
-    result = subprocess.run(["make", "-n", target], cwd=clone, env=env, capture_output=True, text=True, timeout=30, check=True)
+    result = subprocess.run(["make", "-n", target, *variables], cwd=clone, env=env, capture_output=True, text=True, timeout=30, check=True)
     return result.stdout.splitlines()
 
 
@@ -51,7 +51,17 @@ def test_make_setup_after_make_serve_installs_the_development_requirements(clone
     (clone / ".venv" / ".serve-installed").touch()  # what `make serve` leaves
 
     assert make_n(clone, "serve")[0].startswith("WS_PATH=/ws .venv/bin/python -m asgi_lambda serve")  # nothing more to install
-    assert ".venv/bin/python -m pip install -q -r requirements-dev.txt -e ." in pip_installs(make_n(clone, "setup"))
+    assert ".venv/bin/python -m pip install -q -r requirements-dev.txt -r requirements-release.txt -e ." in pip_installs(
+        make_n(clone, "setup")
+    )
+
+
+def test_another_interpreters_venv_is_set_up_without_the_release_tools(clone: Path) -> None:
+    # What `make test` runs for .venv-3.12 and .venv-3.13: the release tests run on .venv only.
+    lines = make_n(clone, "setup", "VENV=.venv-3.12", "RELEASE_TOOLS=")
+
+    assert pip_installs(lines)[-1] == ".venv-3.12/bin/python -m pip install -q -r requirements-dev.txt  -e ."
+    assert (ROOT / "Makefile").read_text().count("VENV=.venv-$(version) RELEASE_TOOLS= ") == 2  # make test's -q check and its setup
 
 
 def test_make_serve_after_the_full_install_uses_it(clone: Path) -> None:

@@ -232,6 +232,14 @@ def test_bad_options_fail_with_a_message_naming_the_option(
     assert (result.returncode, result.stdout, result.stderr.splitlines()[-1]) == (2, "", message)
 
 
+def test_help_shows_region_as_required() -> None:
+    result = publish("--help")
+
+    assert result.returncode == 0
+    assert result.stdout.splitlines()[0] == "usage: publish_layer.sh --region R[,R...] [--public] [--endpoint-url URL] [--dist DIR]"
+    assert "\nrequired:\n  --region R[,R...]" in result.stdout
+
+
 def test_a_missing_or_empty_dist_fails_saying_to_build_first(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
 ) -> None:

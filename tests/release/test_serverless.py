@@ -42,6 +42,7 @@ ARTIFACT = Path(".serverless") / "asgi-lambda-hello.zip"
 # What the function may touch, in the long form the generated template holds.
 LOG_GROUP_ARN = {"Fn::GetAtt": ["HelloLogGroup", "Arn"]}
 TABLE_ARN = {"Fn::GetAtt": ["ConnectionsTable", "Arn"]}
+ROOMS_TABLE_ARN = {"Fn::GetAtt": ["RoomsTable", "Arn"]}
 WEBSOCKET_API_ARN = {"Fn::Sub": "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${WebsocketsApi}/*"}
 # ManageConnections: POST (replies) and DELETE (closes) on the service's stage (dev by default), nothing else.
 MANAGE_CONNECTIONS_ARNS = [
@@ -165,6 +166,7 @@ def test_function_environment_is_exactly_the_wrapper_and_the_dynamodb_store(pack
         "ASGI_APP": "main:app",
         "WS_BACKEND": "dynamodb",
         "WS_DYNAMODB_TABLE": {"Ref": "ConnectionsTable"},
+        "WS_DYNAMODB_ROOMS_TABLE": {"Ref": "RoomsTable"},
     }
 
 
@@ -196,7 +198,7 @@ def test_function_role_has_inline_policies_only(packaged: Packaged) -> None:
     assert sorted(packaged.role()) == ["AssumeRolePolicyDocument", "Policies"]
 
 
-def test_function_role_grants_exactly_its_logs_the_connection_store_and_manage_connections(
+def test_function_role_grants_exactly_its_logs_the_connection_and_rooms_tables_and_manage_connections(
     packaged: Packaged,
 ) -> None:
     grants = sorted(
@@ -211,8 +213,12 @@ def test_function_role_grants_exactly_its_logs_the_connection_store_and_manage_c
             ("Allow", "logs:PutLogEvents", repr(LOG_GROUP_ARN)),
             ("Allow", "dynamodb:GetItem", repr(TABLE_ARN)),
             ("Allow", "dynamodb:PutItem", repr(TABLE_ARN)),
+            ("Allow", "dynamodb:UpdateItem", repr(TABLE_ARN)),
             ("Allow", "dynamodb:DeleteItem", repr(TABLE_ARN)),
             ("Allow", "dynamodb:Scan", repr(TABLE_ARN)),
+            ("Allow", "dynamodb:PutItem", repr(ROOMS_TABLE_ARN)),
+            ("Allow", "dynamodb:DeleteItem", repr(ROOMS_TABLE_ARN)),
+            ("Allow", "dynamodb:Query", repr(ROOMS_TABLE_ARN)),
             *(("Allow", "execute-api:ManageConnections", repr(arn)) for arn in MANAGE_CONNECTIONS_ARNS),
         ]
     )
@@ -282,3 +288,13 @@ def test_connections_table_expires_records_on_expires_at(packaged: Packaged) -> 
 
 def test_connections_table_is_billed_per_request(packaged: Packaged) -> None:
     assert packaged.properties("ConnectionsTable")["BillingMode"] == "PAY_PER_REQUEST"
+
+
+def test_rooms_table_is_keyed_by_room_then_connection_with_the_same_ttl(packaged: Packaged) -> None:
+    table = packaged.properties("RoomsTable")
+    assert table["KeySchema"] == [{"AttributeName": "room", "KeyType": "HASH"}, {"AttributeName": "connection_id", "KeyType": "RANGE"}]
+    assert table["AttributeDefinitions"] == [
+        {"AttributeName": "room", "AttributeType": "S"},
+        {"AttributeName": "connection_id", "AttributeType": "S"},
+    ]
+    assert (table["TimeToLiveSpecification"], table["BillingMode"]) == ({"AttributeName": "expires_at", "Enabled": True}, "PAY_PER_REQUEST")

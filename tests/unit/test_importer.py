@@ -26,6 +26,9 @@ def code(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
             def helper(request): pass
             class Settings:
                 def __init__(self): pass
+            class Adapter:  # a Lambda handler, as asgi_lambda.Adapter is: (event, context)
+                def __call__(self, event, context): pass
+            handler = Adapter()
             class Legacy:  # ASGI 2: made with the scope, then called with receive and send
                 def __init__(self, scope):
                     self.scope = scope
@@ -140,7 +143,9 @@ def test_app_import_error_is_an_import_error_so_lambda_reports_import_module_err
         ("main:item", "a coroutine function taking 0 arguments"),
         ("main:helper", "a function taking 1 argument"),
         ("main:Settings", "a class whose constructor takes 0 arguments"),
+        ("main:handler", "an Adapter taking 2 arguments"),
     ],
+    ids=["coroutine-function", "function", "class", "instance-an-before-a-vowel"],
 )
 def test_a_callable_that_is_not_an_asgi_app_is_named_with_what_it_is(code: Path, spec: str, found: str) -> None:
     with pytest.raises(AppImportError) as error:

@@ -1,10 +1,13 @@
 """`asgi-lambda serve APP` (or `python -m asgi_lambda serve APP`): the app on 127.0.0.1:8000 behind
 emulated API Gateway HTTP and WebSocket APIs, through the handler the layer uses on Lambda.
-`asgi-lambda event KIND` prints a sample event; `asgi-lambda invoke EVENT` runs one through that handler.
+`asgi-lambda event KIND` prints a sample event; `asgi-lambda invoke [APP] EVENT` runs one through
+that handler (invoke.py).
 
-`serve` takes the app from APP, else ASGI_APP; `--env-file` sets variables first (env_file.py);
-`--reload` serves from a child process started afresh on each change (reload.py); `--stream` relays
-each response as the function streams it, as a Function URL in RESPONSE_STREAM mode (streaming.py).
+`serve` and `invoke` take the app from APP (or --app), else ASGI_APP; `--env-file` sets variables
+first (env_file.py); `--reload` serves from a child process started afresh on each change
+(reload.py); `--stream` relays each response as the function streams it, as a Function URL in
+RESPONSE_STREAM mode (streaming.py). State (the default SQLite store) goes under the cache
+directory (state.py).
 
 Bad input ends with one line on stderr naming the fault and a non-zero exit; Ctrl-C (or SIGTERM)
 stops the server, runs the app's lifespan shutdown and exits 0.
@@ -24,15 +27,15 @@ import traceback
 from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .. import __version__
 from ..exceptions import AppImportError, ConfigError, LifespanFailure
-from ..settings.options import DEFAULT_WS_PATH, parse_ws_path
+from ..settings.options import DEFAULT_WS_PATH, LOG_LEVELS, parse_base_path, parse_ws_path
 from .env_file import EnvFileError, load_env_file, read_env_file
 from .events import MANAGEMENT_PREFIX, WS_STAGE
 from .function import FunctionError, InProcessFunction
-from .gateway import Gateway
+from .gateway import Gateway, print_line
 from .runtime_function import RuntimeFunction, function_environ, managed
 from .samples import KINDS, SampleRequest
 from .streaming import InProcessStreamingFunction
@@ -60,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
         "the layer runs on Lambda (same ASGI_* and WS_* variables). Each request becomes a Lambda event.",
     )
     serve.add_argument("app", metavar="APP", nargs="?", help="the ASGI app as module:attribute, for example main:app (default: $ASGI_APP)")
+    serve.add_argument("--app", dest="app_option", metavar="APP", help="the app, as APP (either form)")
     serve.add_argument("--host", default="127.0.0.1", help="interface to listen on (default: 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8000, help="port to listen on (default: 8000)")
     serve.add_argument(
@@ -76,6 +80,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="where WebSocket clients connect, and the path their scope gets (default: $WS_PATH, else /, as on Lambda)",
     )
     serve.add_argument("--app-dir", default=".", help="directory the app is imported from, put first on sys.path (default: .)")
+    serve.add_argument(
+        "--root-path",
+        default="",
+        metavar="PATH",
+        help="serve the app under PATH, as a custom domain's base path mapping does: the function gets ASGI_BASE_PATH=PATH "
+        "(scope root_path), and requests outside PATH are answered 404 (default: none)",
+    )
+    serve.add_argument(
+        "--log-level",
+        choices=LOG_LEVELS,
+        default="info",
+        help="the level of the asgi_lambda logger and of the gateway's lines: at warning and above, one line per request "
+        "is no longer printed (default: info)",
+    )
     serve.add_argument(
         "--runtime",
         action="store_true",
@@ -124,11 +142,19 @@ def build_parser() -> argparse.ArgumentParser:
         "invoke",
         help="run one event through the handler the layer installs and print the Lambda response",
         description="Run EVENT (a JSON file, or - for standard input) through the handler the layer makes "
-        "from ASGI_* and WS_* (the app from --app or ASGI_APP), and print what Lambda would return.",
+        "from ASGI_* and WS_* (the app from APP, --app or ASGI_APP; an Adapter built in code is taken as it is), "
+        "and print what Lambda would return. A WebSocket event's replies go to WS_ENDPOINT_URL, else to a "
+        "Management API served here, which prints them on stderr; one not delivered exits 1.",
     )
+    invoke.add_argument("app", metavar="APP", nargs="?", help="the ASGI app as module:attribute, for example main:app (default: $ASGI_APP)")
     invoke.add_argument("event", metavar="EVENT", help="a JSON file with the event, or - to read it from standard input")
-    invoke.add_argument("--app", default=None, help="the ASGI app as module:attribute (default: $ASGI_APP)")
+    invoke.add_argument("--app", dest="app_option", metavar="APP", help="the app, as APP (either form)")
     invoke.add_argument("--app-dir", default=".", help="directory the app is imported from, put first on sys.path (default: .)")
+    invoke.add_argument(
+        "--env-file",
+        metavar="FILE",
+        help="set the variables of a dotenv file before the app is imported; variables already set in the environment win",
+    )
     return parser
 
 
@@ -141,7 +167,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "event":
             return print_event(args)
         if args.command == "invoke":
-            return invoke_event(args)
+            from .invoke import invoke
+
+            app, app_variable = chosen_app(args)
+            if app_variable == "":
+                return fail(app)
+            return invoke(event_name=args.event, app=app, app_variable=app_variable, app_dir=args.app_dir, env_file=args.env_file)
     except BrokenPipeError:
         # The reader went away (`... | head`): stop as other command-line tools do, without a
         # traceback, and keep Python's exit-time flush of stdout from raising again.
@@ -176,38 +207,16 @@ def print_event(args: argparse.Namespace) -> int:
     return 0
 
 
-def invoke_event(args: argparse.Namespace) -> int:
-    """One event through Adapter.from_environ, as bootstrap.py makes the handler on Lambda."""
-    try:
-        text = sys.stdin.read() if args.event == "-" else Path(args.event).read_text()
-    except OSError as exc:
-        return fail(f"EVENT {args.event!r}: {exc.strerror or exc}")
-    try:
-        event = json.loads(text)
-    except ValueError as exc:
-        return fail(f"EVENT {args.event!r} is not JSON: {exc}")
-    app = args.app or os.environ.get("ASGI_APP", "")
-    if not app:
-        return fail("no app: give --app module:attribute, or set ASGI_APP")
-    sys.path.insert(0, str(Path(args.app_dir).resolve()))
-    configure_logging()
-    os.environ["ASGI_APP"] = app
-    from ..adapter import Adapter
-    from .function import LocalContext
-
-    try:
-        handler = Adapter.from_environ(os.environ, app_variable="--app" if args.app else "ASGI_APP")
-    except (AppImportError, ConfigError, LifespanFailure) as exc:
-        return fail(str(exc))
-    try:
-        response = handler(event, LocalContext("asgi-lambda-invoke"))
-    except Exception as exc:  # what the runtime would report as the invocation's error
-        sys.stdout.write(json.dumps({"errorMessage": str(exc), "errorType": type(exc).__name__}, indent=2) + "\n")
-        return 1
-    finally:
-        handler.close()
-    sys.stdout.write(json.dumps(response, indent=2) + "\n")
-    return 0
+def chosen_app(args: argparse.Namespace) -> tuple[str, str]:
+    """The app given as APP or as --app, and how messages name it; ("", "ASGI_APP") when neither is
+    given; (the fault, "") when both are, naming different apps."""
+    if args.app and args.app_option and args.app != args.app_option:
+        return f"APP {args.app!r} and --app {args.app_option!r}: give the app once", ""
+    if args.app_option:
+        return args.app_option, "--app"
+    if args.app:
+        return args.app, "APP"
+    return "", "ASGI_APP"
 
 
 def fail(message: str) -> int:
@@ -220,7 +229,7 @@ def serve(args: argparse.Namespace, argv: Sequence[str]) -> int:
         import uvicorn  # noqa: F401  (checked here, used in make_server)
         import websockets  # noqa: F401
     except ImportError as exc:
-        return fail(f"serve needs uvicorn and websockets ({exc}): pip install 'asgi-lambda[local]'")
+        return fail(f"serve needs uvicorn and websockets ({exc}): pip install uvicorn websockets")
     supervisor = args.reload and args.fd is None  # --reload's own process: it watches, a child serves
     variables: dict[str, str] = {}
     if args.env_file is not None:
@@ -234,12 +243,17 @@ def serve(args: argparse.Namespace, argv: Sequence[str]) -> int:
             if isinstance(parsed, int):
                 return parsed
             args = parsed
-    if args.app:
-        app, app_variable = args.app, "APP"
-    else:
-        app, app_variable = os.environ.get("ASGI_APP", "").strip() or variables.get("ASGI_APP", "").strip(), "ASGI_APP"
+    app, app_variable = chosen_app(args)
+    if app_variable == "":
+        return fail(app)
     if not app:
-        return fail("no app: give APP (module:attribute, such as main:app), or set ASGI_APP")
+        app = os.environ.get("ASGI_APP", "").strip() or variables.get("ASGI_APP", "").strip()
+    if not app:
+        return fail("no app: give APP (or --app) as module:attribute, such as main:app, or set ASGI_APP")
+    try:
+        root_path = args.root_path = parse_base_path(args.root_path, name="--root-path", text=True)
+    except ConfigError as exc:
+        return fail(str(exc))
     # The same check as on Lambda, naming where the value came from.
     ws_path_from = "--ws-path" if any(arg == "--ws-path" or arg.startswith("--ws-path=") for arg in argv) else "WS_PATH"
     try:
@@ -281,12 +295,10 @@ def serve(args: argparse.Namespace, argv: Sequence[str]) -> int:
         endpoint_url = f"{base}{MANAGEMENT_PREFIX}/{WS_STAGE}"
         app_dir = str(Path(args.app_dir).resolve())
         sys.path.insert(0, app_dir)
-        configure_logging()
-        os.environ.update(
-            function_environ(
-                os.environ, app=app, endpoint_url=endpoint_url, ws_path=args.ws_path, state_dir=Path(".asgi-lambda"), port=port
-            )
-        )
+        configure_logging(args.log_level)
+        os.environ.update(function_environ(os.environ, app=app, endpoint_url=endpoint_url, ws_path=args.ws_path, port=port))
+        if root_path:
+            os.environ["ASGI_BASE_PATH"] = root_path
         function: Function
         if args.runtime:
             function = RuntimeFunction(app=app, app_dir=app_dir, stream=args.stream, max_concurrency=args.max_concurrency)
@@ -296,29 +308,60 @@ def serve(args: argparse.Namespace, argv: Sequence[str]) -> int:
             function = InProcessFunction(app_variable=app_variable)
         try:
             function.start()
-        except AppImportError as exc:
-            function.close()
-            hint = f" (--app-dir is {app_dir})" if "no module named" in str(exc) else ""
-            return fail(f"{exc}{hint}")
-        except (ConfigError, LifespanFailure, FunctionError) as exc:
-            function.close()
-            return fail(str(exc))
-        except ImportError as exc:  # raised by the app's own imports (a missing dependency)
-            function.close()
-            return fail(f"{app_variable}={app!r} failed to import: {type(exc).__name__}: {exc}")
         except KeyboardInterrupt:
             function.close()
             return 130
         except Exception as exc:
             function.close()
-            traceback.print_exc()
-            return fail(f"{app_variable}={app!r} failed at init: {type(exc).__name__}: {exc}")
-        gateway = Gateway(function, port=port, payload=args.payload, alb=args.alb, ws_path=args.ws_path, stream=args.stream)
+            message = init_failure(exc, app=app, app_variable=app_variable, app_dir=app_dir)
+            if args.fd is None:
+                return fail(message)
+            # --reload's child: answer every request with the error until a change restarts it, as uvicorn does.
+            fail(message)
+            return run(make_server(InitFailed(message, traceback.format_exc()), log_level=args.log_level), sock, None)
+        log = print_line if logging.getLevelName(args.log_level.upper()) <= logging.INFO else ignore_line
+        gateway = Gateway(
+            function, port=port, payload=args.payload, alb=args.alb, ws_path=args.ws_path, stream=args.stream, root_path=root_path, log=log
+        )
         print_banner(args, app=app, base=base, endpoint_url=endpoint_url)
-        return run(make_server(gateway), sock, function)
+        return run(make_server(gateway, log_level=args.log_level), sock, function)
 
 
-def run(server: uvicorn.Server, sock: socket.socket, function: Function) -> int:
+def init_failure(exc: Exception, *, app: str, app_variable: str, app_dir: str) -> str:
+    """The one line that says why the function's init failed."""
+    if isinstance(exc, AppImportError):
+        hint = f" (--app-dir is {app_dir})" if "no module named" in str(exc) else ""
+        return f"{exc}{hint}"
+    if isinstance(exc, (ConfigError, LifespanFailure, FunctionError)):
+        return str(exc)
+    if isinstance(exc, ImportError):  # raised by the app's own imports (a missing dependency)
+        return f"{app_variable}={app!r} failed to import: {type(exc).__name__}: {exc}"
+    traceback.print_exc()
+    return f"{app_variable}={app!r} failed at init: {type(exc).__name__}: {exc}"
+
+
+class InitFailed:
+    """Under --reload, while the app cannot start: every HTTP request answered 500 with the error and
+    its traceback as text, every WebSocket handshake refused, until a change starts a new child."""
+
+    def __init__(self, message: str, trace: str) -> None:
+        self.body = f"{PROG}: the app failed to start; fix it and save: the server restarts on the change.\n\n{message}\n\n{trace}".encode()
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            headers = [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(self.body)).encode())]
+            await send({"type": "http.response.start", "status": 500, "headers": headers})
+            await send({"type": "http.response.body", "body": self.body})
+        elif scope["type"] == "websocket":
+            await receive()
+            await send({"type": "websocket.close", "code": 1011})
+
+
+def ignore_line(line: str) -> None:
+    """--log-level warning and above: no line per request."""
+
+
+def run(server: uvicorn.Server, sock: socket.socket, function: Function | None) -> int:
     """Serve until Ctrl-C or SIGTERM, then shut the function down (lifespan shutdown included)."""
     if threading_main():
         signal.signal(signal.SIGTERM, stop)
@@ -328,20 +371,31 @@ def run(server: uvicorn.Server, sock: socket.socket, function: Function) -> int:
         pass
     finally:
         try:
-            function.close()
+            if function is not None:
+                function.close()
         except KeyboardInterrupt:
             return 130
     return 0 if server.started else 1
 
 
-def make_server(gateway: Gateway) -> uvicorn.Server:
-    """uvicorn serving the gateway; it logs one line per request itself, so uvicorn's are off. The
-    client's address is the socket's, as API Gateway's sourceIp is: uvicorn would otherwise take a
-    loopback client's X-Forwarded-For for it (proxy_headers), which API Gateway never lets a client set."""
+def make_server(gateway: Any, *, log_level: str = "info") -> uvicorn.Server:
+    """uvicorn serving the gateway; it logs one line per request itself, so uvicorn's are off, and
+    uvicorn's own at warning unless --log-level asks for debug. The client's address is the socket's,
+    as API Gateway's sourceIp is: uvicorn would otherwise take a loopback client's X-Forwarded-For for
+    it (proxy_headers), which API Gateway never lets a client set."""
     import uvicorn
 
-    config = uvicorn.Config(gateway, lifespan="off", access_log=False, log_level="warning", ws="auto", proxy_headers=False)
+    level = log_level if log_level in ("debug", "warning", "error", "critical") else "warning"
+    config = uvicorn.Config(gateway, lifespan="off", access_log=False, log_level=level, ws="auto", proxy_headers=False)
+    logging.getLogger("uvicorn.error").addFilter(handshake_answered)
     return uvicorn.Server(config)
+
+
+def handshake_answered(record: logging.LogRecord) -> bool:
+    """Drop uvicorn's "returned without completing handshake" error: its websockets implementation
+    logs it after a handshake answered with an HTTP response (a refused $connect's status), which
+    does complete it."""
+    return not record.getMessage().startswith("ASGI callable returned without completing handshake")
 
 
 def listen(host: str, port: int) -> socket.socket:
@@ -366,11 +420,11 @@ def url_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
-def configure_logging() -> None:
-    """Logs on stderr, as the runtime sends them to CloudWatch: asgi_lambda's at INFO (startup,
-    app errors with tracebacks), others at WARNING."""
+def configure_logging(level: str = "info") -> None:
+    """Logs on stderr, as the runtime sends them to CloudWatch: asgi_lambda's at `level` (--log-level;
+    info: startup, app errors with tracebacks), others at WARNING."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    logging.getLogger("asgi_lambda").setLevel(logging.INFO)
+    logging.getLogger("asgi_lambda").setLevel(level.upper())
 
 
 def print_banner(args: argparse.Namespace, *, app: str, base: str, endpoint_url: str) -> None:
@@ -385,10 +439,13 @@ def print_banner(args: argparse.Namespace, *, app: str, base: str, endpoint_url:
         store += f" ({os.environ.get('WS_SQLITE_PATH', '')})"
     client = "awslambdaric" if managed(os.environ) else "the layer's own runtime client"
     at_once = f", {args.max_concurrency} invocations at once" if args.max_concurrency > 1 else ""
-    mode = f"in a Lambda runtime ({client}, the built layer{at_once})" if args.runtime else "in this process"
+    if args.runtime:
+        mode = f"in a Lambda runtime ({client}, the built layer{at_once})"
+    else:
+        mode = "in a child process, started afresh on each change (--reload)" if args.fd is not None else "in this process"
     lines = [
         f"{PROG}: serving {app} {mode}, behind emulated API Gateway",
-        f"  HTTP          {base}/   ({source})",
+        f"  HTTP          {base}{args.root_path}/   ({source})",
         f"  WebSocket     ws{base[4:]}{args.ws_path}   (connections: {store})",
         f"  Management    {endpoint_url}/@connections/{{id}}   (WS_ENDPOINT_URL={os.environ.get('WS_ENDPOINT_URL', '')})",
         "Press Ctrl-C to stop.",

@@ -39,9 +39,10 @@ MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", 
 
 
 class Request:
-    """One client request as the front end sees it, with the X-Forwarded-* headers it adds."""
+    """One client request as the front end sees it, with the X-Forwarded-* headers it adds: the port
+    and scheme clients reached it on."""
 
-    def __init__(self, scope: Scope, body: bytes, *, port: int) -> None:
+    def __init__(self, scope: Scope, body: bytes, *, port: int, scheme: str = "http") -> None:
         self.method: str = scope.get("method", "GET")
         self.path: str = scope["path"]  # decoded by uvicorn
         raw_path = scope.get("raw_path")
@@ -59,7 +60,7 @@ class Request:
             ("x-amzn-trace-id", f"Root=1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]}"),
             ("x-forwarded-for", f"{forwarded_for}, {self.source_ip}" if forwarded_for else self.source_ip),
             ("x-forwarded-port", str(port)),
-            ("x-forwarded-proto", "http"),
+            ("x-forwarded-proto", scheme),  # the local gateway's http; API Gateway's (the samples') https
         ]
         self.body = body
         self.epoch_ms = int(time.time() * 1000)

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sys
 import time
 import uuid
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
 
 from ..adapter import Adapter
+from ..exceptions import AppImportError
 from .events import ACCOUNT_ID, REGION, TIMEOUT_SECONDS
 
 
@@ -58,6 +61,29 @@ class LocalContext:
         return max(0, int((self.deadline - time.monotonic()) * 1000))
 
 
+def local_handler(environ: Mapping[str, str], *, app_variable: str = "ASGI_APP") -> Adapter:
+    """The handler made as the layer's bootstrap makes it (`Adapter.from_environ`); or, when the
+    app's name (ASGI_APP) names an `Adapter` built in code (`handler = Adapter(app)`), that one: it
+    is a Lambda handler already, as the function's own code would export it."""
+    try:
+        return Adapter.from_environ(environ, app_variable=app_variable)
+    except AppImportError:
+        built = named_adapter(environ.get("ASGI_APP", ""))
+        if built is None:
+            raise
+        return built
+
+
+def named_adapter(spec: str) -> Adapter | None:
+    """The `Adapter` that `module:attribute` names, if its module is imported already (the
+    importer has just tried it) and it is one; else None."""
+    module_name, _, attribute = spec.strip().partition(":")
+    found: Any = sys.modules.get(module_name.strip().replace("/", "."))
+    for part in attribute.split(".") if found is not None and attribute else ():
+        found = getattr(found, part, None)
+    return found if isinstance(found, Adapter) else None
+
+
 class InProcessFunction:
     """The handler in this process, made as the layer's bootstrap makes it, from the same
     variables (ASGI_*, WS_*), and always called in the same single worker thread."""
@@ -76,7 +102,7 @@ class InProcessFunction:
     def _init(self) -> None:
         # As bootstrap.py does at import (it cannot be imported here: it reads the environment
         # at import, once per process).
-        self.handler = Adapter.from_environ(os.environ, app_variable=self.app_variable)
+        self.handler = local_handler(os.environ, app_variable=self.app_variable)
 
     async def invoke(self, event: dict[str, Any]) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self.executor, self._call, event)

@@ -163,6 +163,7 @@ class Gateway:
         alb: bool = False,
         ws_path: str = "/ws",
         stream: bool = False,
+        root_path: str = "",
         log: Callable[[str], None] = print_line,
     ) -> None:
         if stream and not isinstance(function, EmulatedFunction):
@@ -175,6 +176,7 @@ class Gateway:
         self.payload: Payload = payload
         self.alb = alb
         self.ws_path = ws_path
+        self.root_path = root_path  # `serve --root-path`: a custom domain's base path, the only one it serves
         self.log = log
         self.connections: dict[str, ClientSocket] = {}
 
@@ -211,6 +213,13 @@ class Gateway:
         if body is None:
             return  # the client left
         request = Request(scope, body, port=self.port)
+        if self.root_path and not (request.path == self.root_path or request.path.startswith(self.root_path + "/")):
+            # No API mapping for this path on the custom domain.
+            status, headers, content = json_answer(404, {"message": "Not Found"})
+            await send({"type": "http.response.start", "status": status, "headers": encode_headers(headers, content, request.method)})
+            await send({"type": "http.response.body", "body": content if request.method != "HEAD" else b""})
+            self.emit(f"{request.method} {request.path} {status} {elapsed_ms(started)} ms (outside --root-path {self.root_path})")
+            return
         if self.stream:
             return await self.streamed(request, receive, send, started)
         status, headers, content = await self.answer(request)
@@ -316,10 +325,10 @@ class Gateway:
         connection = ClientSocket(send, Request(scope, b"", port=self.port))
         self.connections[connection.connection_id] = connection
         answer = await self.invoke_ws(connection, "$connect", connection.connect_event())
-        status = answer.get("statusCode") if isinstance(answer, dict) else None
+        status = connect_status(answer)
         if status != 200:
             del self.connections[connection.connection_id]
-            await send({"type": "websocket.close", "code": 1008})
+            await refuse(scope, send, status)
             return
         try:
             await send({"type": "websocket.accept", "subprotocol": subprotocol(answer)})
@@ -357,9 +366,31 @@ class Gateway:
             report(f"WS {route} {connection.connection_id}: the function failed", exc)
             self.emit(f"WS {route} {connection.connection_id} 502 {elapsed_ms(started)} ms")
             return None
-        status = answer.get("statusCode", "-") if isinstance(answer, dict) else "-"
+        status = connect_status(answer) if route == "$connect" else answer.get("statusCode", "-") if isinstance(answer, dict) else "-"
         self.emit(f"WS {route} {connection.connection_id} {status} {elapsed_ms(started)} ms")
         return answer
+
+
+def connect_status(answer: Any) -> int:
+    """The status API Gateway answers a WebSocket handshake with, from the $connect answer: its
+    statusCode (200 opens the connection); 502 when the function failed or answered no status."""
+    status = answer.get("statusCode") if isinstance(answer, dict) else None
+    try:
+        return int(status) if status is not None and not isinstance(status, bool) else 502
+    except (TypeError, ValueError):
+        return 502
+
+
+async def refuse(scope: Scope, send: Send, status: int) -> None:
+    """Answer the handshake with `status`, as API Gateway does when $connect does not answer 200;
+    where the server cannot send an HTTP answer to a handshake, a close (uvicorn answers 403)."""
+    if "websocket.http.response" not in scope.get("extensions", {}):
+        await send({"type": "websocket.close", "code": 1008})
+        return
+    content = json.dumps({"message": "Internal server error" if status >= 500 else "Forbidden"}).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(content)).encode())]
+    await send({"type": "websocket.http.response.start", "status": status, "headers": headers})
+    await send({"type": "websocket.http.response.body", "body": content})
 
 
 def subprotocol(answer: dict[str, Any]) -> str | None:

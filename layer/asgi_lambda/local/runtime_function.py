@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .function import FunctionError
+from .state import private_dir
+from .state import state_dir as cache_dir
 from .streaming import EmulatedFunction
 
 if TYPE_CHECKING:
@@ -67,7 +69,7 @@ class RuntimeFunction(EmulatedFunction):
             "AWS_LAMBDA_LOG_STREAM_NAME": f"{time.strftime('%Y/%m/%d')}/[$LATEST]{uuid.uuid4().hex}",
             "AWS_EXECUTION_ENV": f"AWS_Lambda_python{version}",  # 3.12+: awslambdaric polls in a thread
             # What `sam local` sets too: one local execution environment, so the layer allows a store
-            # that keeps connections in it (the default SQLite file under --app-dir's .asgi-lambda/).
+            # that keeps connections in it (the default SQLite file under the cache directory, state.py).
             "AWS_SAM_LOCAL": "true",
             # The layer's python/ directory first, as /opt/python is on Lambda; the task root is the
             # working directory, which `python -m` puts first on sys.path.
@@ -156,22 +158,19 @@ def build_layer(workdir: Path) -> Path:
 
 
 def function_environ(
-    environ: Mapping[str, str], *, app: str, endpoint_url: str, ws_path: str, state_dir: Path, port: int
+    environ: Mapping[str, str], *, app: str, endpoint_url: str, ws_path: str, port: int, state_dir: Path | None = None
 ) -> dict[str, str]:
     """The variables the gateway adds to the function's environment; the user's own win.
 
     WS_ENDPOINT_URL points the handler's Management API client at this server; WS_PATH gives the
     scope the path the client connected to; without WS_BACKEND, connections are kept in a SQLite
-    file that belongs to this server (reset at each start: no client outlives it).
+    file that belongs to this server, in `state_dir` (default: the cache directory, state.py), reset at
+    each start: no client outlives it.
     """
     added = {"ASGI_APP": app}
     if not environ.get("WS_BACKEND", "").strip():
-        # Private, as the store's default directory is (stores/sqlite.py): the file holds the
-        # connections' requests and where replies go.
-        state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        if state_dir.stat().st_uid == os.getuid():
-            state_dir.chmod(0o700)  # made by an older version, 0755
-        path = state_dir.resolve() / f"connections-{port}.sqlite3"  # absolute: --runtime's function runs elsewhere
+        # Absolute: --runtime's function runs elsewhere.
+        path = (private_dir(state_dir) if state_dir is not None else cache_dir()) / f"connections-{port}.sqlite3"
         for stale in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
             stale.unlink(missing_ok=True)
         added.update(WS_BACKEND="sqlite", WS_SQLITE_PATH=str(path))

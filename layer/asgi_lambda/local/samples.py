@@ -48,7 +48,7 @@ class SampleRequest:
             "client": ("203.0.113.10", 0),
             "headers": [(b"host", host.encode()), *((name.encode(), value.encode()) for name, value in self.headers)],
         }
-        return Request(scope, self.body.encode(), port=443)
+        return Request(scope, self.body.encode(), port=443, scheme="https")  # as AWS's front ends are reached
 
 
 def function_url(sample: SampleRequest) -> dict[str, Any]:

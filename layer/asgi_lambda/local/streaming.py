@@ -20,7 +20,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from .events import ACCOUNT_ID, HOP_BY_HOP, REGION, TIMEOUT_SECONDS, MalformedResponse, Request, http_api_event, http_response
-from .function import FunctionError
+from .function import FunctionError, local_handler
 
 if TYPE_CHECKING:
     from ..adapter import Adapter
@@ -147,9 +147,7 @@ class InProcessStreamingFunction(EmulatedFunction):
         self.serving = self.thread.submit(self.serve)
 
     def init(self) -> None:
-        from ..adapter import Adapter
-
-        self.handler = Adapter.from_environ(os.environ, app_variable=self.app_variable)
+        self.handler = local_handler(os.environ, app_variable=self.app_variable)
 
     def serve(self) -> None:
         from ..runtime.api import RuntimeClientError, RuntimeConnection

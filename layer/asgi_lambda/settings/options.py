@@ -312,9 +312,25 @@ def parse_redact(value: object, *, name: str, text: bool) -> frozenset[str]:
 def parse_ws_path(value: object, *, name: str, text: bool) -> str:
     """The path every WebSocket scope gets: WS_PATH, or `serve --ws-path`; empty means the default."""
     path = str(value or "").strip() or DEFAULT_WS_PATH
-    if not path.startswith("/") or any(char in path for char in "?# "):
+    if not path.startswith("/"):
         raise ConfigError(f"{name}={value!r}: expected a path starting with /, such as /ws.")
+    fault = next((ws_path_fault(char) for char in path if ws_path_fault(char)), None)
+    if fault is not None:
+        raise ConfigError(f"{name}={value!r}: {fault}; expected a path such as /ws.")
     return path
+
+
+def ws_path_fault(char: str) -> str | None:
+    """Why `char` cannot be in a WebSocket path (clients connect to it as it is written), or None."""
+    if char == "?":
+        return "'?' starts a query string, which is not part of the path"
+    if char == "#":
+        return "'#' starts a fragment, which clients never send"
+    if char == " ":
+        return "a space is not allowed in a path"
+    if char.isspace() or not char.isprintable():
+        return f"{char!r} is not allowed in a path"
+    return None
 
 
 def whole_number(value: object, *, name: str, text: bool, default: int, low: int, high: int, unit: str) -> int:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Final
 
 from ..settings.options import REDACTED
-from .common import decode_body, encoded_query, header_pairs, trace_id
+from .common import decode_body, encoded_query, header_pairs, server_and_scheme, trace_id
 from .fields import FLAG, NUMBER, TEXT, Fields, ListOf, MapOf, Nullable
 
 if TYPE_CHECKING:
@@ -118,13 +118,16 @@ class WebSocketEvent:
         headers = header_pairs(self.event.get("headers"), self.event.get("multiValueHeaders"))
         protocols = [value.decode() for name, value in headers if name == b"sec-websocket-protocol"]
         identity = self.request_context.get("identity") or {}
-        host = self.request_context.get("domainName") or next((value.decode() for name, value in headers if name == b"host"), None)
+        # As an HTTP scope's: Host and the X-Forwarded-* headers API Gateway sets (or the local gateway).
+        lookup = {name.decode(): value.decode() for name, value in reversed(headers)}
+        server, scheme = server_and_scheme(lookup, domain_name=self.request_context.get("domainName"))
         return {
             "query_string": encoded_query(self.query_params()).decode(),
             "headers": [[name.decode(), value.decode()] for name, value in headers],
             "subprotocols": [protocol.strip() for value in protocols for protocol in value.split(",") if protocol.strip()],
             "client": [identity["sourceIp"], 0] if identity.get("sourceIp") else None,
-            "server": [host, 443] if host else None,
+            "server": list(server) if server else None,
+            "scheme": "ws" if scheme == "http" else "wss",
         }
 
     def scope(self, stored: dict[str, Any], *, app_state: dict[str, Any] | None) -> dict[str, Any]:
@@ -133,7 +136,7 @@ class WebSocketEvent:
             "type": "websocket",
             "asgi": {"version": "3.0", "spec_version": "2.4"},
             "http_version": "1.1",
-            "scheme": "wss",
+            "scheme": stored.get("scheme", "wss"),  # a connection stored before the scheme was kept: API Gateway's
             "path": stored["path"],
             "raw_path": stored["path"].encode(),
             "root_path": "",

@@ -243,7 +243,7 @@ def load(entry: StoreEntry) -> type[Store]:
     except ModuleNotFoundError as exc:
         if entry.library and exc.name and exc.name.split(".")[0] == entry.library:
             raise MissingPackage(
-                f"WS_BACKEND={entry.name} needs the {entry.library!r} package: pip install 'asgi-lambda[{entry.extra}]', "
+                f"WS_BACKEND={entry.name} needs the {entry.library!r} package: pip install {entry.library}, "
                 f"or build the layer with ./build_layer.sh --with {entry.name}.{fix('missing-package')}"
             ) from exc
         raise

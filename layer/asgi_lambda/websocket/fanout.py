@@ -197,7 +197,7 @@ def sqs_client(hub: ConnectionHub) -> Any:
         except ImportError as exc:
             raise QueueUnavailable(
                 f"fan-out queue {hub.settings.fanout_queue_url}: WS_FANOUT_QUEUE_URL needs the 'boto3' package "
-                "(in Lambda's runtime; elsewhere pip install 'asgi-lambda[aws]')"
+                "(in Lambda's runtime; elsewhere pip install boto3)"
             ) from exc
 
         url = hub.settings.fanout_queue_url or ""

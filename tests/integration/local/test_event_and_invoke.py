@@ -111,7 +111,7 @@ def test_invoke_prints_the_error_lambda_would_report_and_exits_1(app_dir: Path) 
 @pytest.mark.parametrize(
     ("args", "stdin", "message"),
     [
-        (("invoke", "-"), "{}", "asgi-lambda: no app: give --app module:attribute, or set ASGI_APP"),
+        (("invoke", "-"), "{}", "asgi-lambda: no app: give APP (or --app) as module:attribute, such as main:app, or set ASGI_APP"),
         (
             ("invoke", "--app", "service:app", "-"),
             "not json",

@@ -84,7 +84,7 @@ def test_without_app_or_asgi_app_serve_says_to_give_either(app_dir: Path, env: d
 
     assert (result.returncode, result.stderr) == (
         1,
-        "asgi-lambda: no app: give APP (module:attribute, such as main:app), or set ASGI_APP\n",
+        "asgi-lambda: no app: give APP (or --app) as module:attribute, such as main:app, or set ASGI_APP\n",
     )
 
 
@@ -184,17 +184,22 @@ def test_reload_starts_the_server_again_once_a_failing_app_is_fixed(app_dir: Pat
         while not tried.exists():
             assert time.monotonic() < deadline, "the app was not imported within 30 s"
             time.sleep(0.05)
-        time.sleep(1)  # that server has exited on the import error; the reloader goes on watching
-        assert served.process.poll() is None
+        # That server answers every request with the import error while the reloader watches, as uvicorn's does.
+        served.wait_until_serving(timeout=30)
+        failing = httpx.get(served.url, timeout=10)
+        assert (failing.status_code, served.process.poll()) == (500, None)
+        assert "APP='main:app' failed to import: ModuleNotFoundError: No module named 'nowhere_to_be_found'" in failing.text
 
         (app_dir / "main.py").write_text(APP_SOURCE.replace("VERSION", "fixed"))
-        served.wait_until_serving(timeout=30)
+        deadline = time.monotonic() + 30
+        while httpx.get(served.url, timeout=10).status_code != 200:
+            assert time.monotonic() < deadline, "the fixed app was not served within 30 s"
+            time.sleep(0.1)
         assert answer(served).startswith("- - fixed from ")
     finally:
         out, err = served.stop()
     assert served.process.returncode == 0, err
-    assert "ModuleNotFoundError: No module named 'nowhere_to_be_found'" in err
-    assert "asgi-lambda: the server exited (1); it starts again when a file changes" in err
+    assert "asgi-lambda: APP='main:app' failed to import: ModuleNotFoundError: No module named 'nowhere_to_be_found'" in err
 
 
 def test_reload_leaves_no_server_behind_when_the_reloader_is_killed(

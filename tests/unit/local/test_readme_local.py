@@ -7,20 +7,12 @@ from __future__ import annotations
 import argparse
 import re
 
-import pytest
-
 from asgi_lambda.local.cli import build_parser
 from asgi_lambda.local.samples import KINDS
 from tests.support import paths
 
 RUNNING_LOCALLY = (paths.DOCS / "running-locally.md").read_text()
 CONFIGURATION = (paths.DOCS / "configuration.md").read_text()
-
-# Until the branch that owns docs/running-locally.md lands, the page is its one-line stub (README's
-# former "Running locally" section moves there with that branch).
-stub = pytest.mark.skipif(
-    len(RUNNING_LOCALLY.splitlines()) == 1, reason="docs/running-locally.md is still the stub the first-hour branch replaces"
-)
 
 
 def section(page: str, title: str) -> str:
@@ -41,17 +33,15 @@ def serve_options() -> list[str]:
     ]
 
 
-@stub
-def test_the_running_locally_page_shows_every_serve_option_and_the_version() -> None:
-    table_rows = [line for line in RUNNING_LOCALLY.splitlines() if line.startswith("| `--")]
+def test_running_locally_shows_every_serve_option_and_the_version() -> None:
+    table_rows = [line for line in RUNNING_LOCALLY.splitlines() if line.startswith("| `")]
 
     for option in serve_options():
-        assert any(f"`{option}" in row for row in table_rows), f"{option} is not in the serve options table of docs/running-locally.md"
+        assert any(f"`{option}" in row for row in table_rows), f"{option} is not in docs/running-locally.md's serve options table"
     assert "asgi-lambda --version" in RUNNING_LOCALLY
 
 
-@stub
-def test_the_running_locally_page_lists_every_event_kind() -> None:
+def test_running_locally_lists_every_event_kind() -> None:
     kinds = re.search(r"\nKinds: (.*?)\.\n", RUNNING_LOCALLY, re.S)
 
     assert kinds is not None

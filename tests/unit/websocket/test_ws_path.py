@@ -56,12 +56,22 @@ def test_an_empty_ws_path_is_the_default() -> None:
     assert websocket_from_environ({"WS_BACKEND": "memory", "WS_PATH": ""}).path == "/"
 
 
-@pytest.mark.parametrize("value", ["ws", "/ws?x=1", "/a b"])
-def test_a_bad_ws_path_is_named_with_an_example(value: str) -> None:
+@pytest.mark.parametrize(
+    ("value", "fault"),
+    [
+        ("ws", "expected a path starting with /, such as /ws."),
+        ("/ws?x=1", "'?' starts a query string, which is not part of the path; expected a path such as /ws."),
+        ("/a#b", "'#' starts a fragment, which clients never send; expected a path such as /ws."),
+        ("/a b", "a space is not allowed in a path; expected a path such as /ws."),
+        ("/a\tb", "'\\t' is not allowed in a path; expected a path such as /ws."),
+    ],
+    ids=["no-slash", "query", "fragment", "space", "tab"],
+)
+def test_a_bad_ws_path_is_named_with_what_is_wrong_and_an_example(value: str, fault: str) -> None:
     with pytest.raises(ConfigError) as error:
         websocket_from_environ({"WS_BACKEND": "memory", "WS_PATH": value})
 
-    assert str(error.value) == f"WS_PATH={value!r}: expected a path starting with /, such as /ws." + fix("invalid-value")
+    assert str(error.value) == f"WS_PATH={value!r}: {fault}" + fix("invalid-value")
 
 
 @pytest.mark.parametrize(
