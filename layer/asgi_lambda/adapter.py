@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine, Iterable, Mapping
+from collections.abc import Callable, Coroutine, Iterable, Mapping
 from functools import partial
+from inspect import iscoroutinefunction  # loaded with asyncio already
 from time import perf_counter, time
 from typing import TYPE_CHECKING, Any
 
@@ -78,14 +79,21 @@ class Adapter:
         api_gateway_region_name: str | None = None,
         strip_root_path: bool = False,
         access_log: bool = False,
+        interface: str = "auto",
     ) -> None:
         arguments = locals()  # the declared keywords (settings.options), passed through to the one check of each
         if settings is None:
             settings = Settings.from_arguments(**{keyword: arguments[keyword] for keyword in KEYWORD_DEFAULTS})
         elif given := [keyword for keyword, default in KEYWORD_DEFAULTS.items() if arguments[keyword] != default]:
             raise ConfigError(f"settings= and {', '.join(given)} both configure the adapter: give the settings, or the keyword arguments.")
-        self.app = app
         self.settings = settings
+        self.interface, self.app = interfaced(app, settings)
+        # A WSGI app run inline answers a buffered request with no event loop (protocols/wsgi.py).
+        self.run_inline: Callable[[Coroutine[Any, Any, Response]], Response] | None = None
+        if self.interface == "wsgi" and self.app.inline:  # type: ignore[attr-defined]
+            from .protocols.wsgi import run_inline
+
+            self.run_inline = run_inline
         if settings.log_level is not None:
             logging.getLogger("asgi_lambda").setLevel(settings.log_level)
         if settings.access_log and access_logger.level == logging.NOTSET:
@@ -110,7 +118,12 @@ class Adapter:
             from . import snapstart  # a SnapStart init only
 
             snapstart.install(settings)
-        self.lifespan = NoLifespan() if settings.lifespan == "off" else Lifespan(app, required=settings.lifespan == "on")
+        if self.interface == "wsgi":
+            if settings.lifespan == "on":
+                logger.warning("Lifespan is 'on', but a WSGI app has no lifespan: it is off. Run startup code at import.")
+            self.lifespan: Lifespan | NoLifespan = NoLifespan()
+        else:
+            self.lifespan = NoLifespan() if settings.lifespan == "off" else Lifespan(self.app, required=settings.lifespan == "on")
         self.lifespan.startup()
 
     @classmethod
@@ -123,7 +136,10 @@ class Adapter:
             from . import snapstart  # before the app is imported: its own hooks then run before ours at the snapshot
 
             snapstart.install(settings)
-        return cls(import_app(settings.app or "", variable=app_variable), settings=settings)
+        app = import_app(settings.app or "", variable=app_variable, interface=settings.interface)
+        if settings.interface == "asgi2":
+            settings = settings.replace(interface="asgi3")  # import_app made it one
+        return cls(app, settings=settings)
 
     def __call__(self, event: LambdaEvent, context: HandlerContext | Any = None) -> LambdaResponse:
         mapped = self.map(event, context)
@@ -163,6 +179,8 @@ class Adapter:
         # The access log's clock, and the path before strip_root_path shortens it: read only when on.
         access = (perf_counter(), request.scope["path"]) if self.settings.access_log else None
         cycle = HTTPCycle(request.scope, request.body, stream)
+        if stream is None and self.run_inline is not None:
+            return self.shape(request, self.run_inline(self.running(request, cycle)), access)
         if stream is not None:
             try:
                 loop.run(self.streaming(request, cycle, stream))
@@ -181,6 +199,8 @@ class Adapter:
         remainder (or here, if the app is done)."""
         access = (perf_counter(), request.scope["path"]) if self.settings.access_log else None
         cycle = HTTPCycle(request.scope, request.body, stream)
+        if stream is None and self.run_inline is not None:
+            return Early(self.run_inline(self.running(request, cycle)), None, access)
         running_loop = asyncio.get_running_loop()
         decided = cycle.decided = running_loop.create_future()
         task = running_loop.create_task(self.running(request, cycle))
@@ -243,6 +263,11 @@ class Adapter:
         return loop.run(self.answer_websocket(event))
 
     async def answer_websocket(self, event: WebSocketRequest) -> LambdaResponse:
+        if self.interface == "wsgi":
+            raise UnknownEventError(
+                f"A WebSocket event ({event.event_type} on connection {event.connection_id}) reached a WSGI app, which has "
+                "no WebSocket protocol: serve WebSocket routes with an ASGI app, or route them to another function."
+            )
         # Imported here: an HTTP-only function never loads the WebSocket code or a store.
         from .websocket import bookkeeping, hub
 
@@ -265,8 +290,29 @@ class Adapter:
     def close(self) -> None:
         """Run lifespan shutdown and release the adapter's store and clients (the process is ending)."""
         self.lifespan.shutdown()
+        if self.interface == "wsgi":
+            self.app.close()  # type: ignore[attr-defined]  # the WSGI bridge's threads, if any
         if self.hub is not None:
             loop.run(self.hub.close())
+
+
+def interfaced(app: Any, settings: Settings) -> tuple[str, ASGIApp]:
+    """What the app is (settings.interface, or found from its shape) and the ASGI 3 app to run: a
+    WSGI app behind protocols/wsgi.py's bridge, imported only then; an ASGI 2 app wrapped. An
+    async callable or a class is never a WSGI app: the common case decides without inspect."""
+    if settings.interface == "auto" and (iscoroutinefunction(app) or iscoroutinefunction(getattr(app, "__call__", None))):
+        return "asgi3", app
+    from .importer import resolve
+
+    interface, runnable = resolve(app, settings.interface)
+    if interface == "wsgi":
+        import os
+
+        from .protocols.wsgi import WSGIBridge
+        from .settings.options import read
+
+        return interface, WSGIBridge(runnable, threads=read("AWS_LAMBDA_MAX_CONCURRENCY", os.environ))
+    return interface, runnable
 
 
 class Early:

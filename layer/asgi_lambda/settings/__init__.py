@@ -60,6 +60,7 @@ class Settings(Frozen):
         "access_log",
         "invoke_mode",
         "runtime",
+        "interface",
     )
 
     def __init__(
@@ -78,6 +79,7 @@ class Settings(Frozen):
         access_log: bool = False,  # one log line per request, on the asgi_lambda.access logger
         invoke_mode: str = "buffered",  # how the layer's runtime client answers (ASGI_INVOKE_MODE)
         runtime: str = "layer",  # the runtime client the wrapper starts (ASGI_RUNTIME)
+        interface: str = "auto",  # what the app is: auto, asgi3, asgi2 or wsgi (ASGI_INTERFACE)
     ) -> None:
         self.app = app
         self.lifespan = lifespan
@@ -92,6 +94,7 @@ class Settings(Frozen):
         self.access_log = access_log
         self.invoke_mode = invoke_mode
         self.runtime = runtime
+        self.interface = interface
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:
