@@ -47,6 +47,7 @@ from .ws_rooms import EXPECTED as ROOM_EXPECTED
 from .ws_rooms import HOW as ROOM_HOW
 from .ws_rooms import OPERATIONS, OperationCounts, RoomBroadcast, RoomScale, measure_operations, measure_room_broadcasts, summary
 from .ws_stores import StoreCounts, expected, measure_stores, note, rw, wire
+from .wsgi import cold_start, print_flask, time_flask
 
 V2_RATIO_TARGET = 0.6
 BINARY_RATIO_TARGET = 0.9  # issue #11: the 6 MB guard must not cost a large binary answer twice Mangum's
@@ -465,6 +466,16 @@ def main(argv: list[str] | None = None) -> int:
         f"   Event-loop floor: the raw app of case a under run_until_complete, no adapter: {floor:.2f} µs/call "
         f"(a's target allows ours {V2_RATIO_TARGET * timings[0].mangum_us:.2f}).\n"
     )
+    print(
+        f"1b. A Flask app (WSGI): asgi_lambda's Adapter against apig-wsgi and serverless-wsgi, {scale.rounds} interleaved rounds of "
+        f"{scale.slow_calls} calls each; cold start: median of {scale.import_runs} fresh interpreters each, taking turns"
+    )
+    flask_timings, flask_cold = time_flask(scale.slow_calls, scale.rounds, context), cold_start(scale.import_runs)
+    print_flask(flask_timings, flask_cold, table, verdict)
+    print(
+        "   Ours runs the app inline (AWS_LAMBDA_MAX_CONCURRENCY unset), through the same source, cycle and shaping as an ASGI app;\n"
+        "   its cold start includes importing asyncio, which Flask, apig-wsgi and serverless-wsgi do not load.\n"
+    )
     if args.only == "latency":
         return 0
 
@@ -595,6 +606,7 @@ def main(argv: list[str] | None = None) -> int:
         print((sent.profile or "").rstrip())
 
     checks = [timing.passed for timing in timings if timing.passed is not None]
+    checks += [timing.passed for timing in flask_timings] + [flask_cold.passed]
     checks += [cost.cumulative_us <= IMPORT_TARGET_US for cost in costs if cost.package == "asgi_lambda"]
     checks += [result.passed for result in store_results if result.passed is not None]
     checks.append(sent.passed)
