@@ -300,7 +300,8 @@ def interfaced(app: Any, settings: Settings) -> tuple[str, ASGIApp]:
     """What the app is (settings.interface, or found from its shape) and the ASGI 3 app to run: a
     WSGI app behind protocols/wsgi.py's bridge, imported only then; an ASGI 2 app wrapped. An
     async callable or a class is never a WSGI app: the common case decides without inspect."""
-    if settings.interface == "auto" and (iscoroutinefunction(app) or iscoroutinefunction(getattr(app, "__call__", None))):
+    call = getattr(app, "__call__", None)  # noqa: B004  (the method itself, to ask whether it is async)
+    if settings.interface == "auto" and (iscoroutinefunction(app) or iscoroutinefunction(call)):
         return "asgi3", app
     from .importer import resolve
 

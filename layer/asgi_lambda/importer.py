@@ -92,7 +92,8 @@ def fits(app: Any, interface: Interface) -> bool:
 
 
 def is_async(app: Any) -> bool:
-    return inspect.iscoroutinefunction(app) or inspect.iscoroutinefunction(getattr(app, "__call__", None))
+    call = getattr(app, "__call__", None)  # noqa: B004  (the method itself, to ask whether it is async)
+    return inspect.iscoroutinefunction(app) or inspect.iscoroutinefunction(call)
 
 
 def resolve(app: Any, interface: str, *, where: str = "the app", option: str = "interface") -> tuple[Interface, Any]:
@@ -108,7 +109,9 @@ def resolve(app: Any, interface: str, *, where: str = "the app", option: str = "
             found = detect(app)
             what = FOUND[found] if found else f"a {kind(app)} taking {arity(app)}"
             fix = f"set {option} to {found}, or unset it (auto)" if option.isupper() else f"give {option}={found!r}, or leave it out"
-            raise ConfigError(f"{option}={interface!r}, but {where} is {what}, not {FOUND[chosen]}: {fix if found else 'name the app itself'}.")
+            raise ConfigError(
+                f"{option}={interface!r}, but {where} is {what}, not {FOUND[chosen]}: {fix if found else 'name the app itself'}."
+            )
     if chosen == "asgi2":
         return "asgi3", asgi2(app)
     return chosen, app

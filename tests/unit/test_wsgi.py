@@ -46,9 +46,7 @@ def http_api(path: str, event: str = "http_api_v2_get") -> dict[str, Any]:
 # --- what the app is ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "app", [flask_app.app, django_app.wsgi_app, bottle_app.app, hello], ids=["flask", "django", "bottle", "function"]
-)
+@pytest.mark.parametrize("app", [flask_app.app, django_app.wsgi_app, bottle_app.app, hello], ids=["flask", "django", "bottle", "function"])
 def test_a_wsgi_callable_is_found_to_be_wsgi(app: Any) -> None:
     assert Adapter(app).interface == "wsgi"
 

@@ -28,7 +28,7 @@ import asyncio
 import contextvars
 import logging
 import sys
-from collections.abc import Coroutine, Iterable, Iterator
+from collections.abc import Coroutine, Generator, Iterable, Iterator
 from io import BytesIO
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -133,9 +133,13 @@ def in_thread(app: WSGIApp, environ: dict[str, Any], send: Send, running: asynci
     messages = respond(app, environ)
     try:
         for message in messages:
-            asyncio.run_coroutine_threadsafe(send(message), running).result()
+            asyncio.run_coroutine_threadsafe(delivered(send, message), running).result()
     finally:
         messages.close()
+
+
+async def delivered(send: Send, message: Message) -> None:
+    await send(message)
 
 
 def environ_for(scope: Scope, body: bytes, *, threaded: bool = False) -> dict[str, Any]:
@@ -235,7 +239,7 @@ class StartResponse:
         return {"type": "http.response.start", "status": self.status, "headers": self.headers}
 
 
-def respond(app: WSGIApp, environ: dict[str, Any]) -> Iterator[Message]:
+def respond(app: WSGIApp, environ: dict[str, Any]) -> Generator[Message, None, None]:
     """Call the app, and yield the ASGI messages of its response; the iterable closed at the end."""
     start_response = StartResponse()
     result: Iterable[bytes] = app(environ, start_response)
