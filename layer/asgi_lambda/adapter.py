@@ -88,12 +88,6 @@ class Adapter:
             raise ConfigError(f"settings= and {', '.join(given)} both configure the adapter: give the settings, or the keyword arguments.")
         self.settings = settings
         self.interface, self.app = interfaced(app, settings)
-        # A WSGI app run inline answers a buffered request with no event loop (protocols/wsgi.py).
-        self.run_inline: Callable[[Coroutine[Any, Any, Response]], Response] | None = None
-        if self.interface == "wsgi" and self.app.inline:  # type: ignore[attr-defined]
-            from .protocols.wsgi import run_inline
-
-            self.run_inline = run_inline
         if settings.log_level is not None:
             logging.getLogger("asgi_lambda").setLevel(settings.log_level)
         if settings.access_log and access_logger.level == logging.NOTSET:
@@ -118,6 +112,13 @@ class Adapter:
             from . import snapstart  # a SnapStart init only
 
             snapstart.install(settings)
+        # A WSGI app run inline answers a buffered request with no coroutine and no event loop
+        # (protocols/wsgi.py); with a WebSocket hub of its own, through `running`, which serves it.
+        self.wsgi_answer: Callable[[Any, HTTPCycle], Response] | None = None
+        if self.interface == "wsgi" and self.app.inline and self.hub is None:  # type: ignore[attr-defined]
+            from .protocols.wsgi import answer
+
+            self.wsgi_answer = answer
         if self.interface == "wsgi":
             if settings.lifespan == "on":
                 logger.warning("Lifespan is 'on', but a WSGI app has no lifespan: it is off. Run startup code at import.")
@@ -179,8 +180,8 @@ class Adapter:
         # The access log's clock, and the path before strip_root_path shortens it: read only when on.
         access = (perf_counter(), request.scope["path"]) if self.settings.access_log else None
         cycle = HTTPCycle(request.scope, request.body, stream)
-        if stream is None and self.run_inline is not None:
-            return self.shape(request, self.run_inline(self.running(request, cycle)), access)
+        if stream is None and self.wsgi_answer is not None:
+            return self.shape(request, self.wsgi_answer(self.app, cycle), access)
         if stream is not None:
             try:
                 loop.run(self.streaming(request, cycle, stream))
@@ -199,8 +200,8 @@ class Adapter:
         remainder (or here, if the app is done)."""
         access = (perf_counter(), request.scope["path"]) if self.settings.access_log else None
         cycle = HTTPCycle(request.scope, request.body, stream)
-        if stream is None and self.run_inline is not None:
-            return Early(self.run_inline(self.running(request, cycle)), None, access)
+        if stream is None and self.wsgi_answer is not None:
+            return Early(self.wsgi_answer(self.app, cycle), None, access)
         running_loop = asyncio.get_running_loop()
         decided = cycle.decided = running_loop.create_future()
         task = running_loop.create_task(self.running(request, cycle))

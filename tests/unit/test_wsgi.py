@@ -385,8 +385,11 @@ def test_one_invocation_at_a_time_runs_inline_with_no_running_loop_in_sight() ->
     adapter = Adapter(app)
     adapter(http_api("/"), None)  # the managed runtime's way
     early = loop.run(adapter.answer_http(adapter.map(http_api("/"), None)))  # the layer's runtime client's way
+    # With a WebSocket store of its own (for the send API), the app runs as an ASGI app on the loop.
+    with_hub = Adapter(app, ws_config={"backend": "memory", "params": {"management_endpoint_url": "http://127.0.0.1:9"}})
+    with_hub(http_api("/"), None)
 
-    assert (seen, early.response["status"] if early.response else None) == (["no running loop", True] * 2, 204)
+    assert (seen, early.response["status"] if early.response else None) == (["no running loop", True] * 3, 204)
 
 
 def test_concurrent_invocations_run_wsgi_calls_in_threads_at_once(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -28,17 +28,19 @@ import asyncio
 import contextvars
 import logging
 import sys
-from collections.abc import Coroutine, Generator, Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
+from functools import partial
 from io import BytesIO
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
+
+from .http_cycle import HTTPCycle, HTTPCyclePhase
 
 if TYPE_CHECKING:
     from concurrent.futures import ThreadPoolExecutor
 
-    from ..types import Headers, Message, Receive, Scope, Send
+    from ..types import Headers, Message, Receive, Response, Scope, Send
 
 logger = logging.getLogger("asgi_lambda.wsgi")
-T = TypeVar("T")
 
 WSGIApp = Any  # Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
@@ -80,13 +82,6 @@ class WSGIBridge:
             await running.run_in_executor(self.pool, call, in_thread, self.app, environ, send, running)
             return
         messages = respond(self.app, environ)
-        if asyncio._get_running_loop() is None:  # run_inline: no loop to hide
-            try:
-                for message in messages:
-                    await send(message)
-            finally:
-                messages.close()
-            return
         try:
             while (message := outside_loop(next, messages, None)) is not None:
                 await send(message)
@@ -95,7 +90,7 @@ class WSGIBridge:
 
     @property
     def inline(self) -> bool:
-        """Whether calls run on the calling thread: a buffered answer then needs no event loop (`run_inline`)."""
+        """Whether calls run on the calling thread: a buffered answer then needs no event loop (`answer`)."""
         return self.pool is None
 
     def close(self) -> None:
@@ -103,16 +98,34 @@ class WSGIBridge:
             self.pool.shutdown(wait=False)
 
 
-def run_inline(coroutine: Coroutine[Any, Any, T]) -> T:
-    """Run to its end a coroutine that never waits: the HTTP cycle, buffered, of an inline WSGI
-    call (its `receive` has the whole body, its `send` keeps each message). No task and no pass of
-    the event loop, which would cost more than the bridge itself."""
+def answer(bridge: WSGIBridge, cycle: HTTPCycle) -> Response:
+    """A buffered answer of an inline WSGI call, with no coroutine and no event loop: the messages
+    `respond` makes go straight into the cycle, `http.response.start` through the cycle's own checks
+    (`HTTPCycle.start`), and the cycle's one rule (`HTTPCycle.outcome`) makes the answer. What the
+    ASGI way (`WSGIBridge.__call__` under `HTTPCycle.run`) gives, for about a quarter less time."""
+    error: Exception | None = None
     try:
-        coroutine.send(None)
-    except StopIteration as done:
-        return done.value  # type: ignore[no-any-return]
-    coroutine.close()
-    raise RuntimeError("an inline WSGI call waited on the event loop, which the buffered HTTP cycle never makes it do")
+        messages = respond(bridge.app, environ_for(cycle.scope, cycle.request_body))
+        try:
+            chunks = cycle.chunks
+            for message in outside_loop_each(messages):
+                if message["type"] == "http.response.start":
+                    cycle.start(message)
+                else:
+                    chunks.append(message["body"])
+        finally:
+            outside_loop(messages.close)
+        cycle.phase = HTTPCyclePhase.COMPLETE  # respond's last message has more_body False
+    except Exception as raised:
+        error = cycle.error = raised
+    return cycle.outcome(error)
+
+
+def outside_loop_each(messages: Iterator[Message]) -> Iterator[Message]:
+    """`messages`, each made with the event loop hidden, if one runs (the layer's runtime client)."""
+    if asyncio._get_running_loop() is None:
+        return messages
+    return iter(partial(outside_loop, next, messages, None), None)
 
 
 def outside_loop(function: Any, *arguments: Any) -> Any:
