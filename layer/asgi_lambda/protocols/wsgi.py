@@ -49,6 +49,9 @@ ENVIRON_NAMES: dict[bytes, str] = {b"content-type": "CONTENT_TYPE", b"content-le
 MAX_ENVIRON_NAMES = 512
 
 
+PROTOCOLS = {"1.1": "HTTP/1.1", "2": "HTTP/2", "2.0": "HTTP/2.0", "1.0": "HTTP/1.0"}
+
+
 class WSGINotForWebSocket(RuntimeError):
     """A WebSocket event reached a WSGI app, which has no WebSocket protocol."""
 
@@ -170,7 +173,7 @@ def environ_for(scope: Scope, body: bytes, *, threaded: bool = False) -> dict[st
         "QUERY_STRING": scope.get("query_string", b"").decode("latin-1"),
         "SERVER_NAME": server[0],
         "SERVER_PORT": str(server[1]),
-        "SERVER_PROTOCOL": f"HTTP/{scope.get('http_version', '1.1')}",
+        "SERVER_PROTOCOL": PROTOCOLS.get(scope.get("http_version", "1.1")) or f"HTTP/{scope['http_version']}",
         "CONTENT_LENGTH": str(len(body)),
         "wsgi.version": (1, 0),
         "wsgi.url_scheme": scope.get("scheme", "https"),
@@ -210,6 +213,20 @@ def environ_name(name: bytes) -> str:
     return key
 
 
+# Response headers as the app sends them (str pairs) and as ASGI has them (lowercased name, bytes):
+# apps repeat their content types. Short values only, and a bounded number, as the HTTP cycle's checks.
+ENCODED_HEADERS: dict[tuple[str, str], tuple[bytes, bytes]] = {}
+MAX_ENCODED_HEADERS = 1024
+
+
+def encoded_header(pair: tuple[str, str]) -> tuple[bytes, bytes]:
+    name, value = pair
+    header = (name.lower().encode("latin-1"), value.encode("latin-1"))
+    if len(ENCODED_HEADERS) < MAX_ENCODED_HEADERS and len(value) <= 256:
+        ENCODED_HEADERS[(name, value)] = header
+    return header
+
+
 class StartResponse:
     """PEP 3333's `start_response`, with what it was given kept until the first chunk goes out."""
 
@@ -231,18 +248,23 @@ class StartResponse:
                 exc_info = None  # no reference cycle through the traceback
         elif self.status:
             raise RuntimeError("the WSGI app called start_response a second time without exc_info")
-        code = status[:3]
-        if not (isinstance(status, str) and code.isdigit() and status[3:4] in (" ", "")):
+        if type(status) is not str or not status[:3].isdigit() or status[3:4] not in (" ", ""):
             raise ValueError(f"the WSGI app sent the status {status!r}; expected a string such as '200 OK'")
-        self.status = int(code)
+        self.status = int(status[:3])
         self.length = -1
+        encoded: Headers = []
+        known = ENCODED_HEADERS
         try:
-            self.headers = [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers]
+            for pair in headers:
+                header = known.get(pair) if type(pair) is tuple else None
+                if header is None:
+                    header = encoded_header(pair)
+                encoded.append(header)
+                if header[0] == b"content-length" and header[1].isdigit():
+                    self.length = int(header[1])
         except (AttributeError, TypeError, ValueError, UnicodeError):
             raise TypeError(f"the WSGI app sent headers as {headers!r:.80}; expected a list of (str, str) pairs in latin-1") from None
-        for name, value in self.headers:
-            if name == b"content-length" and value.isdigit():
-                self.length = int(value)
+        self.headers = encoded
         return self.written.append  # PEP 3333's write(): its chunks go out before the iterable's
 
     def start(self) -> Message:
