@@ -300,9 +300,10 @@ class Adapter:
 def interfaced(app: Any, settings: Settings) -> tuple[str, ASGIApp]:
     """What the app is (settings.interface, or found from its shape) and the ASGI 3 app to run: a
     WSGI app behind protocols/wsgi.py's bridge, imported only then; an ASGI 2 app wrapped. An
-    async callable or a class is never a WSGI app: the common case decides without inspect."""
+    async callable (not a class: its `__call__` is its instances') is never a WSGI app: the common case
+    decides without importer.py."""
     call = getattr(app, "__call__", None)  # noqa: B004  (the method itself, to ask whether it is async)
-    if settings.interface == "auto" and (iscoroutinefunction(app) or iscoroutinefunction(call)):
+    if settings.interface == "auto" and not isinstance(app, type) and (iscoroutinefunction(app) or iscoroutinefunction(call)):
         return "asgi3", app
     from .importer import resolve
 

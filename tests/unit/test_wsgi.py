@@ -91,6 +91,44 @@ def test_asgi_interface_asgi3_given_a_wsgi_app_fails_at_init_saying_what_was_fou
     )
 
 
+class Legacy:
+    """An ASGI 2 app: made with the scope, then called with receive and send."""
+
+    def __init__(self, scope: Any) -> None:
+        self.scope = scope
+
+    async def __call__(self, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
+        await send({"type": "http.response.body", "body": self.scope["path"].encode()})
+
+
+@pytest.mark.parametrize("interface", ["auto", "asgi2"])
+def test_an_asgi2_class_is_served_as_asgi3_in_code(interface: str) -> None:
+    adapter = Adapter(Legacy, lifespan="off", interface=interface)
+
+    assert (adapter.interface, adapter(http_api("/legacy"), None)["body"]) == ("asgi3", "/legacy")
+
+
+def test_asgi_interface_asgi2_serves_an_asgi2_class_named_by_asgi_app(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(flask_app, "Legacy", Legacy, raising=False)
+
+    adapter = Adapter.from_environ(
+        {"ASGI_APP": "tests.support.frameworks.apps.flask_app:Legacy", "ASGI_INTERFACE": "asgi2", "ASGI_LIFESPAN": "off"}
+    )
+
+    assert adapter(http_api("/legacy"), None)["body"] == "/legacy"
+
+
+def test_interface_asgi2_given_a_wsgi_app_fails_at_init_saying_what_was_found() -> None:
+    with pytest.raises(ConfigError) as error:
+        Adapter(hello, interface="asgi2")
+
+    assert str(error.value) == (
+        "interface='asgi2', but the app is a WSGI app (a callable taking environ and start_response), not an ASGI 2 app "
+        "(a class taking the scope, whose instances take receive and send): give interface='wsgi', or leave it out."
+    )
+
+
 def test_the_zero_code_layer_finds_a_flask_app_by_its_shape() -> None:
     adapter = Adapter.from_environ({"ASGI_APP": "tests.support.frameworks.apps.flask_app:app"})
 
