@@ -140,6 +140,8 @@ class HTTPCycle:
         finally:
             if self.complete is not None:  # someone waits for the disconnect
                 self.finish()
+        if error is None and self.fault is None and self.phase is HTTPCyclePhase.COMPLETE:
+            return {"status": self.status, "headers": self.headers, "body": b"".join(self.chunks)}  # the common case, at once
         return self.outcome(error)
 
     def outcome(self, error: Exception | None) -> Response:
