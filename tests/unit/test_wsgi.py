@@ -430,6 +430,27 @@ def test_one_invocation_at_a_time_runs_inline_with_no_running_loop_in_sight() ->
     assert (seen, early.response["status"] if early.response else None) == (["no running loop", True] * 3, 204)
 
 
+def test_djangos_async_unsafe_code_runs_in_a_wsgi_app_buffered_and_streamed_under_the_loop() -> None:
+    from django.utils.asyncio import async_unsafe  # the guard of Django's ORM: it refuses a running event loop
+
+    @async_unsafe
+    def query() -> bytes:
+        return b"rows"
+
+    def app(environ: dict[str, Any], start_response: StartResponse) -> Iterator[bytes]:
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        yield query()
+        yield query()
+
+    adapter = Adapter(app)
+    early = loop.run(adapter.answer_http(adapter.map(http_api("/"), None)))  # the layer's runtime client's way
+    log: list[str] = []
+    adapter.http(adapter.map(load_event("function_url_get"), None), RecordingStream(log))  # streamed, on the loop
+
+    assert early.response is not None and (early.response["status"], early.response["body"]) == (200, b"rowsrows")
+    assert log == ["start 200", "wrote 'rows'", "wrote 'rows'", "wrote '' last", "concluded"]
+
+
 def test_concurrent_invocations_run_wsgi_calls_in_threads_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_LAMBDA_MAX_CONCURRENCY", "2")
     both_in = threading.Barrier(2, timeout=10)  # passes only if the two calls run at the same time
