@@ -404,6 +404,25 @@ def test_a_wsgi_iterator_is_streamed_chunk_by_chunk() -> None:
     ]
 
 
+def test_a_wsgi_iterator_run_in_a_thread_is_streamed_chunk_by_chunk_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_LAMBDA_MAX_CONCURRENCY", "2")
+    log: list[str] = []
+
+    def tokens(environ: dict[str, Any], start_response: StartResponse) -> Iterator[bytes]:
+        start_response("200 OK", [("Content-Type", "text/event-stream")])
+        for token in ("one", "two"):
+            log.append(f"made {token!r} in {threading.current_thread().name.split('_')[0]}")
+            yield token.encode()
+
+    adapter = Adapter(tokens)
+    try:
+        adapter.http(adapter.map(load_event("function_url_get"), None), RecordingStream(log))
+    finally:
+        adapter.close()
+
+    assert log == ["made 'one' in wsgi", "start 200", "wrote 'one'", "made 'two' in wsgi", "wrote 'two'", "wrote '' last", "concluded"]
+
+
 # --- where the app runs -----------------------------------------------------------------------------
 
 
