@@ -128,7 +128,7 @@ INIT_ERRORS = [
         APP,
         "Runtime.ImportModuleError",
         "Unable to import module 'asgi_lambda.bootstrap': ASGI_APP='main:startups': main.startups is a int, not an ASGI app "
-        "(an async callable taking scope, receive and send).",
+        "(an async callable taking scope, receive and send) or a WSGI app (a callable taking environ and start_response).",
         id="not-callable",
     ),
     pytest.param(
