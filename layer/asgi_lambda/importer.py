@@ -70,7 +70,7 @@ def detect(app: Any) -> Interface | None:
     ASGI 3, a class without `__await__` ASGI 2), with WSGI added and the arguments counted: a class
     with `__await__`, or a callable taking scope, receive and send, is ASGI 3; a class made with the
     scope alone is ASGI 2; a synchronous callable taking environ and start_response (and not three
-    arguments) is WSGI. None: none of them."""
+    arguments, nor named event and context as a Lambda handler's) is WSGI. None: none of them."""
     if inspect.isclass(app):
         if hasattr(app, "__await__") or takes(app, 3):
             return "asgi3"
@@ -79,7 +79,17 @@ def detect(app: Any) -> Interface | None:
         return "wsgi" if takes(app, 2) else None
     if takes(app, 3):
         return "asgi3"  # a callable taking *args is taken for ASGI, as it always was: ASGI_INTERFACE=wsgi says otherwise
-    return "wsgi" if takes(app, 2) and not is_async(app) else None
+    return "wsgi" if takes(app, 2) and not is_async(app) and not lambda_handler(app) else None
+
+
+def lambda_handler(app: Any) -> bool:
+    """Whether `app` takes (event, context), as a Lambda handler does (an `Adapter` among them): two
+    arguments, as a WSGI app's, but a handler named by mistake, to be refused at init."""
+    try:
+        parameters = list(inspect.signature(app).parameters)
+    except (TypeError, ValueError):
+        return False
+    return parameters[:2] == ["event", "context"]
 
 
 def fits(app: Any, interface: Interface) -> bool:

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from asgi_lambda import Adapter
-from asgi_lambda.exceptions import ConfigError, UnknownEventError
+from asgi_lambda.exceptions import AppImportError, ConfigError, UnknownEventError
 from asgi_lambda.protocols import loop
 from asgi_lambda.protocols.http_cycle import HTTPCycle
 from asgi_lambda.settings import Settings
@@ -126,6 +126,22 @@ def test_interface_asgi2_given_a_wsgi_app_fails_at_init_saying_what_was_found() 
     assert str(error.value) == (
         "interface='asgi2', but the app is a WSGI app (a callable taking environ and start_response), not an ASGI 2 app "
         "(a class taking the scope, whose instances take receive and send): give interface='wsgi', or leave it out."
+    )
+
+
+def test_a_lambda_handler_named_by_asgi_app_is_refused_at_init_not_taken_for_wsgi(monkeypatch: pytest.MonkeyPatch) -> None:
+    def handler(event: Any, context: Any) -> dict[str, Any]:
+        return {"statusCode": 200}
+
+    monkeypatch.setattr(flask_app, "handler", handler, raising=False)
+
+    with pytest.raises(AppImportError) as error:
+        Adapter.from_environ({"ASGI_APP": "tests.support.frameworks.apps.flask_app:handler"})
+
+    assert str(error.value) == (
+        "ASGI_APP='tests.support.frameworks.apps.flask_app:handler': tests.support.frameworks.apps.flask_app.handler is a "
+        "function taking 2 arguments, not an ASGI app (an async callable taking scope, receive and send) or a WSGI app "
+        "(a callable taking environ and start_response); ASGI_APP must name the app itself, e.g. main:app."
     )
 
 
