@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-import logging
 import sys
 from collections.abc import Generator, Iterable, Iterator
 from functools import partial
@@ -40,8 +39,6 @@ if TYPE_CHECKING:
 
     from ..types import Headers, Message, Receive, Response, Scope, Send
 
-logger = logging.getLogger("asgi_lambda.wsgi")
-
 WSGIApp = Any  # Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
 # Request header names as environ keys: the same few names come in every request.
@@ -53,7 +50,8 @@ PROTOCOLS = {"1.1": "HTTP/1.1", "2": "HTTP/2", "2.0": "HTTP/2.0", "1.0": "HTTP/1
 
 
 class WSGINotForWebSocket(RuntimeError):
-    """A WebSocket event reached a WSGI app, which has no WebSocket protocol."""
+    """A scope other than HTTP reached a WSGI app (the adapter refuses WebSocket events before, and
+    gives a WSGI app no lifespan): WSGI has only HTTP."""
 
 
 class WSGIBridge:
