@@ -1,6 +1,7 @@
 """The Flask case: one Flask app behind asgi_lambda's Adapter (a WSGI app found by its shape), apig-wsgi's
 handler and serverless-wsgi's `handle_request`, per call in one interleaved run, and the cold start of
-each (importing the adapter, making the handler, the first call) in fresh interpreters.
+each (importing the adapter, making the handler, the first call) in fresh interpreters. A fourth
+column, a2wsgi's WSGIMiddleware behind our Adapter, shows what the bridge Starlette points to costs.
 
 The same rules as latency.py: rounds of N calls of each, the order turned every round, the median of
 each side's per-round means. The app is imported before the clock starts in the cold start, since
@@ -43,6 +44,8 @@ HANDLERS = {
     "serverless-wsgi": (
         "import serverless_wsgi\n\ndef handler(event, context):\n    return serverless_wsgi.handle_request(app, event, context)"
     ),
+    # What shipping a2wsgi would have cost: its WSGIMiddleware as the ASGI app behind our Adapter.
+    "a2wsgi": "from a2wsgi import WSGIMiddleware\nfrom asgi_lambda import Adapter\nhandler = Adapter(WSGIMiddleware(app), lifespan='off')",
 }
 
 
@@ -155,6 +158,7 @@ def print_flask(timings: list[WSGITiming], cold: ColdStart, table: Any, verdict:
             f"{timing.us['asgi_lambda']:.2f}",
             f"{timing.us['apig-wsgi']:.2f}",
             f"{timing.us['serverless-wsgi']:.2f}",
+            f"{timing.us['a2wsgi']:.2f}",
             f"{timing.ratio:.3f}",
             f"<= {PER_CALL_TARGET:g}",
             verdict(timing.passed),
@@ -167,12 +171,13 @@ def print_flask(timings: list[WSGITiming], cold: ColdStart, table: Any, verdict:
             f"{cold.ms['asgi_lambda']:.2f}",
             f"{cold.ms['apig-wsgi']:.2f}",
             f"{cold.ms['serverless-wsgi']:.2f}",
+            f"{cold.ms['a2wsgi']:.2f}",
             f"{cold.ratio:.3f}",
             f"<= {COLD_TARGET:g}",
             verdict(cold.passed),
         ]
     )
-    print(table(["case", "ours µs/call", "apig-wsgi", "serverless-wsgi", "ours/apig", "target", "result"], rows))
+    print(table(["case", "ours µs/call", "apig-wsgi", "serverless-wsgi", "a2wsgi + ours", "ours/apig", "target", "result"], rows))
 
 
 if __name__ == "__main__":  # python -m benchmarks.wsgi: this section alone
