@@ -18,6 +18,7 @@ import statistics
 import sys
 from dataclasses import dataclass
 from importlib.metadata import version
+from typing import Any
 
 from mangum import Mangum
 
@@ -48,6 +49,7 @@ from .ws_rooms import EXPECTED as ROOM_EXPECTED
 from .ws_rooms import HOW as ROOM_HOW
 from .ws_rooms import OPERATIONS, OperationCounts, RoomBroadcast, RoomScale, measure_operations, measure_room_broadcasts, summary
 from .ws_stores import StoreCounts, expected, measure_stores, note, rw, wire
+from .wsgi import cold_start, print_flask, time_flask
 
 V2_RATIO_TARGET = 0.6
 BINARY_RATIO_TARGET = 0.9  # issue #11: the 6 MB guard must not cost a large binary answer twice Mangum's
@@ -443,6 +445,21 @@ def compression_section(quick: bool) -> None:
     )
 
 
+def flask_section(scale: Scale, context: Any) -> list[bool]:
+    """Section 1c; its targets' results."""
+    print(
+        f"1c. A Flask app (WSGI): asgi_lambda's Adapter against apig-wsgi and serverless-wsgi, {scale.rounds} interleaved rounds of "
+        f"{scale.slow_calls} calls each; cold start: median of {scale.import_runs} fresh interpreters each, taking turns"
+    )
+    flask_timings, flask_cold = time_flask(scale.slow_calls, scale.rounds, context), cold_start(scale.import_runs)
+    print_flask(flask_timings, flask_cold, table, verdict)
+    print(
+        "   Ours runs the app inline (AWS_LAMBDA_MAX_CONCURRENCY unset), through the same source, cycle and shaping as an ASGI app;\n"
+        "   its cold start includes importing asyncio, which Flask, apig-wsgi and serverless-wsgi do not load.\n"
+    )
+    return [timing.passed for timing in flask_timings] + [flask_cold.passed]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="a few seconds; a smoke test, not a measurement")
@@ -450,8 +467,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", action="store_true", help="also print cProfile's top 15 (tottime) for case a, ours")
     parser.add_argument(
         "--only",
-        choices=["latency", "compression", "rooms"],
-        help="only section 1 (per-call latency), only 1b (compression), or only 4b, 5b and 5c (rooms, sessions, fan-out)",
+        choices=["latency", "compression", "wsgi", "rooms"],
+        help="only section 1 (per-call latency), 1b (compression), 1c (a Flask app), or 4b, 5b and 5c (rooms, sessions, fan-out)",
     )
     args = parser.parse_args(argv)
     quiet_logging()
@@ -467,6 +484,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.only == "compression":
         compression_section(args.quick)
         return 0
+    if args.only == "wsgi":
+        return 1 if args.strict and not all(flask_section(scale, context)) else 0
     if args.only == "rooms":
         checks = rooms_sections(scale)
         print(f"\nTargets met: {sum(checks)} of {len(checks)}")
@@ -487,6 +506,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.only == "latency":
         return 0
     compression_section(args.quick)
+    flask_checks = flask_section(scale, context)
 
     print(
         f"2. Import cost beyond `import asyncio`: median of {scale.import_runs} fresh interpreters (python -X importtime), bytecode cached"
@@ -615,6 +635,7 @@ def main(argv: list[str] | None = None) -> int:
         print((sent.profile or "").rstrip())
 
     checks = [timing.passed for timing in timings if timing.passed is not None]
+    checks += flask_checks
     checks += [cost.cumulative_us <= IMPORT_TARGET_US for cost in costs if cost.package == "asgi_lambda"]
     checks += [result.passed for result in store_results if result.passed is not None]
     checks.append(sent.passed)

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine, Iterable, Mapping
+from collections.abc import Callable, Coroutine, Iterable, Mapping
 from functools import partial
+from inspect import iscoroutinefunction  # loaded with asyncio already
 from time import perf_counter, time
 from typing import TYPE_CHECKING, Any
 
@@ -83,6 +84,7 @@ class Adapter:
         access_log: bool = False,
         compression: bool = False,
         compression_min_bytes: int = 1024,
+        interface: str = "auto",
     ) -> None:
         arguments = locals()  # the declared keywords (settings.options), passed through to the one check of each
         if settings is None:
@@ -92,8 +94,8 @@ class Adapter:
                 f"settings= and {', '.join(given)} both configure the adapter: give the settings, or the keyword arguments.",
                 fix="conflicting-settings",
             )
-        self.app = app
         self.settings = settings
+        self.interface, self.app = interfaced(app, settings)
         if settings.log_level is not None:
             logging.getLogger("asgi_lambda").setLevel(settings.log_level)
         if settings.access_log and access_logger.level == logging.NOTSET:
@@ -124,7 +126,19 @@ class Adapter:
             from . import snapstart  # a SnapStart init only
 
             snapstart.install(settings)
-        self.lifespan = NoLifespan() if settings.lifespan == "off" else Lifespan(app, required=settings.lifespan == "on")
+        # A WSGI app run inline answers a buffered request with no coroutine and no event loop
+        # (protocols/wsgi.py); with a WebSocket hub of its own, through `running`, which serves it.
+        self.wsgi_answer: Callable[[Any, HTTPCycle], Response] | None = None
+        if self.interface == "wsgi" and self.app.inline and self.hub is None:  # type: ignore[attr-defined]
+            from .protocols.wsgi import answer
+
+            self.wsgi_answer = answer
+        if self.interface == "wsgi":
+            if settings.lifespan == "on":
+                logger.warning("Lifespan is 'on', but a WSGI app has no lifespan: it is off. Run startup code at import.")
+            self.lifespan: Lifespan | NoLifespan = NoLifespan()
+        else:
+            self.lifespan = NoLifespan() if settings.lifespan == "off" else Lifespan(self.app, required=settings.lifespan == "on")
         self.lifespan.startup()
 
     @classmethod
@@ -137,7 +151,10 @@ class Adapter:
             from . import snapstart  # before the app is imported: its own hooks then run before ours at the snapshot
 
             snapstart.install(settings)
-        return cls(import_app(settings.app or "", variable=app_variable), settings=settings)
+        app = import_app(settings.app or "", variable=app_variable, interface=settings.interface)
+        if settings.interface == "asgi2":
+            settings = settings.replace(interface="asgi3")  # import_app made it one
+        return cls(app, settings=settings)
 
     def __call__(self, event: LambdaEvent, context: HandlerContext | Any = None) -> LambdaResponse:
         mapped = self.map(event, context)
@@ -179,6 +196,8 @@ class Adapter:
         if stream is not None and self.compression is not None:
             stream = self.compression.streamed(request.scope, stream)
         cycle = HTTPCycle(request.scope, request.body, stream)
+        if stream is None and self.wsgi_answer is not None:
+            return self.shape(request, self.wsgi_answer(self.app, cycle), access)
         if stream is not None:
             try:
                 loop.run(self.streaming(request, cycle, stream))
@@ -199,6 +218,8 @@ class Adapter:
         if stream is not None and self.compression is not None:
             stream = self.compression.streamed(request.scope, stream)
         cycle = HTTPCycle(request.scope, request.body, stream)
+        if stream is None and self.wsgi_answer is not None:
+            return Early(self.wsgi_answer(self.app, cycle), None, access)
         running_loop = asyncio.get_running_loop()
         decided = cycle.decided = running_loop.create_future()
         task = running_loop.create_task(self.running(request, cycle))
@@ -264,6 +285,11 @@ class Adapter:
         return loop.run(self.answer_websocket(event))
 
     async def answer_websocket(self, event: WebSocketRequest) -> LambdaResponse:
+        if self.interface == "wsgi":
+            raise UnknownEventError(
+                f"A WebSocket event ({event.event_type} on connection {event.connection_id}) reached a WSGI app, which has "
+                "no WebSocket protocol: serve WebSocket routes with an ASGI app, or route them to another function."
+            )
         # Imported here: an HTTP-only function never loads the WebSocket code or a store.
         from .websocket import bookkeeping, hub
 
@@ -286,8 +312,31 @@ class Adapter:
     def close(self) -> None:
         """Run lifespan shutdown and release the adapter's store and clients (the process is ending)."""
         self.lifespan.shutdown()
+        if self.interface == "wsgi":
+            self.app.close()  # type: ignore[attr-defined]  # the WSGI bridge's threads, if any
         if self.hub is not None:
             loop.run(self.hub.close())
+
+
+def interfaced(app: Any, settings: Settings) -> tuple[str, ASGIApp]:
+    """What the app is (settings.interface, or found from its shape) and the ASGI 3 app to run: a
+    WSGI app behind protocols/wsgi.py's bridge, imported only then; an ASGI 2 app wrapped. An
+    async callable (not a class: its `__call__` is its instances') is never a WSGI app: the common case
+    decides without importer.py."""
+    call = getattr(app, "__call__", None)  # noqa: B004  (the method itself, to ask whether it is async)
+    if settings.interface == "auto" and not isinstance(app, type) and (iscoroutinefunction(app) or iscoroutinefunction(call)):
+        return "asgi3", app
+    from .importer import resolve
+
+    interface, runnable = resolve(app, settings.interface)
+    if interface == "wsgi":
+        import os
+
+        from .protocols.wsgi import WSGIBridge
+        from .settings.options import read
+
+        return interface, WSGIBridge(runnable, threads=read("AWS_LAMBDA_MAX_CONCURRENCY", os.environ))
+    return interface, runnable
 
 
 class Early:

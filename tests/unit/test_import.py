@@ -54,3 +54,35 @@ def test_compression_and_zlib_are_loaded_only_by_an_adapter_that_compresses() ->
         "{'content-type': 'text/plain'} []",
         "{'content-type': 'text/plain', 'content-encoding': 'gzip', 'vary': 'Accept-Encoding'} ['asgi_lambda.protocols.compression', 'zlib']",
     ]
+
+
+def test_serving_an_asgi_app_never_loads_the_wsgi_bridge_or_the_importer() -> None:
+    code = (
+        "import json, sys; from asgi_lambda import Adapter\n"
+        "async def app(scope, receive, send):\n"
+        "    await send({'type': 'http.response.start', 'status': 204, 'headers': []})\n"
+        "    await send({'type': 'http.response.body', 'body': b''})\n"
+        "event = json.load(open(sys.argv[1]))\n"
+        "print(Adapter(app, lifespan='off')(event, None)['statusCode'])\n"
+        "print(sorted(m for m in sys.modules if m.startswith(('asgi_lambda.protocols.wsgi', 'asgi_lambda.importer', 'a2wsgi', 'concurrent.futures.thread'))))\n"
+    )
+    event = str(EVENTS / "http_api_v2_get.json")
+    result = subprocess.run([sys.executable, "-c", code, event], capture_output=True, text=True, check=True)
+
+    assert result.stdout.splitlines() == ["204", "[]"]
+
+
+def test_serving_a_wsgi_app_loads_the_bridge_but_no_websocket_code_or_threads() -> None:
+    code = (
+        "import json, sys; from asgi_lambda import Adapter\n"
+        "def app(environ, start_response):\n"
+        "    start_response('204 No Content', [])\n"
+        "    return []\n"
+        "event = json.load(open(sys.argv[1]))\n"
+        "print(Adapter(app)(event, None)['statusCode'])\n"
+        "print(sorted(m for m in sys.modules if m.startswith(('asgi_lambda.protocols.wsgi', 'asgi_lambda.websocket', 'a2wsgi', 'concurrent.futures.thread'))))\n"
+    )
+    event = str(EVENTS / "http_api_v2_get.json")
+    result = subprocess.run([sys.executable, "-c", code, event], capture_output=True, text=True, check=True)
+
+    assert result.stdout.splitlines() == ["204", "['asgi_lambda.protocols.wsgi']"]

@@ -120,8 +120,8 @@ def test_attribute_that_is_not_callable_is_named(code: Path) -> None:
         import_app("main:settings")
 
     assert str(error.value) == (
-        "ASGI_APP='main:settings': main.settings is a dict, not an ASGI app (an async callable taking scope, receive and send)."
-        + fix("not-an-asgi-app")
+        "ASGI_APP='main:settings': main.settings is a dict, not an ASGI app (an async callable taking scope, receive and send) "
+        "or a WSGI app (a callable taking environ and start_response)." + fix("not-an-asgi-app")
     )
 
 
@@ -154,7 +154,8 @@ def test_a_callable_that_is_not_an_asgi_app_is_named_with_what_it_is(code: Path,
     module, attribute = spec.split(":")
     assert str(error.value) == (
         f"ASGI_APP={spec!r}: {module}.{attribute} is {found}, not an ASGI app (an async callable taking scope, receive "
-        "and send); ASGI_APP must name the app itself, e.g. main:app." + fix("not-an-asgi-app")
+        "and send) or a WSGI app (a callable taking environ and start_response); ASGI_APP must name the app itself, e.g. main:app."
+        + fix("not-an-asgi-app")
     )
 
 

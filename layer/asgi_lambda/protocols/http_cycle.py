@@ -140,6 +140,13 @@ class HTTPCycle:
         finally:
             if self.complete is not None:  # someone waits for the disconnect
                 self.finish()
+        if error is None and self.fault is None and self.phase is HTTPCyclePhase.COMPLETE:
+            return {"status": self.status, "headers": self.headers, "body": b"".join(self.chunks)}  # the common case, at once
+        return self.outcome(error)
+
+    def outcome(self, error: Exception | None) -> Response:
+        """The answer once the app has returned, or raised `error`: its response, or a 500. The one
+        rule, for `run` and for a WSGI app run inline (protocols/wsgi.py `answer`)."""
         if self.fault is not None:
             # One line naming the fault; its traceback leads to the app's call to send.
             logger.error("%s", self.fault, exc_info=self.fault)

@@ -62,6 +62,7 @@ class Settings(Frozen):
         "runtime",
         "compression",
         "compression_min_bytes",
+        "interface",
     )
 
     def __init__(
@@ -82,6 +83,7 @@ class Settings(Frozen):
         runtime: str = "layer",  # the runtime client the wrapper starts (ASGI_RUNTIME)
         compression: bool = False,  # responses compressed where the client accepts it (ASGI_COMPRESSION)
         compression_min_bytes: int = 1024,  # smaller bodies go out as they are
+        interface: str = "auto",  # what the app is: auto, asgi3, asgi2 or wsgi (ASGI_INTERFACE)
     ) -> None:
         self.app = app
         self.lifespan = lifespan
@@ -98,6 +100,7 @@ class Settings(Frozen):
         self.runtime = runtime
         self.compression = compression
         self.compression_min_bytes = compression_min_bytes
+        self.interface = interface
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:

@@ -140,6 +140,21 @@ def parse_lifespan(value: object, *, name: str, text: bool) -> LifespanMode:
     return mode
 
 
+INTERFACES = ("auto", "asgi3", "asgi2", "wsgi")
+
+
+def parse_interface(value: object, *, name: str, text: bool) -> str:
+    """What the app is: "auto" (found from its shape, as uvicorn's --interface auto, WSGI added),
+    or forced: "asgi3", "asgi2" or "wsgi"."""
+    interface = str(value or "").strip().lower() or "auto"
+    if interface not in INTERFACES:
+        raise ConfigError(
+            f"{name}={value!r}: expected one of auto, asgi3, asgi2, wsgi (auto finds it from the app: an async callable "
+            "taking scope, receive and send is ASGI 3, a callable taking environ and start_response is WSGI)."
+        )
+    return interface
+
+
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 
 
@@ -474,6 +489,16 @@ OPTIONS: tuple[Option, ...] = (
         default="auto",
         parse=parse_lifespan,
         doc="`auto`, `on` or `off`, as the `lifespan` argument.",
+        shown="`auto`",
+    ),
+    Option(
+        "interface",
+        variable="ASGI_INTERFACE",
+        keyword="interface",
+        default="auto",
+        parse=parse_interface,
+        doc="What the app is: `auto` (found from its shape, as uvicorn's `--interface auto`; a Flask, Django or Bottle "
+        "app is WSGI), or `asgi3`, `asgi2` or `wsgi` to force it (see [WSGI apps](wsgi.md)).",
         shown="`auto`",
     ),
     Option(

@@ -330,3 +330,42 @@ def test_work_after_an_answer_holds_its_own_slot_only(tmp_path: Path, layer_zip:
 
     assert first.payload["body"] == "answered" and [other.payload["body"] for other in others] == ["now"] * 3
     assert waiting_meanwhile == 1
+
+
+WSGI_APP = """
+    import json, logging, os, threading
+    from flask import Flask, request
+
+    N = int(os.environ["AWS_LAMBDA_MAX_CONCURRENCY"])
+    everyone = threading.Barrier(N, timeout=20)  # one call at a time would never pass it
+    log = logging.getLogger("app")
+    app = Flask(__name__)
+
+    @app.get("/")
+    def index():
+        context = request.environ["aws.context"]
+        everyone.wait()
+        log.warning("serving %s", context.aws_request_id)
+        return {
+            "request_id": context.aws_request_id,
+            "thread": threading.current_thread().name,
+            "multithread": request.environ["wsgi.multithread"],
+        }
+"""
+
+
+def test_a_wsgi_app_serves_n_invocations_at_once_in_threads_each_with_its_own_request_id(tmp_path: Path, layer_zip: Path) -> None:
+    env = {"AWS_LAMBDA_LOG_FORMAT": "JSON"}
+    with function(tmp_path, layer_zip, source=WSGI_APP, env=env, max_concurrency=N) as fn:
+        wait_until(lambda: fn.api.next_waiting == N, fn)
+        submitted = [fn.api.submit(event(), function_arn=fn.function_arn) for _ in range(N)]
+        answers = results(fn, submitted)
+        lines = [json.loads(line) for line in fn.stdout().splitlines() if line.startswith("{")]
+
+    bodies = [json.loads(answer.payload["body"]) for answer in answers]
+    assert [body["request_id"] for body in bodies] == submitted
+    assert all(body["multithread"] and body["thread"].startswith("wsgi_") for body in bodies)
+    assert len({body["thread"] for body in bodies}) == N
+    served = [line for line in lines if line.get("logger") == "app"]
+    assert sorted(line["requestId"] for line in served) == sorted(submitted)  # each log line, its own invocation's id
+    assert all(line["message"] == f"serving {line['requestId']}" for line in served)

@@ -605,9 +605,30 @@ QUART_APP = """
         return stream(), 200, {"content-type": "text/event-stream"}
 """
 
+# A WSGI app: its iterable is run on the loop's thread (one invocation at a time), each chunk written
+# out before the next is asked for, so the first token is with the caller while the app blocks.
+FLASK_APP = """
+    import os, pathlib, time
+    from flask import Flask, Response
 
-@pytest.mark.parametrize("source", [pytest.param(FASTAPI_APP, id="fastapi"), pytest.param(QUART_APP, id="quart")])
-def test_fastapi_and_quart_stream_tokens_as_they_are_sent(tmp_path: Path, layer_zip: Path, gates: Path, source: str) -> None:  # noqa: F811
+    GATES = pathlib.Path(os.environ["TEST_GATES"])
+    app = Flask(__name__)
+
+    @app.get("/tokens")
+    def tokens():
+        def stream():
+            yield b"data: Hello\\n\\n"
+            while not (GATES / "second").exists():
+                time.sleep(0.005)
+            yield b"data: world\\n\\n"
+        return Response(stream(), content_type="text/event-stream")
+"""
+
+
+@pytest.mark.parametrize(
+    "source", [pytest.param(FASTAPI_APP, id="fastapi"), pytest.param(QUART_APP, id="quart"), pytest.param(FLASK_APP, id="flask-wsgi")]
+)
+def test_fastapi_quart_and_flask_stream_tokens_as_they_are_sent(tmp_path: Path, layer_zip: Path, gates: Path, source: str) -> None:  # noqa: F811
     with function(tmp_path, layer_zip, source=source, env={**STREAM, "TEST_GATES": str(gates)}) as process:
         request_id = submit(process, function_url("/tokens"))
         stream = streamed(process, request_id)

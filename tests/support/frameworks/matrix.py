@@ -142,6 +142,35 @@ FRAMEWORKS = [
         environ=STRIP_ENV,
         error_page=("application/json", b'"status":500'),  # its format follows the request's Accept
     ),
+    # WSGI apps, found by ASGI_INTERFACE=auto and served through protocols/wsgi.py: no lifespan, no WebSockets.
+    Framework(
+        "flask",
+        "flask_app",
+        title="Flask (WSGI)",
+        package="flask",
+        lifespan=False,
+        websocket="WSGI has none: a WebSocket event is refused, naming WSGI",
+        error_page=("text/html", b"Internal Server Error"),
+    ),
+    Framework(
+        "django-wsgi",
+        "django_app",
+        attribute="wsgi_app",
+        title="Django (WSGI)",
+        package="django",
+        lifespan=False,
+        websocket="WSGI has none: a WebSocket event is refused, naming WSGI",
+        error_page=("text/html", b"Server Error (500)"),
+    ),
+    Framework(
+        "bottle",
+        "bottle_app",
+        title="Bottle (WSGI)",
+        package="bottle",
+        lifespan=False,
+        websocket="WSGI has none: a WebSocket event is refused, naming WSGI",
+        error_page=("text/html", b"Internal Server Error"),
+    ),
 ]
 BY_NAME = {framework.name: framework for framework in FRAMEWORKS}
 

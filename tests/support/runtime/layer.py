@@ -131,7 +131,8 @@ INIT_ERRORS = [
         APP,
         "Runtime.ImportModuleError",
         "Unable to import module 'asgi_lambda.bootstrap': ASGI_APP='main:startups': main.startups is a int, not an ASGI app "
-        "(an async callable taking scope, receive and send)." + fix("not-an-asgi-app"),
+        "(an async callable taking scope, receive and send) or a WSGI app (a callable taking environ and start_response)."
+        + fix("not-an-asgi-app"),
         id="not-callable",
     ),
     pytest.param(

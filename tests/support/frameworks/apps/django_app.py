@@ -1,4 +1,4 @@
-"""The matrix app in Django (`app`), and with Django Channels for its WebSocket (`channels_app`)
+"""The matrix app in Django (`app`), as WSGI (`wsgi_app`), and with Django Channels for its WebSocket (`channels_app`)
 (tests/support/frameworks/matrix.py lists the routes). One module configures Django's settings for
 both: Django's settings are the process's. No FORCE_SCRIPT_NAME: Django takes SCRIPT_NAME
 from `root_path`, so reverse() carries the stage by itself."""
@@ -25,6 +25,7 @@ if not settings.configured:
 from channels.generic.websocket import AsyncWebsocketConsumer  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.core.asgi import get_asgi_application  # noqa: E402
+from django.core.wsgi import get_wsgi_application  # noqa: E402
 from django.http import HttpRequest, HttpResponse, JsonResponse  # noqa: E402
 from django.urls import path, reverse  # noqa: E402
 
@@ -83,4 +84,5 @@ class Echo(AsyncWebsocketConsumer):
 
 
 app = get_asgi_application()
+wsgi_app = get_wsgi_application()  # the same project as WSGI: the "django-wsgi" row
 channels_app = ProtocolTypeRouter({"http": app, "websocket": URLRouter([path("ws", Echo.as_asgi())])})
