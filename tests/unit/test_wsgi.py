@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from asgi_lambda import Adapter
+from asgi_lambda.docs import fix
 from asgi_lambda.exceptions import AppImportError, ConfigError, UnknownEventError
 from asgi_lambda.protocols import loop
 from asgi_lambda.protocols.http_cycle import HTTPCycle
@@ -65,7 +66,7 @@ def test_a_bad_asgi_interface_is_a_config_error_naming_it() -> None:
     assert str(error.value) == (
         "ASGI_INTERFACE='wsgi2': expected one of auto, asgi3, asgi2, wsgi (auto finds it from the app: an async callable "
         "taking scope, receive and send is ASGI 3, a callable taking environ and start_response is WSGI)."
-    )
+    ) + fix("invalid-value")
 
 
 def test_interface_wsgi_given_an_asgi_app_fails_at_init_saying_what_was_found() -> None:
@@ -75,7 +76,7 @@ def test_interface_wsgi_given_an_asgi_app_fails_at_init_saying_what_was_found() 
     assert str(error.value) == (
         "interface='wsgi', but the app is an ASGI app (an async callable taking scope, receive and send), not a WSGI app "
         "(a callable taking environ and start_response): give interface='asgi3', or leave it out."
-    )
+    ) + fix("invalid-value")
 
 
 def test_asgi_interface_asgi3_given_a_wsgi_app_fails_at_init_saying_what_was_found(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -88,7 +89,7 @@ def test_asgi_interface_asgi3_given_a_wsgi_app_fails_at_init_saying_what_was_fou
         "ASGI_INTERFACE='asgi3', but ASGI_APP='tests.support.frameworks.apps.flask_app:hello': "
         "tests.support.frameworks.apps.flask_app.hello is a WSGI app (a callable taking environ and start_response), "
         "not an ASGI app (an async callable taking scope, receive and send): set ASGI_INTERFACE to wsgi, or unset it (auto)."
-    )
+    ) + fix("invalid-value")
 
 
 class Legacy:
@@ -126,7 +127,7 @@ def test_interface_asgi2_given_a_wsgi_app_fails_at_init_saying_what_was_found() 
     assert str(error.value) == (
         "interface='asgi2', but the app is a WSGI app (a callable taking environ and start_response), not an ASGI 2 app "
         "(a class taking the scope, whose instances take receive and send): give interface='wsgi', or leave it out."
-    )
+    ) + fix("invalid-value")
 
 
 def test_a_lambda_handler_named_by_asgi_app_is_refused_at_init_not_taken_for_wsgi(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -142,7 +143,7 @@ def test_a_lambda_handler_named_by_asgi_app_is_refused_at_init_not_taken_for_wsg
         "ASGI_APP='tests.support.frameworks.apps.flask_app:handler': tests.support.frameworks.apps.flask_app.handler is a "
         "function taking 2 arguments, not an ASGI app (an async callable taking scope, receive and send) or a WSGI app "
         "(a callable taking environ and start_response); ASGI_APP must name the app itself, e.g. main:app."
-    )
+    ) + fix("not-an-asgi-app")
 
 
 def test_the_zero_code_layer_finds_a_flask_app_by_its_shape() -> None:
