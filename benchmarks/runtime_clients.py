@@ -4,6 +4,9 @@
 
 - *cold start*: from spawning the process to its first `GET /invocation/next` (imports, the
   handler's init, the client's setup), the median of several spawns, the two clients alternating;
+  and, with valgrind installed, the instructions the same span executes, counted by callgrind in
+  one spawn of each client: repeatable to a fraction of a percent whatever else the machine runs,
+  where the wall clock on a shared machine is not (`python -m benchmarks.cold_start`);
 - *per invocation*: from queuing an event to its answer, the median of per-round means, the two
   processes taking turns round by round (as latency.py interleaves the adapters);
 - *time to first byte* of the streaming example (examples/stream, a token every 50 ms): streamed by
@@ -12,7 +15,8 @@
   token's event in the body.
 
 The handlers: `echo.handler` (returns its event; no ASGI) and the layer's zero-code handler with a
-raw ASGI app answering 200 `ok` to an HTTP API event (answered whole by both clients). Bytecode is
+raw ASGI app answering 200 `ok`, and with a FastAPI app, to an HTTP API event (answered whole by
+both clients). Bytecode is
 cached in a throwaway PYTHONPYCACHEPREFIX, as a layer and the runtime ship it, and one spawn of
 each client before the timed ones writes it: with PYTHONDONTWRITEBYTECODE set, every spawn would
 compile whatever has no cached bytecode yet, and time the compiler.
@@ -23,6 +27,9 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import re
+import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -59,6 +66,7 @@ async def item(item_id: int) -> dict[str, int]:
 ZERO_CODE = "asgi_lambda.bootstrap.handler"
 CLIENTS = {"ours": "asgi_lambda.runtime_client", "awslambdaric": "awslambdaric"}
 WARMUP = 20
+COUNTED_INVOCATIONS = 50  # per client under callgrind, for the instructions per invocation
 COLD_TARGET = 0.95  # cold start, ours / awslambdaric (issue #20)
 RATIO_TARGET = 1.0  # per invocation, buffered: no slower than awslambdaric
 
@@ -103,11 +111,14 @@ class Pair:
 
 
 class Function:
-    """One client serving one handler in a child process, against an emulator of its own."""
+    """One client serving one handler in a child process, against an emulator of its own. `prefix`
+    runs the interpreter under another command (valgrind), with `env` added and stderr piped."""
 
-    def __init__(self, client: str, handler: Handler, task_root: Path) -> None:
+    def __init__(
+        self, client: str, handler: Handler, task_root: Path, *, prefix: tuple[str, ...] = (), env: dict[str, str] | None = None
+    ) -> None:
         self.api = RuntimeAPI()
-        env = {
+        environ = {
             **{name: value for name, value in os.environ.items() if name != "PYTHONDONTWRITEBYTECODE"},
             "PYTHONPYCACHEPREFIX": str(task_root / "pycache"),
             "AWS_LAMBDA_RUNTIME_API": self.api.address,
@@ -120,14 +131,17 @@ class Function:
             "PYTHONPATH": os.pathsep.join([str(task_root), str(ROOT / "examples"), str(ROOT / "layer")]),
             **handler.env,
         }
-        command = [sys.executable, "-m", CLIENTS[client], handler.name]
+        command = [*prefix, sys.executable, "-m", CLIENTS[client], handler.name]
+        stderr = subprocess.PIPE if prefix else None
         self.started = time.perf_counter()
-        self.process = subprocess.Popen(command, cwd=task_root, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+        self.process = subprocess.Popen(
+            command, cwd=task_root, env=environ | (env or {}), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr
+        )
 
-    def ready(self) -> float:
+    def ready(self, timeout: float = 60) -> float:
         """Seconds from the spawn to the first GET /next."""
-        if not self.api.wait_ready(60):
-            raise RuntimeError("the runtime client did not call /next within 60 s")
+        if not self.api.wait_ready(timeout):
+            raise RuntimeError(f"the runtime client did not call /next within {timeout:g} s")
         return time.perf_counter() - self.started
 
     def close(self) -> None:
@@ -146,7 +160,70 @@ def handlers() -> list[Handler]:
     ]
 
 
-def cold_starts(handler: Handler, spawns: int, task_root: Path) -> Pair:
+@dataclass(frozen=True)
+class Measured:
+    """One handler's figure for both clients: the wall clock (`wall`, in ms) and, when valgrind is
+    installed, the instructions executed (`counted`: ours, awslambdaric's). The target is judged on the
+    instructions when they were counted, since they repeat; else on the wall clock."""
+
+    wall: Pair
+    counted: tuple[float, float] | None
+
+    @property
+    def label(self) -> str:
+        return self.wall.label
+
+    @property
+    def instruction_ratio(self) -> float | None:
+        return None if self.counted is None else self.counted[0] / self.counted[1]
+
+    @property
+    def passed(self) -> bool | None:
+        ratio, target = self.instruction_ratio, self.wall.target
+        if ratio is None or target is None:
+            return self.wall.passed
+        return ratio <= target
+
+
+def callgrind() -> str | None:
+    """valgrind, if installed."""
+    return shutil.which("valgrind")
+
+
+def instructions(client: str, handler: Handler, task_root: Path, *, invocations: int = 0) -> int:
+    """The instructions one spawn executes up to its first GET /next, and through `invocations`
+    invocations after it (each answered before the next is queued), counted by callgrind. SIGUSR2,
+    which neither client handles, then ends the process while it waits for the next event; valgrind
+    reports its count as the process ends. The hash seed is fixed, so that each count repeats."""
+    valgrind = callgrind()
+    if valgrind is None:
+        raise RuntimeError("valgrind is not installed")
+    prefix = (valgrind, "--tool=callgrind", "--callgrind-out-file=/dev/null")
+    function = Function(client, handler, task_root, prefix=prefix, env={"PYTHONHASHSEED": "0"})
+    try:
+        function.ready(timeout=900)
+        for _ in range(invocations):
+            answered = function.api.invoke(handler.event, timeout=300)
+            if not answered.ok:
+                raise RuntimeError(f"{client} failed the {handler.label}: {answered.body[:300]!r}")
+        waited = time.monotonic() + 300
+        while function.api.next_calls <= invocations:  # the last answer's work after it, to the next GET
+            if time.monotonic() > waited:
+                raise RuntimeError(f"{client} did not ask for an event after the last invocation within 300 s")
+            time.sleep(0.01)
+        function.process.send_signal(signal.SIGUSR2)
+        _, stderr = function.process.communicate(timeout=300)
+    finally:
+        function.close()
+    counted = re.search(rb"Collected : (\d+)", stderr)
+    if counted is None:
+        raise RuntimeError(f"callgrind counted nothing for {client}: {stderr[-500:]!r}")
+    return int(counted.group(1))
+
+
+def cold_starts(handler: Handler, spawns: int, task_root: Path, *, count: bool = False) -> Measured:
+    """Wall clock: `spawns` spawns per client, alternating, after one untimed spawn each; with
+    `count`, then one spawn per client under callgrind."""
     seconds: dict[str, list[float]] = {"ours": [], "awslambdaric": []}
     for client in CLIENTS:  # untimed: writes the bytecode
         function = Function(client, handler, task_root)
@@ -163,10 +240,15 @@ def cold_starts(handler: Handler, spawns: int, task_root: Path) -> Pair:
             finally:
                 function.close()
     target = COLD_TARGET if handler.target else None
-    return Pair(handler.label, statistics.median(seconds["ours"]) * 1000, statistics.median(seconds["awslambdaric"]) * 1000, target)
+    wall = Pair(handler.label, statistics.median(seconds["ours"]) * 1000, statistics.median(seconds["awslambdaric"]) * 1000, target)
+    counted = (instructions("ours", handler, task_root), instructions("awslambdaric", handler, task_root)) if count else None
+    return Measured(wall, counted)
 
 
-def invocations(handler: Handler, scale: ClientScale, task_root: Path) -> Pair:
+def invocations(handler: Handler, scale: ClientScale, task_root: Path, *, cold: Measured | None = None) -> Measured:
+    """Wall clock: both processes up, taking turns round by round. With `cold` counted (the same
+    handler's cold start), then the instructions of `COUNTED_INVOCATIONS` more in one spawn per
+    client, less the cold start's, per invocation."""
     functions = {client: Function(client, handler, task_root) for client in CLIENTS}
     try:
         for client, function in functions.items():
@@ -188,7 +270,14 @@ def invocations(handler: Handler, scale: ClientScale, task_root: Path) -> Pair:
         for function in functions.values():
             function.close()
     target = RATIO_TARGET if handler.target else None
-    return Pair(handler.label, statistics.median(means["ours"]) * 1000, statistics.median(means["awslambdaric"]) * 1000, target)
+    wall = Pair(handler.label, statistics.median(means["ours"]) * 1000, statistics.median(means["awslambdaric"]) * 1000, target)
+    if cold is None or cold.counted is None:
+        return Measured(wall, None)
+    ours, theirs = (
+        (instructions(client, handler, task_root, invocations=COUNTED_INVOCATIONS) - start) / COUNTED_INVOCATIONS
+        for client, start in zip(CLIENTS, cold.counted, strict=True)
+    )
+    return Measured(wall, (ours, theirs))
 
 
 @dataclass(frozen=True)
@@ -251,18 +340,38 @@ def first_bytes(runs: int, task_root: Path) -> FirstByte:
 
 @dataclass(frozen=True)
 class ClientResults:
-    cold: list[Pair]
-    warm: list[Pair]
+    cold: list[Measured]
+    warm: list[Measured]
     first_byte: FirstByte
+
+
+def write_task_root(task_root: Path) -> None:
+    """The handlers' modules."""
+    (task_root / "echo.py").write_text(ECHO)
+    (task_root / "app.py").write_text(APP)
+    (task_root / "fastapi_app.py").write_text(FASTAPI_APP)
+
+
+def measure_cold_starts(
+    spawns: int, *, count: bool, only: str | None = None, per_invocation: ClientScale | None = None
+) -> tuple[list[Measured], list[Measured]]:
+    """Each handler's cold start (only those whose label starts with `only`, if given), and with
+    `per_invocation` its time per invocation too (none without)."""
+    with tempfile.TemporaryDirectory(prefix="bench-cold-start-") as directory:
+        task_root = Path(directory)
+        write_task_root(task_root)
+        chosen = [handler for handler in handlers() if only is None or handler.label.startswith(only)]
+        cold = [cold_starts(handler, spawns, task_root, count=count) for handler in chosen]
+        if per_invocation is None:
+            return cold, []
+        return cold, [invocations(handler, per_invocation, task_root, cold=start) for handler, start in zip(chosen, cold, strict=True)]
 
 
 def measure_clients(scale: ClientScale) -> ClientResults:
     with tempfile.TemporaryDirectory(prefix="bench-runtime-clients-") as directory:
         task_root = Path(directory)
-        (task_root / "echo.py").write_text(ECHO)
-        (task_root / "app.py").write_text(APP)
-        (task_root / "fastapi_app.py").write_text(FASTAPI_APP)
-        cold = [cold_starts(handler, scale.spawns, task_root) for handler in handlers()]
-        warm = [invocations(handler, scale, task_root) for handler in handlers()]
+        write_task_root(task_root)
+        cold = [cold_starts(handler, scale.spawns, task_root, count=callgrind() is not None) for handler in handlers()]
+        warm = [invocations(handler, scale, task_root, cold=start) for handler, start in zip(handlers(), cold, strict=True)]
         first_byte = first_bytes(scale.streams, task_root)
     return ClientResults(cold, warm, first_byte)

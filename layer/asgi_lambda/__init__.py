@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 from .exceptions import (
     AppImportError,
     AsgiLambdaError,
@@ -19,7 +17,10 @@ from .exceptions import (
     UnknownEventError,
 )
 
+TYPE_CHECKING = False  # typing is not imported on a plain handler's path (runtime/api.py says why)
 if TYPE_CHECKING:
+    from typing import Any
+
     from .adapter import Adapter
 
 __all__ = [

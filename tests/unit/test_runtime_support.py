@@ -11,10 +11,13 @@ import sys
 
 import pytest
 
+from asgi_lambda import ConfigError
 from asgi_lambda.runtime.api import RuntimeFault, error_result
+from asgi_lambda.runtime.client import CLIENT_VARIABLES, client_options
 from asgi_lambda.runtime.context import LambdaContext
 from asgi_lambda.runtime.handler import load_handler
 from asgi_lambda.runtime.logs import FramedSink, JsonFormatter, frame_type
+from asgi_lambda.settings.options import BY_VARIABLE, read
 
 
 @pytest.mark.parametrize(
@@ -123,3 +126,36 @@ def test_error_results_have_the_runtimes_shape() -> None:
 
     assert (result["errorMessage"], result["errorType"], result["requestId"]) == ("bad value", "ValueError", "request-1")
     assert 'raise ValueError("bad value")' in "".join(result["stackTrace"])
+
+
+@pytest.mark.parametrize("environ", [{}, {"ASGI_INVOKE_MODE": "", "ASGI_RUNTIME": " ", "AWS_LAMBDA_MAX_CONCURRENCY": "\t"}])
+def test_the_clients_variables_unset_or_blank_are_their_declared_defaults(environ: dict[str, str]) -> None:
+    declared = (read("ASGI_INVOKE_MODE", environ), read("AWS_LAMBDA_MAX_CONCURRENCY", environ))
+
+    assert client_options(environ) == declared == ("buffered", 1)
+    assert read("ASGI_RUNTIME", environ) == "layer"  # nothing for the client to check
+    assert set(CLIENT_VARIABLES) <= set(BY_VARIABLE)
+
+
+def test_the_clients_variables_when_set_are_read_through_their_options() -> None:
+    environ = {"ASGI_INVOKE_MODE": " Response_Stream ", "AWS_LAMBDA_MAX_CONCURRENCY": "16"}
+
+    assert client_options(environ) == ("response_stream", 16)
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        ({"ASGI_RUNTIME": "lambda"}, "ASGI_RUNTIME='lambda': expected layer (the layer's own Runtime API client, the default) or managed"),
+        (
+            {"AWS_LAMBDA_MAX_CONCURRENCY": "0"},
+            "AWS_LAMBDA_MAX_CONCURRENCY='0': expected a whole number of invocations above 0, such as 16.",
+        ),
+        ({"ASGI_INVOKE_MODE": "stream", "ASGI_RUNTIME": "lambda"}, "ASGI_INVOKE_MODE='stream': expected buffered or response_stream"),
+    ],
+)
+def test_a_bad_client_variable_is_a_config_error_naming_it(environ: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        client_options(environ)
+
+    assert str(caught.value).startswith(message)

@@ -7,13 +7,16 @@ https://docs.aws.amazon.com/lambda/latest/dg/runtimes-api.html
 
 from __future__ import annotations
 
+import _socket
 import json
 import os
-import socket
 import sys
 import time
 import traceback
-from typing import Any
+
+TYPE_CHECKING = False  # typing is not imported on a plain handler's path: it costs more than this module
+if TYPE_CHECKING:
+    from typing import Any
 
 PREFIX = "/2018-06-01/runtime"
 ERROR_TYPE = "Lambda-Runtime-Function-Error-Type"
@@ -48,23 +51,45 @@ class RuntimeFault(Exception):
 
 class RuntimeConnection:
     """HTTP/1.1 to the Runtime API on one kept-alive socket, blocking: the loop has nothing to do while
-    the function waits for its next event, and a blocking wait lets SIGTERM's handler run at once."""
+    the function waits for its next event, and a blocking wait lets SIGTERM's handler run at once.
+
+    AWS_LAMBDA_RUNTIME_API is an IP address and a port (127.0.0.1:9001): that address is connected to
+    as it is, with the C socket module, without socket.py (its enums cost more to import than this
+    whole client) or a name lookup; a host name is looked up as socket.create_connection does."""
 
     def __init__(self, address: str) -> None:
         self.address = address
         host, _, port = address.rpartition(":")
         self.host, self.port = host.strip("[]"), int(port)
-        self.sock: socket.socket | None = None
-        self.file: Any = None
+        self.sock: _socket.socket | None = None
+        self.buffer = bytearray()  # received, not yet parsed: what follows the last answer
+
+    def connect(self) -> _socket.socket:
+        for family in (_socket.AF_INET, _socket.AF_INET6):
+            try:
+                _socket.inet_pton(family, self.host)
+            except OSError:
+                continue
+            sock = _socket.socket(family, _socket.SOCK_STREAM)
+            try:
+                sock.connect((self.host, self.port))
+            except BaseException:
+                sock.close()
+                raise
+            break
+        else:
+            import socket  # a host name: looked up
+
+            sock = socket.create_connection((self.host, self.port))
+        sock.setsockopt(_socket.IPPROTO_TCP, _socket.TCP_NODELAY, 1)
+        return sock
 
     def request(self, method: str, path: str, body: bytes = b"", headers: str = "") -> tuple[int, dict[str, str], bytes]:
         head = f"{method} {path} HTTP/1.1\r\nHost: {self.address}\r\n{USER_AGENT}Content-Length: {len(body)}\r\n{headers}\r\n".encode()
         for attempt in (1, 2):
             reused = self.sock is not None
             if self.sock is None:
-                self.sock = socket.create_connection((self.host, self.port))
-                self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-                self.file = self.sock.makefile("rb")
+                self.sock = self.connect()
             try:
                 if len(body) < 65536:
                     self.sock.sendall(head + body)  # one write
@@ -79,28 +104,74 @@ class RuntimeConnection:
         raise AssertionError("unreachable")
 
     def response(self) -> tuple[int, dict[str, str], bytes]:
-        status_line = self.file.readline(65537)
-        if not status_line:
+        lines = self.head()
+        if not lines:
             raise EOFError("the Runtime API closed the connection")
-        version, status, _ = status_line.decode("latin-1").split(" ", 2)
+        version, status, _ = lines[0].decode("latin-1").split(" ", 2)
         headers: dict[str, str] = {}
-        while (line := self.file.readline(65537)) not in (b"\r\n", b"\n", b""):
+        for line in lines[1:]:
             name, _, value = line.decode("latin-1").partition(":")
             headers[name.strip().lower()] = value.strip()
         if "content-length" in headers:
-            body = self.file.read(int(headers["content-length"]))
+            body = self.read(int(headers["content-length"]))
         else:
-            body = self.file.read()  # delimited by the close
+            body = self.read(None)  # delimited by the close
             headers["connection"] = "close"
         if version == "HTTP/1.0" or headers.get("connection", "").lower() == "close":
             self.close()
         return int(status), headers, body
 
+    def head(self) -> list[bytes]:
+        """The status line and the header lines, up to the empty line (lines may end in LF alone); none
+        if the stream ends first."""
+        assert self.sock is not None
+        buffer, start, lines = self.buffer, 0, []
+        while True:
+            end = buffer.find(b"\n", start)
+            if end < 0:
+                if len(buffer) > HEAD_LIMIT:
+                    raise EOFError(f"the Runtime API's answer has a head over {HEAD_LIMIT} bytes")
+                data = self.sock.recv(RECEIVE_SIZE)
+                if not data:
+                    self.buffer = bytearray()
+                    return []
+                buffer += data
+                continue
+            line = buffer[start:end].rstrip(b"\r")
+            start = end + 1
+            if not line:
+                break
+            lines.append(bytes(line))
+        self.buffer = buffer[start:]
+        return lines
+
+    def read(self, size: int | None) -> bytes:
+        """The body: `size` bytes (fewer if the stream ends first), or with None all until the end of
+        the stream. A large body is received straight into its place."""
+        assert self.sock is not None
+        buffer, self.buffer = self.buffer, bytearray()
+        if size is None:
+            while data := self.sock.recv(RECEIVE_SIZE):
+                buffer += data
+            return bytes(buffer)
+        if len(buffer) >= size:
+            self.buffer = buffer[size:]
+            return bytes(buffer[:size])
+        have = len(buffer)
+        body = bytearray(size)
+        body[:have] = buffer
+        view = memoryview(body)
+        while have < size and (received := self.sock.recv_into(view[have:])):
+            have += received
+        view.release()
+        del body[have:]
+        return bytes(body)
+
     def close(self) -> None:
         if self.sock is not None:
-            self.file.close()
             self.sock.close()
-            self.sock = self.file = None
+            self.sock = None
+        self.buffer = bytearray()
 
     def next(self) -> tuple[dict[str, str], bytes]:
         try:
@@ -147,6 +218,8 @@ def error_headers(path: str, result: dict[str, Any], *, error_type: str | None =
     return headers
 
 
+RECEIVE_SIZE = 65536
+HEAD_LIMIT = 1024 * 1024  # a status line and headers longer than this are not an answer of the Runtime API
 XRAY_CAUSE = "Lambda-Runtime-Function-XRay-Error-Cause"
 XRAY_CAUSE_LIMIT = 1024 * 1024  # awslambdaric leaves a larger cause out
 USER_AGENT = f"User-Agent: asgi-lambda-python/{sys.version.split()[0]}-{getattr(sys.modules.get('asgi_lambda'), '__version__', '')}\r\n"

@@ -35,12 +35,13 @@ from ..protocols import loop
 from ..protocols.http_cycle import internal_error
 from .api import PREFIX, USER_AGENT, RuntimeClientError, RuntimeConnection, dumps, error_headers, error_result, xray_cause
 from .context import LambdaContext
-from .invocation import STREAMED, ErrorLog, begin, is_adapter, marshal, unmarshal
+from .invocation import STREAMED, begin, is_adapter, marshal, unmarshal
 
 if TYPE_CHECKING:
     from concurrent.futures import ThreadPoolExecutor
 
     from ..adapter import Adapter, Remainder
+    from .invocation import ErrorLog
 
 NEXT_ATTEMPTS = 5
 NEXT_RETRY_DELAY = 0.1  # seconds, doubled after each failure

@@ -9,11 +9,14 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Mapping
-from typing import Any
 
 from .api import RuntimeFault
 from .logs import SinkHandler
+
+TYPE_CHECKING = False  # typing is not imported on a plain handler's path (api.py says why)
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any
 
 
 class Slots:

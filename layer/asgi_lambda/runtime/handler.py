@@ -8,10 +8,13 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-from collections.abc import Callable, MutableMapping
-from typing import Any
 
 from .api import RuntimeFault
+
+TYPE_CHECKING = False  # typing is not imported on a plain handler's path (api.py says why)
+if TYPE_CHECKING:
+    from collections.abc import Callable, MutableMapping
+    from typing import Any
 
 
 def set_import_path(opt: str, environ: MutableMapping[str, str]) -> None:

@@ -8,22 +8,24 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Protocol, TypeGuard
 
 from .api import ASCII_JSON, RuntimeFault, dumps
 from .logs import CURRENT, RequestId
 
+TYPE_CHECKING = False  # typing is not imported on a plain handler's path (api.py says why)
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any, Protocol, TypeGuard
+
     from ..adapter import Adapter
 
+    class ErrorLog(Protocol):
+        """Where an invocation's error is logged: `Logs` on Lambda; `asgi-lambda serve --stream` prints its own."""
+
+        def error(self, result: dict[str, Any]) -> None: ...
+
+
 STREAMED = object()  # the answer went out as a stream
-
-
-class ErrorLog(Protocol):
-    """Where an invocation's error is logged: `Logs` on Lambda; `asgi-lambda serve --stream` prints its own."""
-
-    def error(self, result: dict[str, Any]) -> None: ...
 
 
 def begin(headers: Mapping[str, str], *, own_context: bool = False) -> tuple[str, str]:

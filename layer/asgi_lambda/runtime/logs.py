@@ -13,7 +13,10 @@ import sys
 import time
 import traceback
 from contextvars import ContextVar
-from typing import IO, Any
+
+TYPE_CHECKING = False  # typing is not imported on a plain handler's path (api.py says why)
+if TYPE_CHECKING:
+    from typing import IO, Any
 
 TEXT_LOG_FORMAT = "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s\n"
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%S"

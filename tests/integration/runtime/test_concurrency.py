@@ -39,8 +39,8 @@ APP = """
     async def barrier():
         # Every invocation waits here until N have arrived: one at a time, none would go on.
         global arrived, everyone
-        if everyone is None:
-            everyone = asyncio.Event()
+        if arrived % N == 0:
+            everyone = asyncio.Event()  # a new round
         arrived += 1
         if arrived % N == 0:
             everyone.set()
@@ -67,6 +67,7 @@ APP = """
         body = {
             "request_id": context.aws_request_id,
             "trace_id": scope["aws.trace_id"],
+            "environ_trace": os.environ.get("_X_AMZN_TRACE_ID"),  # read once all N have started
             "tenant": scope.get("aws.tenant_id"),
             "remaining": context.get_remaining_time_in_millis() > 0,
             "pid": os.getpid(),
@@ -117,6 +118,10 @@ def test_n_invocations_are_served_at_once_each_with_its_own_context_trace_tenant
 
     pids = set()
     for round_number, (submitted, answers) in enumerate(rounds):
+        # _X_AMZN_TRACE_ID is the process's, not the invocation's: every invocation of the round reads
+        # the header of the one that started last (README, "Differences from awslambdaric").
+        environ_traces = {json.loads(answer.payload["body"])["environ_trace"] for answer in answers}
+        assert len(environ_traces) == 1 and environ_traces <= {trace(number) for number in range(round_number * N, (round_number + 1) * N)}
         for offset, (request_id, answer) in enumerate(zip(submitted, answers, strict=True)):
             number = round_number * N + offset
             assert answer.ok and answer.request_id == request_id
