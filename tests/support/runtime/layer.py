@@ -130,7 +130,7 @@ INIT_ERRORS = [
         {"ASGI_APP": "main:startups"},
         APP,
         "Runtime.ImportModuleError",
-        "Unable to import module 'asgi_lambda.bootstrap': ASGI_APP='main:startups': main.startups is a int, not an ASGI app "
+        "Unable to import module 'asgi_lambda.bootstrap': ASGI_APP='main:startups': main.startups is an int, not an ASGI app "
         "(an async callable taking scope, receive and send) or a WSGI app (a callable taking environ and start_response)."
         + fix("not-an-asgi-app"),
         id="not-callable",
