@@ -130,7 +130,8 @@ def resolve(app: Any, interface: str, *, where: str = "the app", option: str = "
             what = FOUND[found] if found else f"{article(kind(app))} {kind(app)} taking {arity(app)}"
             fix = f"set {option} to {found}, or unset it (auto)" if option.isupper() else f"give {option}={found!r}, or leave it out"
             raise ConfigError(
-                f"{option}={interface!r}, but {where} is {what}, not {FOUND[chosen]}: {fix if found else 'name the app itself'}."
+                f"{option}={interface!r}, but {where} is {what}, not {FOUND[chosen]}: {fix if found else 'name the app itself'}.",
+                fix="interface-mismatch",
             )
     if chosen == "asgi2":
         return "asgi3", asgi2(app)

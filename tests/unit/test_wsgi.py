@@ -76,7 +76,7 @@ def test_interface_wsgi_given_an_asgi_app_fails_at_init_saying_what_was_found() 
     assert str(error.value) == (
         "interface='wsgi', but the app is an ASGI app (an async callable taking scope, receive and send), not a WSGI app "
         "(a callable taking environ and start_response): give interface='asgi3', or leave it out."
-    ) + fix("invalid-value")
+    ) + fix("interface-mismatch")
 
 
 def test_asgi_interface_asgi3_given_a_wsgi_app_fails_at_init_saying_what_was_found(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -89,7 +89,7 @@ def test_asgi_interface_asgi3_given_a_wsgi_app_fails_at_init_saying_what_was_fou
         "ASGI_INTERFACE='asgi3', but ASGI_APP='tests.support.frameworks.apps.flask_app:hello': "
         "tests.support.frameworks.apps.flask_app.hello is a WSGI app (a callable taking environ and start_response), "
         "not an ASGI app (an async callable taking scope, receive and send): set ASGI_INTERFACE to wsgi, or unset it (auto)."
-    ) + fix("invalid-value")
+    ) + fix("interface-mismatch")
 
 
 class Legacy:
@@ -127,7 +127,7 @@ def test_interface_asgi2_given_a_wsgi_app_fails_at_init_saying_what_was_found() 
     assert str(error.value) == (
         "interface='asgi2', but the app is a WSGI app (a callable taking environ and start_response), not an ASGI 2 app "
         "(a class taking the scope, whose instances take receive and send): give interface='wsgi', or leave it out."
-    ) + fix("invalid-value")
+    ) + fix("interface-mismatch")
 
 
 def test_a_lambda_handler_named_by_asgi_app_is_refused_at_init_not_taken_for_wsgi(monkeypatch: pytest.MonkeyPatch) -> None:
