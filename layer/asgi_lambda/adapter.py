@@ -8,26 +8,26 @@ hands back what the source made of it.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable, Coroutine, Iterable, Mapping
 from functools import partial
-from inspect import iscoroutinefunction  # loaded with asyncio already
+from inspect import iscoroutinefunction  # loaded by asyncio, and by importer.py, which a WSGI app's detection uses
 from time import perf_counter, time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from . import sources
 from .exceptions import ConfigError, MalformedEvent, UnknownEventError
-from .protocols import loop
 from .protocols.http_cycle import HTTPCycle, internal_error
-from .protocols.lifespan import Lifespan, NoLifespan
 from .settings import KEYWORD_DEFAULTS, Settings
 from .sources.common import strip_root_path
 from .sources.fields import FieldError, explain
 
 if TYPE_CHECKING:
+    import asyncio
+
     from .protocols.compression import Compression
     from .protocols.http_cycle import ResponseStream
+    from .protocols.lifespan import Lifespan
     from .types import (
         ASGIApp,
         FanoutRequest,
@@ -40,6 +40,8 @@ if TYPE_CHECKING:
         WebSocketRequest,
     )
     from .websocket.hub import ConnectionHub
+
+T = TypeVar("T")
 
 logger = logging.getLogger("asgi_lambda.adapter")
 access_logger = logging.getLogger("asgi_lambda.access")
@@ -128,17 +130,31 @@ class Adapter:
             snapstart.install(settings)
         # A WSGI app run inline answers a buffered request with no coroutine and no event loop
         # (protocols/wsgi.py); with a WebSocket hub of its own, through `running`, which serves it.
+        # Such an adapter imports the shared loop, and asyncio, only when an event needs them (a
+        # streamed response, a WebSocket event); any other imports them now, not per call.
         self.wsgi_answer: Callable[[Any, HTTPCycle], Response] | None = None
+        self.run: Runs = run_on_loop
+        self.running_loop: Callable[[], asyncio.AbstractEventLoop] = running_loop
         if self.interface == "wsgi" and self.app.inline and self.hub is None:  # type: ignore[attr-defined]
             from .protocols.wsgi import answer
 
             self.wsgi_answer = answer
+        else:
+            import asyncio
+
+            from .protocols import loop
+
+            self.run, self.running_loop = loop.run, asyncio.get_running_loop
         if self.interface == "wsgi":
             if settings.lifespan == "on":
                 logger.warning("Lifespan is 'on', but a WSGI app has no lifespan: it is off. Run startup code at import.")
             self.lifespan: Lifespan | NoLifespan = NoLifespan()
+        elif settings.lifespan == "off":
+            self.lifespan = NoLifespan()
         else:
-            self.lifespan = NoLifespan() if settings.lifespan == "off" else Lifespan(self.app, required=settings.lifespan == "on")
+            from .protocols.lifespan import Lifespan
+
+            self.lifespan = Lifespan(self.app, required=settings.lifespan == "on")
         self.lifespan.startup()
 
     @classmethod
@@ -200,12 +216,12 @@ class Adapter:
             return self.shape(request, self.wsgi_answer(self.app, cycle), access)
         if stream is not None:
             try:
-                loop.run(self.streaming(request, cycle, stream))
+                self.run(self.streaming(request, cycle, stream))
             finally:
                 if access is not None:  # the prelude's status once it went out; else the invocation failed: a 500
                     log_http_access(request, status=stream.status, started=access[0], path=access[1])
             return None
-        return self.shape(request, loop.run(self.running(request, cycle)), access)
+        return self.shape(request, self.run(self.running(request, cycle)), access)
 
     async def answer_http(self, request: HTTPRequest, stream: ResponseStream | None = None) -> Early:
         """The layer's runtime client's way: the app's response as soon as the answer is decided (its
@@ -220,7 +236,7 @@ class Adapter:
         cycle = HTTPCycle(request.scope, request.body, stream)
         if stream is None and self.wsgi_answer is not None:
             return Early(self.wsgi_answer(self.app, cycle), None, access)
-        running_loop = asyncio.get_running_loop()
+        running_loop = self.running_loop()
         decided = cycle.decided = running_loop.create_future()
         task = running_loop.create_task(self.running(request, cycle))
         task.add_done_callback(partial(_settle, decided))
@@ -282,7 +298,7 @@ class Adapter:
         return cycle.run(self.app)
 
     def websocket(self, event: WebSocketRequest) -> LambdaResponse:
-        return loop.run(self.answer_websocket(event))
+        return self.run(self.answer_websocket(event))
 
     async def answer_websocket(self, event: WebSocketRequest) -> LambdaResponse:
         if self.interface == "wsgi":
@@ -300,7 +316,7 @@ class Adapter:
         return event.to_response(outcome)
 
     def fanout(self, request: FanoutRequest) -> LambdaResponse:
-        return loop.run(self.answer_fanout(request))
+        return self.run(self.answer_fanout(request))
 
     async def answer_fanout(self, request: FanoutRequest) -> LambdaResponse:
         """Post the pages a broadcast queued (websocket/fanout.py); the answer names those to deliver again."""
@@ -315,7 +331,7 @@ class Adapter:
         if self.interface == "wsgi":
             self.app.close()  # type: ignore[attr-defined]  # the WSGI bridge's threads, if any
         if self.hub is not None:
-            loop.run(self.hub.close())
+            self.run(self.hub.close())
 
 
 def interfaced(app: Any, settings: Settings) -> tuple[str, ASGIApp]:
@@ -337,6 +353,39 @@ def interfaced(app: Any, settings: Settings) -> tuple[str, ASGIApp]:
 
         return interface, WSGIBridge(runnable, threads=read("AWS_LAMBDA_MAX_CONCURRENCY", os.environ))
     return interface, runnable
+
+
+class Runs(Protocol):
+    """What runs a coroutine to its end on the shared loop: protocols/loop.py's `run`."""
+
+    def __call__(self, coroutine: Coroutine[Any, Any, T], /) -> T: ...
+
+
+def run_on_loop(coroutine: Coroutine[Any, Any, T]) -> T:
+    """protocols/loop.py's `run`, for an adapter that imports it (and asyncio) only on first use."""
+    from .protocols import loop
+
+    return loop.run(coroutine)
+
+
+def running_loop() -> asyncio.AbstractEventLoop:
+    """asyncio's `get_running_loop`, for an adapter that imports asyncio only on first use."""
+    import asyncio
+
+    return asyncio.get_running_loop()
+
+
+class NoLifespan:
+    """No lifespan (lifespan='off', or a WSGI app): protocols/lifespan.py's `Lifespan`'s surface,
+    doing nothing, and importing neither it nor asyncio."""
+
+    state: dict[str, Any] | None = None
+
+    def startup(self) -> None:
+        pass
+
+    def shutdown(self) -> None:
+        pass
 
 
 class Early:
@@ -367,6 +416,8 @@ class Remainder:
     async def finish(self, deadline: float | None) -> None:
         """Let the app run to its end, until `deadline` (time.time() seconds, the invocation's)
         less AFTER_RESPONSE_MARGIN; then cancel it, logged."""
+        import asyncio  # loaded: the task runs on its loop
+
         task = self.task
         timeout = None if deadline is None else max(deadline - time() - AFTER_RESPONSE_MARGIN, 0.0)
         if not task.done():

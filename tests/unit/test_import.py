@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -86,3 +87,21 @@ def test_serving_a_wsgi_app_loads_the_bridge_but_no_websocket_code_or_threads() 
     result = subprocess.run([sys.executable, "-c", code, event], capture_output=True, text=True, check=True)
 
     assert result.stdout.splitlines() == ["204", "['asgi_lambda.protocols.wsgi']"]
+
+
+def test_serving_a_wsgi_app_one_invocation_at_a_time_imports_no_asyncio_or_event_loop() -> None:
+    code = (
+        "import json, sys; from asgi_lambda import Adapter\n"
+        "def app(environ, start_response):\n"
+        "    start_response('200 OK', [('Content-Type', 'text/plain')])\n"
+        "    return [environ['PATH_INFO'].encode()]\n"
+        "event = json.load(open(sys.argv[1]))\n"
+        "response = Adapter(app)(event, None)\n"
+        "print(response['statusCode'], response['body'])\n"
+        "print(sorted(m for m in sys.modules if m.startswith(('asyncio', '_asyncio', 'asgi_lambda.protocols.loop', 'asgi_lambda.protocols.lifespan', 'concurrent'))))\n"
+    )
+    event = str(EVENTS / "http_api_v2_get.json")
+    environ = {name: value for name, value in os.environ.items() if name != "AWS_LAMBDA_MAX_CONCURRENCY"}
+    result = subprocess.run([sys.executable, "-c", code, event], capture_output=True, text=True, check=True, env=environ)
+
+    assert result.stdout.splitlines() == ["200 /items/42", "[]"]

@@ -18,7 +18,6 @@ state machine stay here, in one place, whichever the sink.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final, Protocol
@@ -26,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Final, Protocol
 from ..exceptions import InvalidMessage, UnexpectedMessage
 
 if TYPE_CHECKING:
+    import asyncio
     from collections.abc import Callable
 
     from ..types import ASGIApp, Headers, Message, Response
@@ -179,6 +179,8 @@ class HTTPCycle:
         # http.disconnect at once would make apps that listen for it abandon the response.
         if self.phase is HTTPCyclePhase.REQUEST or self.phase is HTTPCyclePhase.RESPONSE:
             if self.complete is None:
+                import asyncio  # loaded: the app awaits on its loop; a WSGI app run inline never gets here
+
                 self.complete = asyncio.get_running_loop().create_future()
             await self.complete
         return {"type": "http.disconnect"}

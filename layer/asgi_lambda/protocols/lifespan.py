@@ -166,18 +166,6 @@ def _resolve(future: asyncio.Future[None]) -> None:
         future.set_result(None)
 
 
-class NoLifespan:
-    """lifespan='off': the same surface, doing nothing."""
-
-    state: dict[str, Any] | None = None
-
-    def startup(self) -> None:
-        pass
-
-    def shutdown(self) -> None:
-        pass
-
-
 _running: list[Lifespan] = []
 _held: list[Lifespan] | None = None  # a list while startups wait for the SnapStart restore
 

@@ -24,8 +24,6 @@ request had no Content-Length header (Werkzeug then reads an empty body).
 
 from __future__ import annotations
 
-import asyncio
-import contextvars
 import sys
 from collections.abc import Generator, Iterable, Iterator
 from functools import partial
@@ -35,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 from .http_cycle import HTTPCycle, HTTPCyclePhase
 
 if TYPE_CHECKING:
+    import asyncio
     from concurrent.futures import ThreadPoolExecutor
 
     from ..types import Headers, Message, Receive, Response, Scope, Send
@@ -78,6 +77,9 @@ class WSGIBridge:
             body += message.get("body", b"")
         environ = environ_for(scope, body, threaded=self.pool is not None)
         if self.pool is not None:
+            import asyncio  # loaded: this runs on the loop
+            import contextvars
+
             running = asyncio.get_running_loop()
             call = contextvars.copy_context().run  # the invocation's request id reaches the app's log lines
             await running.run_in_executor(self.pool, call, in_thread, self.app, environ, send, running)
@@ -124,16 +126,18 @@ def answer(bridge: WSGIBridge, cycle: HTTPCycle) -> Response:
 
 def outside_loop_each(messages: Iterator[Message]) -> Iterator[Message]:
     """`messages`, each made with the event loop hidden, if one runs (the layer's runtime client)."""
-    if asyncio._get_running_loop() is None:
+    asyncio = sys.modules.get("asyncio")
+    if asyncio is None or asyncio._get_running_loop() is None:
         return messages
     return iter(partial(outside_loop, next, messages, None), None)
 
 
 def outside_loop(function: Any, *arguments: Any) -> Any:
     """Call `function` with no running event loop in sight (the loop itself untouched): the WSGI
-    app is synchronous code, and libraries check for a running loop to refuse or to change course."""
-    running = asyncio._get_running_loop()
-    if running is None:
+    app is synchronous code, and libraries check for a running loop to refuse or to change course.
+    Without asyncio imported, no loop runs: an adapter serving the app inline never imports it."""
+    asyncio = sys.modules.get("asyncio")
+    if asyncio is None or (running := asyncio._get_running_loop()) is None:
         return function(*arguments)
     asyncio._set_running_loop(None)
     try:
@@ -144,6 +148,8 @@ def outside_loop(function: Any, *arguments: Any) -> Any:
 
 def in_thread(app: WSGIApp, environ: dict[str, Any], send: Send, running: asyncio.AbstractEventLoop) -> None:
     """One WSGI call in a pool thread: each message handed to the loop, and waited for, in turn."""
+    import asyncio  # loaded: the loop runs
+
     messages = respond(app, environ)
     try:
         for message in messages:
