@@ -72,6 +72,11 @@ class RuntimeClient:
                 return
             self.connection.post(f"invocation/{request_id}/response", payload, f"Content-Type: {content_type}\r\n{echo}")
             return
+        if self.adapter.wsgi_answer is not None and not self.streaming:
+            # A WSGI app run inline answers with no event loop, and leaves no work after its answer:
+            # asyncio is not even imported (Adapter.http), unless an event needs it.
+            self.invoke_adapter(self.adapter, headers, body, request_id, echo)
+            return
         from ..protocols import loop  # loaded with the adapter
 
         loop.hold()  # a SIGTERM now waits for the app's work after the answer too
@@ -81,7 +86,6 @@ class RuntimeClient:
             loop.release()
 
     def invoke_adapter(self, adapter: Adapter, headers: Mapping[str, str], body: bytes, request_id: str, echo: str) -> None:
-        from ..protocols import loop
         from ..protocols.http_cycle import internal_error
 
         rest = None
@@ -94,12 +98,17 @@ class RuntimeClient:
             elif mapped.kind == "fanout":
                 result = adapter.fanout(mapped)
             elif self.streaming and mapped.streams:
+                from ..protocols import loop
                 from .stream import StreamedResponse
 
                 stream = StreamedResponse(mapped, self.connection, request_id, headers=echo)
                 rest = loop.run(adapter.answer_http(mapped, stream)).rest
                 result = STREAMED
+            elif adapter.wsgi_answer is not None:
+                result = adapter.http(mapped)  # inline, no loop; its access and size-limit lines as under __call__
             else:
+                from ..protocols import loop
+
                 early = loop.run(adapter.answer_http(mapped))
                 rest, response = early.rest, early.response or internal_error()  # a response: nothing streamed
                 # Shaped here, outside the loop, as Adapter.__call__ shapes it: its log lines alike.
@@ -112,6 +121,8 @@ class RuntimeClient:
             if result is not STREAMED:
                 self.connection.post(f"invocation/{request_id}/response", payload, f"Content-Type: {content_type}\r\n{echo}")
         if rest is not None:
+            from ..protocols import loop
+
             loop.run(rest.finish(context._deadline_ms / 1000 or None))
 
     def failed(self, error: Exception, request_id: str, echo: str) -> None:

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from asgi_lambda.local.runtime_api import RuntimeAPI
+from tests.support.events import load_event
 from tests.support.paths import LAYER
 
 # What a plain handler never needs: typing and socket.py cost more to import than the whole client.
@@ -107,3 +108,23 @@ def test_a_runtime_api_named_by_a_host_name_is_looked_up(tmp_path: Path) -> None
         answered = api.invoke({"by": "name"})
 
     assert (answered.ok, answered.payload) == (True, {"by": "name"})
+
+
+def test_a_wsgi_app_one_invocation_at_a_time_is_answered_without_asyncio_or_the_event_loop(tmp_path: Path) -> None:
+    source = """
+        import sys
+
+        from asgi_lambda import Adapter
+
+        def app(environ, start_response):
+            loaded = [name for name in ("asyncio", "asgi_lambda.protocols.loop") if name in sys.modules]
+            start_response("200 OK", [("Content-Type", "text/plain")])
+            return [(" ".join(loaded) or "neither").encode()]
+
+        handler = Adapter(app)
+    """
+    with layer_client(tmp_path, source) as api:
+        answered = api.invoke(load_event("http_api_v2_get"))
+
+    assert answered.ok
+    assert (answered.payload["statusCode"], answered.payload["body"]) == (200, "neither")
