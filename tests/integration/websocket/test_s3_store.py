@@ -16,6 +16,7 @@ from typing import Any
 import boto3
 import pytest
 
+from asgi_lambda.docs import fix
 from asgi_lambda.exceptions import ConfigError
 from asgi_lambda.protocols import loop
 from asgi_lambda.stores import StoreUnavailable
@@ -100,8 +101,8 @@ def test_rooms_beside_connections_under_an_overlapping_prefix_are_a_config_error
 
     assert str(error.value) == (
         "s3 store: the rooms' prefix 'conn--rooms/' and the connections' 'conn-' overlap, so listing one would list "
-        "the other: set WS_S3_ROOMS_PREFIX (ws_config params rooms_prefix) to another, such as asgi-lambda/rooms/"
-    )
+        "the other: set WS_S3_ROOMS_PREFIX (ws_config params rooms_prefix) to another, such as asgi-lambda/rooms/."
+    ) + fix("rooms-storage")
     loop.run(overlapping.close())
 
 
