@@ -90,10 +90,12 @@ def test_the_search_finds_ws_backend_on_the_configuration_reference(served: str)
     with sync_playwright() as playwright, playwright.chromium.launch(executable_path=chromium, headless=True) as browser:
         page = browser.new_page()
         page.goto(served)
+        page.wait_for_load_state("networkidle")  # the search index fetched by the search worker
         page.locator("input.md-search__input").fill("WS_BACKEND")
 
         results = page.locator(".md-search-result__item a")
-        expect(results.first).to_be_visible()
+        # The worker builds the index before it answers: seconds on a loaded machine.
+        expect(results.first).to_be_visible(timeout=30_000)
         links = results.evaluate_all("links => links.map(link => link.href)")
         assert any(link.startswith(f"{served}configuration/") for link in links), links
 
