@@ -19,7 +19,7 @@ from . import sources
 from .exceptions import ConfigError, MalformedEvent, UnknownEventError
 from .protocols.http_cycle import HTTPCycle, internal_error
 from .settings import KEYWORD_DEFAULTS, Settings
-from .sources.common import strip_root_path
+from .sources.common import printable, strip_root_path
 from .sources.fields import FieldError, explain
 
 if TYPE_CHECKING:
@@ -467,15 +467,6 @@ def log_websocket_access(event: WebSocketRequest, *, status: int, started: float
     fields = {"eventType": event.event_type, "connectionId": event.connection_id, "status": status, "durationMs": duration}
     connection = printable(event.connection_id)
     access_logger.info("WebSocket %s %s %d %.1fms %s", event.event_type, connection, status, duration, request_id, extra=fields)
-
-
-def printable(value: str) -> str:
-    """`value` as a text log line shows it: control characters (and the other unprintable ones, such
-    as U+2028) escaped, so that a path with %0a in it cannot print a second, made-up line. JSON logs
-    escape them already; the fields under `extra` stay as they are."""
-    if value.isprintable():  # the common case: one pass in C, nothing copied
-        return value
-    return "".join(char if char.isprintable() else char.encode("unicode_escape").decode("ascii") for char in value)
 
 
 def response_size(result: Any, *, limit: int) -> int:

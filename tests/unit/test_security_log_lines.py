@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from asgi_lambda import Adapter
-from asgi_lambda.adapter import printable
 from asgi_lambda.local.gateway import Gateway
+from asgi_lambda.sources.common import printable
 
 FORGED_PATH = "/a\nINFO asgi_lambda.access: GET /admin 200 1.0ms forged\x1b[2K\u2028"
 ESCAPED_PATH = "/a\\nINFO asgi_lambda.access: GET /admin 200 1.0ms forged\\x1b[2K\\u2028"
@@ -79,6 +79,27 @@ def test_the_access_logs_websocket_line_escapes_a_forged_connection_id(caplog: p
 
     access = [record.getMessage() for record in caplog.records if record.name == "asgi_lambda.access"]
     assert len(access) == 1 and re.fullmatch(r"WebSocket DISCONNECT c=\\nforged 200 \d+\.\dms req-1", access[0])
+
+
+@pytest.mark.parametrize("event_type", ["MESSAGE", "DISCONNECT"])
+def test_the_websocket_store_lines_escape_a_connection_id_that_is_not_utf_8(event_type: str, caplog: pytest.LogCaptureFixture) -> None:
+    # A lone surrogate cannot be written to Lambda's UTF-8 log, nor carried by anything that encodes it.
+    adapter = Adapter(ok, lifespan="off", ws_config={"backend": "memory"})
+    event = {
+        "requestContext": {"eventType": event_type, "stage": "prod", "connectionId": "caf\udce9\n", "apiId": "a1b2c3d4e5"},
+        "body": "hi",
+        "isBase64Encoded": False,
+    }
+
+    with caplog.at_level(logging.INFO, logger="asgi_lambda.websocket"):
+        adapter(event, Context())
+
+    lines = [record.getMessage() for record in caplog.records if record.name == "asgi_lambda.websocket"]
+    assert lines == [
+        "WebSocket message on caf\\udce9\\n dropped: no such connection in the store (expired, or never accepted)"
+        if event_type == "MESSAGE"
+        else "WebSocket disconnect of caf\\udce9\\n, which the store does not know (expired, or never accepted)"
+    ]
 
 
 class Answers:

@@ -26,7 +26,7 @@ import traceback
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ..adapter import printable
+from ..sources.common import printable
 from .events import (
     API_ID,
     HOP_BY_HOP,

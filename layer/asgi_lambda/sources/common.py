@@ -404,3 +404,12 @@ def reason_phrase(status: int) -> str:
 def status_description(status: int) -> str:
     """ALB's statusDescription: "200 OK"."""
     return f"{status} {reason_phrase(status)}".rstrip()
+
+
+def printable(value: str) -> str:
+    """`value` as a text log line shows it: control characters (and the other unprintable ones, such
+    as U+2028) escaped, so that a path with %0a in it cannot print a second, made-up line. JSON logs
+    escape them already; the fields under `extra` stay as they are."""
+    if value.isprintable():  # the common case: one pass in C, nothing copied
+        return value
+    return "".join(char if char.isprintable() else char.encode("unicode_escape").decode("ascii") for char in value)

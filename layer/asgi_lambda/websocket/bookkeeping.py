@@ -20,6 +20,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from ..exceptions import ConfigError, MessageTooLarge
+from ..sources.common import printable
 from ..stores import StoreUnavailable
 from ..stores.record import ConnectionRecord
 from .cycle import WebSocketCycle
@@ -54,7 +55,7 @@ async def connect(event: WebSocketRequest, app: ASGIApp, *, hub: ConnectionHub, 
     try:
         endpoint = hub.endpoint(event.api_id, event.stage)
     except UntrustedEndpoint as exc:
-        logger.error("WebSocket connection %s refused: %s", event.connection_id, exc)
+        logger.error("WebSocket connection %s refused: %s", printable(event.connection_id), exc)
         return outcome(500)
     request = event.request(path=hub.settings.path)
     pending: list[dict[str, Any]] = []
@@ -90,7 +91,7 @@ async def connect(event: WebSocketRequest, app: ASGIApp, *, hub: ConnectionHub, 
     try:
         await hub.store.save(record)
     except (StoreUnavailable, ConfigError) as exc:
-        logger.error("WebSocket connection %s refused: %s", event.connection_id, exc)
+        logger.error("WebSocket connection %s refused: %s", printable(event.connection_id), exc)
         return outcome(500)
     return outcome(200, cycle.subprotocol)
 
@@ -99,15 +100,17 @@ async def message(event: WebSocketRequest, app: ASGIApp, *, hub: ConnectionHub, 
     try:
         record = await hub.store.load(event.connection_id)
     except StoreUnavailable as exc:
-        logger.error("WebSocket message on %s dropped: %s", event.connection_id, exc)
+        logger.error("WebSocket message on %s dropped: %s", printable(event.connection_id), exc)
         return outcome(500)
     if record is None:
-        logger.warning("WebSocket message on %s dropped: no such connection in the store (expired, or never accepted)", event.connection_id)
+        logger.warning(
+            "WebSocket message on %s dropped: no such connection in the store (expired, or never accepted)", printable(event.connection_id)
+        )
         return outcome(200)
     try:
         client = hub.management_api(record.endpoint)
     except UntrustedEndpoint as exc:
-        logger.error("WebSocket message on %s dropped: %s", event.connection_id, exc)
+        logger.error("WebSocket message on %s dropped: %s", printable(event.connection_id), exc)
         return outcome(500)
     gone = False
 
@@ -137,7 +140,7 @@ async def message(event: WebSocketRequest, app: ASGIApp, *, hub: ConnectionHub, 
     except Gone:
         gone = True
     except (GatewayError, StoreUnavailable) as exc:
-        logger.error("WebSocket message on %s: %s", event.connection_id, exc)
+        logger.error("WebSocket message on %s: %s", printable(event.connection_id), exc)
     if gone:
         await forget(hub, event.connection_id)
     else:
@@ -162,10 +165,12 @@ async def disconnect(event: WebSocketRequest, app: ASGIApp, *, hub: ConnectionHu
     try:
         record = await hub.store.pop(event.connection_id)
     except StoreUnavailable as exc:
-        logger.error("WebSocket disconnect of %s not handled: %s", event.connection_id, exc)
+        logger.error("WebSocket disconnect of %s not handled: %s", printable(event.connection_id), exc)
         return outcome(500)
     if record is None:
-        logger.info("WebSocket disconnect of %s, which the store does not know (expired, or never accepted)", event.connection_id)
+        logger.info(
+            "WebSocket disconnect of %s, which the store does not know (expired, or never accepted)", printable(event.connection_id)
+        )
         return outcome(200)
 
     async def closed(data: bytes | str) -> None:

@@ -24,6 +24,7 @@ from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, Final
 
 from ..exceptions import UnexpectedMessage
+from ..sources.common import printable
 
 if TYPE_CHECKING:
     from ..types import ASGIApp, Message
@@ -114,7 +115,7 @@ class WebSocketCycle:
             pass
         except Exception as exc:
             self.error = exc
-            logger.exception("Exception in ASGI application (WebSocket connection %s)", self.scope["aws.connection_id"])
+            logger.exception("Exception in ASGI application (WebSocket connection %s)", printable(self.scope["aws.connection_id"]))
 
     async def settle(self) -> None:
         """Let the app's other tasks act on what it has read. A framework that reads ahead in a task
