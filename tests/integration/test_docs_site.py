@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 import yaml
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect, sync_playwright
 
 from tests.support.browser import require_chromium
@@ -90,12 +91,19 @@ def test_the_search_finds_ws_backend_on_the_configuration_reference(served: str)
     with sync_playwright() as playwright, playwright.chromium.launch(executable_path=chromium, headless=True) as browser:
         page = browser.new_page()
         page.goto(served)
-        page.wait_for_load_state("networkidle")  # the search index fetched by the search worker
-        page.locator("input.md-search__input").fill("WS_BACKEND")
-
+        search = page.locator("input.md-search__input")
         results = page.locator(".md-search-result__item a")
-        # The worker builds the index before it answers: seconds on a loaded machine.
-        expect(results.first).to_be_visible(timeout=30_000)
+        # The search worker builds its index after the page loads (seconds on a loaded machine), and
+        # a query typed before it is ready is not run again: type it again until results show.
+        for _ in range(30):
+            search.fill("")
+            search.press_sequentially("WS_BACKEND")
+            try:
+                results.first.wait_for(state="visible", timeout=1_000)
+                break
+            except PlaywrightTimeout:
+                continue
+        expect(results.first).to_be_visible()
         links = results.evaluate_all("links => links.map(link => link.href)")
         assert any(link.startswith(f"{served}configuration/") for link in links), links
 
