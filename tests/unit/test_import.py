@@ -30,8 +30,7 @@ def test_an_http_only_function_never_loads_websocket_code_or_boto3() -> None:
         "print(Adapter(app, lifespan='off')(event, None)['statusCode'])\n"
         "print(sorted(m for m in sys.modules if m.startswith(('asgi_lambda.websocket', 'asgi_lambda.stores', 'asgi_lambda.sources.vpc_lattice', 'asgi_lambda.sources.lambda_edge', 'asgi_lambda.sources.apigw_websocket', 'asgi_lambda.sources.authorizer', 'asgi_lambda.sources.passthrough', 'asgi_lambda.sources.fanout', 'boto3', 'botocore', 'asyncpg', 'redis', 'asgi_lambda.protocols.compression', 'zlib', 'gzip', 'brotli'))))\n"
     )
-    event = str(EVENTS / "http_api_v2_get.json")
-    result = subprocess.run([sys.executable, "-c", code, event], capture_output=True, text=True, check=True)
+    result = run_on_an_http_event(code)
 
     assert result.stdout.splitlines() == ["204", "[]"]
 
@@ -48,8 +47,7 @@ def test_compression_and_zlib_are_loaded_only_by_an_adapter_that_compresses() ->
         "compressed = Adapter(app, lifespan='off', compression=True)(event, None)\n"
         "print(compressed['headers'], sorted(m for m in ('zlib', 'asgi_lambda.protocols.compression') if m in sys.modules))\n"
     )
-    event = str(EVENTS / "http_api_v2_get.json")
-    result = subprocess.run([sys.executable, "-c", code, event], capture_output=True, text=True, check=True)
+    result = run_on_an_http_event(code)
 
     assert result.stdout.splitlines() == [
         "{'content-type': 'text/plain'} []",
@@ -67,8 +65,7 @@ def test_serving_an_asgi_app_never_loads_the_wsgi_bridge_or_the_importer() -> No
         "print(Adapter(app, lifespan='off')(event, None)['statusCode'])\n"
         "print(sorted(m for m in sys.modules if m.startswith(('asgi_lambda.protocols.wsgi', 'asgi_lambda.importer', 'a2wsgi', 'concurrent.futures.thread'))))\n"
     )
-    event = str(EVENTS / "http_api_v2_get.json")
-    result = subprocess.run([sys.executable, "-c", code, event], capture_output=True, text=True, check=True)
+    result = run_on_an_http_event(code)
 
     assert result.stdout.splitlines() == ["204", "[]"]
 
@@ -83,8 +80,7 @@ def test_serving_a_wsgi_app_loads_the_bridge_but_no_websocket_code_or_threads() 
         "print(Adapter(app)(event, None)['statusCode'])\n"
         "print(sorted(m for m in sys.modules if m.startswith(('asgi_lambda.protocols.wsgi', 'asgi_lambda.websocket', 'a2wsgi', 'concurrent.futures.thread'))))\n"
     )
-    event = str(EVENTS / "http_api_v2_get.json")
-    result = subprocess.run([sys.executable, "-c", code, event], capture_output=True, text=True, check=True)
+    result = run_on_an_http_event(code)
 
     assert result.stdout.splitlines() == ["204", "['asgi_lambda.protocols.wsgi']"]
 
@@ -100,8 +96,13 @@ def test_serving_a_wsgi_app_one_invocation_at_a_time_imports_no_asyncio_or_event
         "print(response['statusCode'], response['body'])\n"
         "print(sorted(m for m in sys.modules if m.startswith(('asyncio', '_asyncio', 'asgi_lambda.protocols.loop', 'asgi_lambda.protocols.lifespan', 'concurrent'))))\n"
     )
-    event = str(EVENTS / "http_api_v2_get.json")
     environ = {name: value for name, value in os.environ.items() if name != "AWS_LAMBDA_MAX_CONCURRENCY"}
-    result = subprocess.run([sys.executable, "-c", code, event], capture_output=True, text=True, check=True, env=environ)
+    result = run_on_an_http_event(code, env=environ)
 
     assert result.stdout.splitlines() == ["200 /items/42", "[]"]
+
+
+def run_on_an_http_event(code: str, *, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """`code` in a fresh interpreter, given the path of an HTTP API event as its first argument."""
+    event = str(EVENTS / "http_api_v2_get.json")
+    return subprocess.run([sys.executable, "-c", code, event], capture_output=True, text=True, check=True, env=env)
