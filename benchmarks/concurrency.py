@@ -115,9 +115,12 @@ class Function:
         return sum(resident_kib(pid) for pid in [self.process.pid, *descendants(self.process.pid)])
 
     def close(self) -> None:
+        # The workers are found before their parent dies: after, they belong to init, and would
+        # outlive the run, printing their failed GET /next once the emulator is gone.
+        workers = descendants(self.process.pid)
         self.process.kill()
         self.process.wait()
-        for pid in descendants(self.process.pid):
+        for pid in workers:
             try:
                 os.kill(pid, 9)
             except ProcessLookupError:
