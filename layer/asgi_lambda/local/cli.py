@@ -52,10 +52,29 @@ class Stop(Exception):
     """SIGTERM: stop as Ctrl-C does."""
 
 
+class CommandParser(argparse.ArgumentParser):
+    """A command's parser that takes its positionals wherever they stand among the options
+    (`invoke main:app --app-dir src -`), as argparse's intermixed parsing does: the plain parse
+    fills APP and EVENT from the words before the first option only, so EVENT got the app."""
+
+    intermixing = False
+
+    def parse_known_args(  # type: ignore[override]  # one signature for typeshed's overloads
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        if self.intermixing:  # the intermixed parse's own passes (before 3.13 it calls this method)
+            return super().parse_known_args(args, namespace)
+        self.intermixing = True
+        try:
+            return self.parse_known_intermixed_args(args, namespace)
+        finally:
+            self.intermixing = False
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=PROG, description="Tools for running ASGI apps on AWS Lambda.")
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=CommandParser)
     serve = commands.add_parser(
         "serve",
         help="serve an ASGI app locally behind emulated API Gateway HTTP and WebSocket APIs",
