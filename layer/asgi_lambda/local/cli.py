@@ -109,9 +109,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--log-level",
         choices=LOG_LEVELS,
-        default="info",
         help="the level of the asgi_lambda logger and of the gateway's lines: at warning and above, one line per request "
-        "is no longer printed (default: info)",
+        "is no longer printed; under --runtime, a level given here also sets the function's AWS_LAMBDA_LOG_LEVEL, as "
+        "Lambda's application log level does (default: info; under --runtime without it, the function logs as on Lambda)",
     )
     serve.add_argument(
         "--runtime",
@@ -262,6 +262,10 @@ def serve(args: argparse.Namespace, argv: Sequence[str]) -> int:
             if isinstance(parsed, int):
                 return parsed
             args = parsed
+    # --runtime's function gets the level only when given: else it logs as on Lambda, at the
+    # environment's AWS_LAMBDA_LOG_LEVEL if set, else at the runtime's default (WARNING).
+    runtime_log_level = args.log_level or ""
+    args.log_level = args.log_level or "info"
     app, app_variable = chosen_app(args)
     if app_variable == "":
         return fail(app)
@@ -320,7 +324,9 @@ def serve(args: argparse.Namespace, argv: Sequence[str]) -> int:
             os.environ["ASGI_BASE_PATH"] = root_path
         function: Function
         if args.runtime:
-            function = RuntimeFunction(app=app, app_dir=app_dir, stream=args.stream, max_concurrency=args.max_concurrency)
+            function = RuntimeFunction(
+                app=app, app_dir=app_dir, stream=args.stream, max_concurrency=args.max_concurrency, log_level=runtime_log_level
+            )
         elif args.stream:
             function = InProcessStreamingFunction(app_variable=app_variable)
         else:
