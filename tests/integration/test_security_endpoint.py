@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -23,37 +21,14 @@ from asgi_lambda import Adapter
 from asgi_lambda.stores.memory import MemoryStore
 from asgi_lambda.stores.record import ConnectionRecord
 from asgi_lambda.websocket import broadcast
+from tests.support.events import http_api_event
+from tests.support.net import AcceptingServer
 
 CONNECTION_ID = "L0SM9cOFvHcCIhw="
 
 
-class Listener:
+class Listener(AcceptingServer):
     """The attacker's server: a TCP socket on 127.0.0.1 that counts who connects."""
-
-    def __init__(self) -> None:
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(8)
-        self.sock.settimeout(0.1)
-        self.port: int = self.sock.getsockname()[1]
-        self.accepted = 0
-        self.running = True
-        self.thread = threading.Thread(target=self.serve, daemon=True)
-        self.thread.start()
-
-    def serve(self) -> None:
-        while self.running:
-            try:
-                connection, _ = self.sock.accept()
-            except OSError:
-                continue
-            self.accepted += 1
-            connection.close()
-
-    def close(self) -> None:
-        self.running = False
-        self.thread.join(2)
-        self.sock.close()
 
 
 @pytest.fixture
@@ -110,28 +85,6 @@ class Greeter:
             await send({"type": "websocket.send", "text": f"echo {message['text']}"})
 
 
-def http_event() -> dict[str, Any]:
-    return {
-        "version": "2.0",
-        "routeKey": "$default",
-        "rawPath": "/broadcast",
-        "rawQueryString": "",
-        "headers": {"host": "a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com"},
-        "requestContext": {
-            "accountId": "123456789012",
-            "apiId": "a1b2c3d4e5",
-            "domainName": "a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com",
-            "http": {"method": "POST", "path": "/broadcast", "protocol": "HTTP/1.1", "sourceIp": "203.0.113.9", "userAgent": "x"},
-            "requestId": "r",
-            "routeKey": "$default",
-            "stage": "$default",
-            "time": "25/Nov/2026:10:00:00 +0000",
-            "timeEpoch": 1795600800000,
-        },
-        "isBase64Encoded": False,
-    }
-
-
 @pytest.mark.parametrize(
     ("api_id", "stage", "fault"),
     [
@@ -178,9 +131,12 @@ def test_the_endpoint_is_built_from_api_gateways_names_and_the_functions_region(
     assert json.loads(store.records[CONNECTION_ID])["endpoint"] == "https://a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com/prod_v-2"
 
 
-def planted(listener: Listener, connection_id: str = CONNECTION_ID) -> str:
-    """A record another party wrote into the store, sending replies to their own server."""
-    return ConnectionRecord(
+def plant(adapter: Adapter, listener: Listener, connection_id: str = CONNECTION_ID) -> None:
+    """Writes into the adapter's memory store the record another party would, sending replies to
+    their own server."""
+    store = adapter.hub.store  # type: ignore[union-attr]
+    assert isinstance(store, MemoryStore)
+    store.records[connection_id] = ConnectionRecord(
         connection_id,
         endpoint=f"http://127.0.0.1:{listener.port}/prod",
         scope={"path": "/", "query_string": "", "headers": [], "subprotocols": []},
@@ -192,9 +148,7 @@ def planted(listener: Listener, connection_id: str = CONNECTION_ID) -> str:
 def test_a_planted_record_gets_no_message_reply(environment: None, listener: Listener, caplog: pytest.LogCaptureFixture) -> None:
     app = Greeter()
     adapter = Adapter(app, lifespan="off", ws_config={"backend": "memory"})
-    store = adapter.hub.store  # type: ignore[union-attr]
-    assert isinstance(store, MemoryStore)
-    store.records[CONNECTION_ID] = planted(listener)
+    plant(adapter, listener)
 
     with caplog.at_level(logging.ERROR, logger="asgi_lambda.websocket"):
         answer = adapter(event("MESSAGE", api_id="a1b2c3d4e5", body="hi"), None)
@@ -209,12 +163,10 @@ def test_a_planted_record_gets_no_message_reply(environment: None, listener: Lis
 
 def test_a_planted_record_gets_no_broadcast(environment: None, listener: Listener, caplog: pytest.LogCaptureFixture) -> None:
     adapter = Adapter(Greeter(), lifespan="off", ws_config={"backend": "memory"})
-    store = adapter.hub.store  # type: ignore[union-attr]
-    assert isinstance(store, MemoryStore)
-    store.records["planted="] = planted(listener, "planted=")
+    plant(adapter, listener, "planted=")
 
     with caplog.at_level(logging.WARNING, logger="asgi_lambda.websocket"):
-        answer = adapter(http_event(), None)
+        answer = adapter(http_api_event("/broadcast", "POST"), None)
 
     time.sleep(0.2)
     assert (json.loads(answer["body"]), listener.accepted) == ({"reached": 0}, 0)
@@ -227,12 +179,10 @@ def test_a_planted_record_gets_no_broadcast(environment: None, listener: Listene
 def test_with_ws_endpoint_url_set_replies_go_there_only(environment: None, listener: Listener, caplog: pytest.LogCaptureFixture) -> None:
     own = "http://127.0.0.1:1/@gateway/local"
     adapter = Adapter(Greeter(), lifespan="off", ws_config={"backend": "memory", "params": {"management_endpoint_url": own}})
-    store = adapter.hub.store  # type: ignore[union-attr]
-    assert isinstance(store, MemoryStore)
-    store.records["planted="] = planted(listener, "planted=")
+    plant(adapter, listener, "planted=")
 
     with caplog.at_level(logging.WARNING, logger="asgi_lambda.websocket"):
-        answer = adapter(http_event(), None)
+        answer = adapter(http_api_event("/broadcast", "POST"), None)
 
     time.sleep(0.2)
     assert (json.loads(answer["body"]), listener.accepted) == ({"reached": 0}, 0)

@@ -25,33 +25,20 @@ from asgi_lambda.stores.record import ConnectionRecord
 from asgi_lambda.websocket import management_api
 from asgi_lambda.websocket.hub import ConnectionHub, serving
 from asgi_lambda.websocket.management_api import GatewayError, ManagementAPI
+from tests.support.net import AcceptingServer
 
 
-class HostileServer:
+class HostileServer(AcceptingServer):
     """Reads one request per connection, answers `answer` (bytes; None: never answers), and notes
     when each connection was closed by the client (its EOF)."""
 
     def __init__(self, answer: bytes | None) -> None:
         self.answer = answer
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(8)
-        self.sock.settimeout(0.1)
-        self.port: int = self.sock.getsockname()[1]
-        self.connections = 0
         self.closed_by_client = 0
-        self.running = True
-        self.thread = threading.Thread(target=self.serve, daemon=True)
-        self.thread.start()
+        super().__init__()
 
-    def serve(self) -> None:
-        while self.running:
-            try:
-                connection, _ = self.sock.accept()
-            except OSError:
-                continue
-            self.connections += 1
-            threading.Thread(target=self.talk, args=(connection,), daemon=True).start()
+    def handle(self, connection: socket.socket) -> None:
+        threading.Thread(target=self.talk, args=(connection,), daemon=True).start()
 
     def talk(self, connection: socket.socket) -> None:
         connection.settimeout(10)
@@ -67,11 +54,6 @@ class HostileServer:
                 self.closed_by_client += 1
             except OSError:
                 pass
-
-    def close(self) -> None:
-        self.running = False
-        self.thread.join(2)
-        self.sock.close()
 
 
 @pytest.fixture
@@ -116,8 +98,8 @@ def test_a_malformed_answer_is_a_gateway_error_and_its_connection_is_closed(cred
 
     assert str(refused.value) == f"POST http://127.0.0.1:{hostile.port}/prod/@connections/conn=: {fault}"
     assert client.idle == []
-    wait_until(lambda: hostile.closed_by_client == hostile.connections)
-    assert (hostile.connections, hostile.closed_by_client) == (1, 1)
+    wait_until(lambda: hostile.closed_by_client == hostile.accepted)
+    assert (hostile.accepted, hostile.closed_by_client) == (1, 1)
 
 
 @pytest.mark.parametrize("hostile", [b"HTTP/1.1 abc\r\n\r\n", HUGE_HEADER], indirect=True, ids=["status-line", "70-kb-header"])
@@ -147,7 +129,7 @@ def test_a_connection_cut_by_the_timeout_is_closed(credentials: None, hostile: H
 
     assert str(refused.value) == f"POST http://127.0.0.1:{hostile.port}/prod/@connections/conn=: TimeoutError()"
     wait_until(lambda: hostile.closed_by_client == 1)
-    assert (hostile.connections, hostile.closed_by_client, client.idle) == (1, 1, [])
+    assert (hostile.accepted, hostile.closed_by_client, client.idle) == (1, 1, [])
 
 
 @pytest.mark.parametrize("hostile", [None], indirect=True, ids=["silent"])
@@ -156,7 +138,7 @@ def test_a_connection_cut_by_a_cancellation_is_closed(credentials: None, hostile
 
     async def cancelled() -> None:
         task = asyncio.ensure_future(client.post("conn=", b"hello"))
-        while hostile.connections == 0:
+        while hostile.accepted == 0:
             await asyncio.sleep(0.01)
         await asyncio.sleep(0.1)  # the request is out, the answer awaited
         task.cancel()
@@ -166,4 +148,4 @@ def test_a_connection_cut_by_a_cancellation_is_closed(credentials: None, hostile
     loop.run(cancelled())
 
     wait_until(lambda: hostile.closed_by_client == 1)
-    assert (hostile.connections, hostile.closed_by_client, client.idle) == (1, 1, [])
+    assert (hostile.accepted, hostile.closed_by_client, client.idle) == (1, 1, [])

@@ -62,6 +62,7 @@ def test_the_wheel_carries_the_metadata_pypi_shows(dist: Path) -> None:
     assert "Programming Language :: Python :: 3.13" in metadata.get_all("Classifier")
     assert "lambda" in metadata["Keywords"].split(",")
     assert metadata.get_all("Provides-Extra") == ["aws", "postgresql", "redis", "local", "all"]
+    assert "Source, https://github.com/asgi-lambda/asgi-lambda" in metadata.get_all("Project-URL")
     assert {"asgi_lambda/py.typed", "asgi_lambda/local/cli.py", "asgi_lambda-0.1.0.dist-info/licenses/LICENSE"} <= set(names)
 
 

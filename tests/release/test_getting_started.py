@@ -10,7 +10,6 @@ import re
 import shlex
 import shutil
 import subprocess
-import sys
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +20,7 @@ import pytest
 import yaml  # a dependency of cfn-lint
 
 from tests.support.aws import CREDENTIALS, REGION, fake_aws_environment, moto_url
+from tests.support.cloudformation import cfn_lint
 from tests.support.paths import DOCS
 from tests.support.services import unavailable
 
@@ -99,8 +99,7 @@ def test_the_sam_template_defines_the_layer_it_attaches_and_passes_cfn_lint(tmp_
     (template,) = blocks("Quick start with SAM", "yaml")
     path = tmp_path / "template.yaml"
     path.write_text(template)
-    # `python -m cfnlint` is not supported by cfn-lint; its console script sits next to the interpreter.
-    lint = subprocess.run([str(Path(sys.executable).with_name("cfn-lint")), str(path)], capture_output=True, text=True)
+    lint = cfn_lint(str(path))
 
     assert (lint.returncode, lint.stdout, lint.stderr) == (0, "", "")
     resources = yaml.safe_load(template.replace("!Ref ", ""))["Resources"]

@@ -25,6 +25,7 @@ import yaml  # a dependency of cfn-lint
 from botocore.exceptions import ClientError
 
 from tests.support.aws import CREDENTIALS, fake_aws_environment, moto_url
+from tests.support.cloudformation import cfn_lint
 from tests.support.net import closed_endpoint
 from tests.support.paths import ROOT
 from tests.support.runtime.layer import build
@@ -289,8 +290,7 @@ def test_the_readme_sam_example_resolves_the_parameter_the_universal_layer_write
     sam, _ = readme_yaml_blocks()
     template = tmp_path / "template.yaml"
     template.write_text(sam)
-    # `python -m cfnlint` is not supported by cfn-lint; its console script sits next to the interpreter.
-    lint = subprocess.run([str(Path(sys.executable).with_name("cfn-lint")), str(template)], capture_output=True, text=True)
+    lint = cfn_lint(str(template))
 
     assert (lint.returncode, lint.stdout, lint.stderr) == (0, "", "")
     assert yaml.safe_load(sam)["Resources"]["Api"]["Properties"]["Layers"] == ["{{resolve:ssm:/asgi-lambda/x86_64/latest}}"]

@@ -5,21 +5,17 @@ Offline: nothing here deploys or talks to AWS.
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml  # a dependency of cfn-lint, so present wherever cfn-lint is
 
+from tests.support.cloudformation import cfn_lint, grants, store_grants
 from tests.support.paths import ROOT
 
 TEMPLATE = ROOT / "template.yaml"
 
 # The resources the function may touch; all are the template's own, in CloudFormation long form.
-TABLE_ARN = {"Fn::GetAtt": ["ConnectionsTable", "Arn"]}
-ROOMS_TABLE_ARN = {"Fn::GetAtt": ["RoomsTable", "Arn"]}
 QUEUE_ARN = {"Fn::GetAtt": ["FanoutQueue", "Arn"]}
 WEBSOCKET_API_ARN = {"Fn::Sub": "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${WebSocketApi}/*"}
 # ManageConnections: POST (replies) and DELETE (closes) on the stage, nothing else.
@@ -82,10 +78,6 @@ def the_function() -> dict[str, Any]:
     return properties("HelloFunction")
 
 
-def as_list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [value]
-
-
 def statements(*, fanout: bool) -> list[dict[str, Any]]:
     """The function's policy statements as deployed with Fanout=on (True) or off: an
     `!If [FanoutOn, ...]` statement resolved, AWS::NoValue dropped."""
@@ -102,15 +94,7 @@ def statements(*, fanout: bool) -> list[dict[str, Any]]:
 
 
 def test_cfn_lint_reports_nothing() -> None:
-    # `python -m cfnlint` is not supported by cfn-lint; its console script sits next to the interpreter.
-    cfn_lint = Path(sys.executable).with_name("cfn-lint")
-    result = subprocess.run(
-        [str(cfn_lint), "template.yaml"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    result = cfn_lint("template.yaml", cwd=ROOT)
     assert (result.returncode, result.stdout) == (0, ""), result.stderr
 
 
@@ -121,17 +105,7 @@ def test_function_policies_are_inline_statements_only() -> None:
     assert [sorted(policy) for policy in function["Policies"]] == [["Statement", "Version"]]
 
 
-STORE_GRANTS = [
-    ("Allow", "dynamodb:GetItem", repr(TABLE_ARN)),
-    ("Allow", "dynamodb:PutItem", repr(TABLE_ARN)),
-    ("Allow", "dynamodb:UpdateItem", repr(TABLE_ARN)),
-    ("Allow", "dynamodb:DeleteItem", repr(TABLE_ARN)),
-    ("Allow", "dynamodb:Scan", repr(TABLE_ARN)),
-    ("Allow", "dynamodb:PutItem", repr(ROOMS_TABLE_ARN)),
-    ("Allow", "dynamodb:DeleteItem", repr(ROOMS_TABLE_ARN)),
-    ("Allow", "dynamodb:Query", repr(ROOMS_TABLE_ARN)),
-    *(("Allow", "execute-api:ManageConnections", repr(arn)) for arn in MANAGE_CONNECTIONS_ARNS),
-]
+STORE_GRANTS = store_grants(MANAGE_CONNECTIONS_ARNS)
 FANOUT_GRANTS = [
     ("Allow", "sqs:SendMessage", repr(QUEUE_ARN)),
     ("Allow", "sqs:ReceiveMessage", repr(QUEUE_ARN)),
@@ -142,13 +116,7 @@ FANOUT_GRANTS = [
 
 @pytest.mark.parametrize("fanout", [False, True], ids=["fanout-off", "fanout-on"])
 def test_function_grants_exactly_the_stores_tables_manage_connections_and_with_fanout_its_queue(fanout: bool) -> None:
-    grants = sorted(
-        (statement["Effect"], action, repr(res))
-        for statement in statements(fanout=fanout)
-        for action in as_list(statement["Action"])
-        for res in as_list(statement["Resource"])
-    )
-    assert grants == sorted(STORE_GRANTS + (FANOUT_GRANTS if fanout else []))
+    assert grants(statements(fanout=fanout)) == sorted(STORE_GRANTS + (FANOUT_GRANTS if fanout else []))
 
 
 def test_function_statements_have_no_conditions_or_negations() -> None:

@@ -1,4 +1,5 @@
-"""Events from tests/events/, and the part of a scope an event source maps."""
+"""Events from tests/events/, a minimal HTTP API event built in code, and the part of a scope an
+event source maps."""
 
 from __future__ import annotations
 
@@ -41,3 +42,26 @@ def _load(name: str) -> dict[str, Any]:
 
 def mapped(scope: dict[str, Any]) -> dict[str, Any]:
     return {key: scope[key] for key in MAPPED_KEYS}
+
+
+def http_api_event(path: str, method: str = "GET") -> dict[str, Any]:
+    """A minimal HTTP API (payload 2.0) event for `method path`, on API a1b2c3d4e5 in eu-west-1."""
+    return {
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": path,
+        "rawQueryString": "",
+        "headers": {"host": "a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com"},
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "a1b2c3d4e5",
+            "domainName": "a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com",
+            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "203.0.113.9", "userAgent": "x"},
+            "requestId": "r",
+            "routeKey": "$default",
+            "stage": "$default",
+            "time": "25/Nov/2026:10:00:00 +0000",
+            "timeEpoch": 1795600800000,
+        },
+        "isBase64Encoded": False,
+    }

@@ -16,6 +16,7 @@ import pytest
 from asgi_lambda import Adapter
 from asgi_lambda.local.gateway import Gateway
 from asgi_lambda.sources.common import printable
+from tests.support.events import http_api_event
 
 FORGED_PATH = "/a\nINFO asgi_lambda.access: GET /admin 200 1.0ms forged\x1b[2K\u2028"
 ESCAPED_PATH = "/a\\nINFO asgi_lambda.access: GET /admin 200 1.0ms forged\\x1b[2K\\u2028"
@@ -29,28 +30,6 @@ async def ok(scope: Any, receive: Any, send: Any) -> None:
     await send({"type": "http.response.body", "body": b"ok"})
 
 
-def http_event(path: str, method: str = "GET") -> dict[str, Any]:
-    return {
-        "version": "2.0",
-        "routeKey": "$default",
-        "rawPath": path,
-        "rawQueryString": "",
-        "headers": {"host": "a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com"},
-        "requestContext": {
-            "accountId": "123456789012",
-            "apiId": "a1b2c3d4e5",
-            "domainName": "a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com",
-            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "203.0.113.9", "userAgent": "x"},
-            "requestId": "r",
-            "routeKey": "$default",
-            "stage": "$default",
-            "time": "25/Nov/2026:10:00:00 +0000",
-            "timeEpoch": 1795600800000,
-        },
-        "isBase64Encoded": False,
-    }
-
-
 class Context:
     aws_request_id = "req-1"
 
@@ -59,7 +38,7 @@ def test_the_access_logs_line_escapes_a_forged_path(caplog: pytest.LogCaptureFix
     adapter = Adapter(ok, lifespan="off", access_log=True)
 
     with caplog.at_level(logging.INFO, logger="asgi_lambda.access"):
-        adapter(http_event(FORGED_PATH), Context())
+        adapter(http_api_event(FORGED_PATH), Context())
 
     [record] = caplog.records
     assert re.fullmatch(rf"GET {re.escape(ESCAPED_PATH)} 200 \d+\.\dms req-1", record.getMessage())

@@ -52,10 +52,29 @@ class Stop(Exception):
     """SIGTERM: stop as Ctrl-C does."""
 
 
+class CommandParser(argparse.ArgumentParser):
+    """A command's parser that takes its positionals wherever they stand among the options
+    (`invoke main:app --app-dir src -`), as argparse's intermixed parsing does: the plain parse
+    fills APP and EVENT from the words before the first option only, so EVENT got the app."""
+
+    intermixing = False
+
+    def parse_known_args(  # type: ignore[override]  # one signature for typeshed's overloads
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        if self.intermixing:  # the intermixed parse's own passes (before 3.13 it calls this method)
+            return super().parse_known_args(args, namespace)
+        self.intermixing = True
+        try:
+            return self.parse_known_intermixed_args(args, namespace)
+        finally:
+            self.intermixing = False
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=PROG, description="Tools for running ASGI apps on AWS Lambda.")
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=CommandParser)
     serve = commands.add_parser(
         "serve",
         help="serve an ASGI app locally behind emulated API Gateway HTTP and WebSocket APIs",
@@ -90,9 +109,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--log-level",
         choices=LOG_LEVELS,
-        default="info",
         help="the level of the asgi_lambda logger and of the gateway's lines: at warning and above, one line per request "
-        "is no longer printed (default: info)",
+        "is no longer printed; under --runtime, a level given here also sets the function's AWS_LAMBDA_LOG_LEVEL, as "
+        "Lambda's application log level does (default: info; under --runtime without it, the function logs as on Lambda)",
     )
     serve.add_argument(
         "--runtime",
@@ -243,6 +262,10 @@ def serve(args: argparse.Namespace, argv: Sequence[str]) -> int:
             if isinstance(parsed, int):
                 return parsed
             args = parsed
+    # --runtime's function gets the level only when given: else it logs as on Lambda, at the
+    # environment's AWS_LAMBDA_LOG_LEVEL if set, else at the runtime's default (WARNING).
+    runtime_log_level = args.log_level or ""
+    args.log_level = args.log_level or "info"
     app, app_variable = chosen_app(args)
     if app_variable == "":
         return fail(app)
@@ -301,7 +324,9 @@ def serve(args: argparse.Namespace, argv: Sequence[str]) -> int:
             os.environ["ASGI_BASE_PATH"] = root_path
         function: Function
         if args.runtime:
-            function = RuntimeFunction(app=app, app_dir=app_dir, stream=args.stream, max_concurrency=args.max_concurrency)
+            function = RuntimeFunction(
+                app=app, app_dir=app_dir, stream=args.stream, max_concurrency=args.max_concurrency, log_level=runtime_log_level
+            )
         elif args.stream:
             function = InProcessStreamingFunction(app_variable=app_variable)
         else:

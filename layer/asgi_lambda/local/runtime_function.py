@@ -29,16 +29,25 @@ class RuntimeFunction(EmulatedFunction):
     `python -m awslambdaric` (as in a container image), which it replaces with the layer's own
     client unless ASGI_RUNTIME=managed, against the Runtime API emulator (local/runtime_api.py).
     `stream=True` sets ASGI_INVOKE_MODE=response_stream for it; `max_concurrency` above 1 sets
-    AWS_LAMBDA_MAX_CONCURRENCY and has the emulator hand out that many events at once."""
+    AWS_LAMBDA_MAX_CONCURRENCY and has the emulator hand out that many events at once; `log_level`
+    (one of LOG_LEVELS) sets AWS_LAMBDA_LOG_LEVEL, which is left as the environment has it when empty."""
 
     def __init__(
-        self, *, app: str, app_dir: str, function_name: str = "asgi-lambda-local", stream: bool = False, max_concurrency: int = 1
+        self,
+        *,
+        app: str,
+        app_dir: str,
+        function_name: str = "asgi-lambda-local",
+        stream: bool = False,
+        max_concurrency: int = 1,
+        log_level: str = "",
     ) -> None:
         super().__init__(function_name, max_concurrency=max_concurrency)
         self.app = app
         self.app_dir = app_dir
         self.streams = stream
         self.max_concurrency = max_concurrency
+        self.log_level = log_level
         self.process: Any = None  # subprocess.Popen[bytes]
         self.workdir: str | None = None
 
@@ -79,6 +88,8 @@ class RuntimeFunction(EmulatedFunction):
             env["ASGI_INVOKE_MODE"] = "response_stream"
         if self.max_concurrency > 1:
             env["AWS_LAMBDA_MAX_CONCURRENCY"] = str(self.max_concurrency)
+        if self.log_level:
+            env["AWS_LAMBDA_LOG_LEVEL"] = LAMBDA_LOG_LEVELS[self.log_level]
         command = [str(opt / "asgi-bootstrap"), sys.executable, "-m", "awslambdaric", env["_HANDLER"]]
         # Its own session: Ctrl-C reaches the gateway only, which then stops the function with
         # SIGTERM, as Lambda does.
@@ -129,6 +140,12 @@ class RuntimeFunction(EmulatedFunction):
         self.executor.shutdown(wait=False)
         if self.workdir is not None:
             shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+# --log-level's choices as Lambda spells its application log levels, which both runtime clients
+# read from AWS_LAMBDA_LOG_LEVEL as the root logger's level
+# (https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs-log-level.html).
+LAMBDA_LOG_LEVELS = {"critical": "FATAL", "error": "ERROR", "warning": "WARN", "info": "INFO", "debug": "DEBUG"}
 
 
 def managed(environ: Mapping[str, str]) -> bool:

@@ -21,9 +21,11 @@ from tests.support.net import free_port
 from tests.support.paths import directory_outside_tmp
 
 # A raw ASGI app: says which context object its handler got (ours in-process, awslambdaric's
-# under --runtime), echoes WebSocket messages, and reports its lifespan shutdown on stdout.
+# under --runtime), or at /log-level the asgi_lambda logger's level, echoes WebSocket messages, and
+# reports its lifespan shutdown on stdout.
 # LIFESPAN_FAIL makes its startup fail.
 APP_SOURCE = """
+import logging
 import os
 
 async def app(scope, receive, send):
@@ -47,6 +49,8 @@ async def app(scope, receive, send):
         return
     await receive()
     body = f"hello from {type(scope['aws.context']).__name__}".encode()
+    if scope["path"] == "/log-level":
+        body = logging.getLevelName(logging.getLogger("asgi_lambda").getEffectiveLevel()).encode()
     await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
     await send({"type": "http.response.body", "body": body})
 """
@@ -165,6 +169,30 @@ def test_runtime_mode_serves_through_awslambdaric_and_the_built_layer(
     assert process.returncode == 0, err
     assert "in a Lambda runtime" in out
     assert "SHUTDOWN" in out  # the layer ran lifespan shutdown on SIGTERM
+
+
+@pytest.mark.parametrize(
+    ("options", "variables", "level"),
+    [
+        (("--runtime",), {}, "WARNING"),
+        (("--runtime", "--log-level", "debug"), {"AWS_LAMBDA_LOG_LEVEL": "ERROR"}, "DEBUG"),
+        (("--runtime",), {"AWS_LAMBDA_LOG_LEVEL": "ERROR"}, "ERROR"),
+        (("--log-level", "debug"), {}, "DEBUG"),
+    ],
+    ids=["runtime-default", "runtime-debug-over-the-variable", "runtime-the-variable", "in-process-debug"],
+)
+def test_the_function_logs_at_log_level_given_in_either_mode_else_under_runtime_as_on_lambda(
+    start_cli: Callable[..., tuple[subprocess.Popen[str], str]],
+    env: dict[str, str],
+    runtime_store: None,
+    options: tuple[str, ...],
+    variables: dict[str, str],
+    level: str,
+) -> None:
+    env.update(variables)
+    _, url = start_cli(*options)
+
+    assert httpx.get(f"{url}log-level").text == level
 
 
 def test_runtime_mode_serves_websockets(start_cli: Callable[..., tuple[subprocess.Popen[str], str]], runtime_store: None) -> None:

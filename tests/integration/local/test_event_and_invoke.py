@@ -85,6 +85,24 @@ def test_a_sample_piped_into_invoke_prints_the_lambda_response(app_dir: Path) ->
     assert (response["statusCode"], json.loads(response["body"])) == (200, {"method": "GET", "path": "/items", "query": "page=2"})
 
 
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("service:app", "--app", "service:app", "-"),
+        ("service:app", "--app-dir", ".", "-"),
+        ("-", "--app", "service:app"),
+    ],
+    ids=["app-twice", "app-then-option", "event-then-app"],
+)
+def test_invoke_takes_app_and_event_on_either_side_of_its_options(app_dir: Path, args: tuple[str, ...]) -> None:
+    event = cli("event", "http-v2", "--path", "/items").stdout
+
+    result = cli("invoke", *args, stdin=event, cwd=app_dir)
+
+    assert result.returncode == 0, result.stderr
+    assert json.loads(json.loads(result.stdout)["body"]) == {"method": "GET", "path": "/items", "query": ""}
+
+
 def test_invoke_reads_a_file_and_takes_the_app_from_asgi_app(app_dir: Path) -> None:
     (app_dir / "event.json").write_text(cli("event", "sqs", "--body", "job 42").stdout)
     env = {"PATH": "/usr/bin:/bin", "ASGI_APP": "service:app", "ASGI_EVENTS_PATH": "/events"}
