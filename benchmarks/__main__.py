@@ -25,7 +25,7 @@ from mangum import Mangum
 from asgi_lambda import Adapter
 
 from .apps import binary_app, fastapi_app, lifespan_app, minimal_app
-from .cold_start import measured_table
+from .cold_start import handler_alone_lines, measured_table
 from .compression import compression_table, measure_compression
 from .concurrency import (
     FULL_CONCURRENCY,
@@ -359,6 +359,8 @@ def print_clients(results: ClientResults, scale: ClientScale) -> None:
         )
     )
     print(measured_table(results.cold, unit="ms"))
+    if counted:
+        print(handler_alone_lines(results.cold))
     print("   The echo handler is plain Python: our client loads neither asyncio nor the adapter for it, as awslambdaric does not.")
     print(
         f"   b. Per invocation, event queued to answer: median of {scale.rounds} rounds' means, "

@@ -50,6 +50,17 @@ def measured_table(results: list[Measured], *, unit: str) -> str:
     return table(header, rows)
 
 
+def handler_alone_lines(results: list[Measured]) -> str:
+    """Each handler's count with no client at all: the bound a client's ratio can approach without
+    making the handler's own import cheaper."""
+    return "\n".join(
+        f"   {result.label}: the interpreter and the handler's import alone, no client, {result.handler_alone / 1e6:.1f}M "
+        f"instructions, {ratio:.3f} of awslambdaric's (a client that cost nothing would score that)"
+        for result in results
+        if result.handler_alone is not None and (ratio := result.handler_alone_ratio) is not None
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.cold_start", description=__doc__.split("\n")[0])
     parser.add_argument("--instructions", action="store_true", help="also count instructions with valgrind's callgrind")
@@ -65,6 +76,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Cold start, spawn to the first GET /next: median of {args.spawns} spawns per client, alternating", end="")
     print("; instructions: one spawn per client under callgrind" if args.instructions else "")
     print(measured_table(cold, unit="ms"))
+    if args.instructions:
+        print(handler_alone_lines(cold))
     if warm:
         scale = FULL_CLIENTS
         print(

@@ -65,6 +65,16 @@ async def item(item_id: int) -> dict[str, int]:
 """
 ZERO_CODE = "asgi_lambda.bootstrap.handler"
 CLIENTS = {"ours": "asgi_lambda.runtime_client", "awslambdaric": "awslambdaric"}
+# Not a client: the interpreter and the handler's import alone, what any client pays before its
+# first GET /next. It ends itself with the signal that ends a counted client (no interpreter
+# shutdown is counted on either side).
+HANDLER_ALONE = "handler alone"
+HANDLER_ALONE_SCRIPT = """
+import importlib, os, signal, sys
+module, _, name = sys.argv[1].rpartition(".")
+getattr(importlib.import_module(module), name)
+os.kill(os.getpid(), signal.SIGUSR2)
+"""
 WARMUP = 20
 COUNTED_INVOCATIONS = 50  # per client under callgrind, for the instructions per invocation
 COLD_TARGET = 0.95  # cold start, ours / awslambdaric (issue #20)
@@ -131,7 +141,8 @@ class Function:
             "PYTHONPATH": os.pathsep.join([str(task_root), str(ROOT / "examples"), str(ROOT / "layer")]),
             **handler.env,
         }
-        command = [*prefix, sys.executable, "-m", CLIENTS[client], handler.name]
+        launch = ("-c", HANDLER_ALONE_SCRIPT) if client == HANDLER_ALONE else ("-m", CLIENTS[client])
+        command = [*prefix, sys.executable, *launch, handler.name]
         stderr = subprocess.PIPE if prefix else None
         self.started = time.perf_counter()
         self.process = subprocess.Popen(
@@ -168,6 +179,12 @@ class Measured:
 
     wall: Pair
     counted: tuple[float, float] | None
+    handler_alone: float | None = None  # instructions of the interpreter and the handler's import, no client
+
+    @property
+    def handler_alone_ratio(self) -> float | None:
+        """What a client that cost nothing would score: the handler alone / awslambdaric."""
+        return None if self.counted is None or self.handler_alone is None else self.handler_alone / self.counted[1]
 
     @property
     def label(self) -> str:
@@ -201,6 +218,9 @@ def instructions(client: str, handler: Handler, task_root: Path, *, invocations:
     prefix = (valgrind, "--tool=callgrind", "--callgrind-out-file=/dev/null")
     function = Function(client, handler, task_root, prefix=prefix, env={"PYTHONHASHSEED": "0"})
     try:
+        if client == HANDLER_ALONE:
+            _, stderr = function.process.communicate(timeout=900)
+            return collected(client, stderr)
         function.ready(timeout=900)
         for _ in range(invocations):
             answered = function.api.invoke(handler.event, timeout=300)
@@ -215,6 +235,11 @@ def instructions(client: str, handler: Handler, task_root: Path, *, invocations:
         _, stderr = function.process.communicate(timeout=300)
     finally:
         function.close()
+    return collected(client, stderr)
+
+
+def collected(client: str, stderr: bytes) -> int:
+    """The count callgrind reports as the process ends."""
     counted = re.search(rb"Collected : (\d+)", stderr)
     if counted is None:
         raise RuntimeError(f"callgrind counted nothing for {client}: {stderr[-500:]!r}")
@@ -241,8 +266,10 @@ def cold_starts(handler: Handler, spawns: int, task_root: Path, *, count: bool =
                 function.close()
     target = COLD_TARGET if handler.target else None
     wall = Pair(handler.label, statistics.median(seconds["ours"]) * 1000, statistics.median(seconds["awslambdaric"]) * 1000, target)
-    counted = (instructions("ours", handler, task_root), instructions("awslambdaric", handler, task_root)) if count else None
-    return Measured(wall, counted)
+    if not count:
+        return Measured(wall, None)
+    counted = (instructions("ours", handler, task_root), instructions("awslambdaric", handler, task_root))
+    return Measured(wall, counted, instructions(HANDLER_ALONE, handler, task_root))
 
 
 def invocations(handler: Handler, scale: ClientScale, task_root: Path, *, cold: Measured | None = None) -> Measured:
