@@ -7,6 +7,11 @@ import os
 import shutil
 
 import pytest
+from playwright.sync_api import expect
+
+# `make test` runs four test processes beside the browser on a 2-core machine: a page may take longer
+# than Playwright's 5 s default to show what it will show. An assertion that is false still fails.
+expect.set_options(timeout=30_000)
 
 CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")
 INSTALL = "apt-get install chromium"
