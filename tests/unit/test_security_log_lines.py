@@ -9,14 +9,21 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from typing import Any
 
 import pytest
 
-from asgi_lambda import Adapter
+from asgi_lambda import Adapter, send
 from asgi_lambda.local.gateway import Gateway
+from asgi_lambda.protocols import loop
+from asgi_lambda.settings.websocket import WebSocketSettings
 from asgi_lambda.sources.common import printable
+from asgi_lambda.stores.memory import MemoryStore
+from asgi_lambda.stores.record import ConnectionRecord
+from asgi_lambda.websocket.hub import ConnectionHub, serving
 from tests.support.events import http_api_event
+from tests.support.net import closed_port
 
 FORGED_PATH = "/a\nINFO asgi_lambda.access: GET /admin 200 1.0ms forged\x1b[2K\u2028"
 ESCAPED_PATH = "/a\\nINFO asgi_lambda.access: GET /admin 200 1.0ms forged\\x1b[2K\\u2028"
@@ -97,6 +104,29 @@ class Answers:
 
     def close(self) -> None:
         pass
+
+
+def test_a_failed_posts_line_escapes_the_stored_connection_id(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    # An id an app passes to send() may come from a message; the post's failure is logged with it.
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")
+    endpoint = f"http://127.0.0.1:{closed_port()}/prod"
+    store = MemoryStore()
+    hub = ConnectionHub(WebSocketSettings("memory", {}, endpoint_url=endpoint), store=store)
+    forged = "c=\nWARNING asgi_lambda.websocket: forged"
+    loop.run(store.save(ConnectionRecord(forged, endpoint=endpoint, scope={}, expires_at=int(time.time()) + 60)))
+
+    with caplog.at_level(logging.WARNING, logger="asgi_lambda.websocket"):
+        delivered = loop.run(serving(hub, send(forged, "hello")))
+    loop.run(hub.close())
+
+    assert delivered is False
+    [line] = [record.getMessage() for record in caplog.records]
+    assert line.startswith(
+        "WebSocket message to c=\\nWARNING asgi_lambda.websocket: forged not delivered: "
+        f"POST {endpoint}/@connections/c=\\nWARNING asgi_lambda.websocket: forged: "
+    )
+    assert "\n" not in line
 
 
 async def call(gateway: Gateway, path: str) -> None:

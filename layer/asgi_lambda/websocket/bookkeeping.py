@@ -156,9 +156,9 @@ async def save_session(hub: ConnectionHub, record: ConnectionRecord, scope: dict
     record.session = session
     try:
         if not await hub.store.update(record):
-            logger.info("WebSocket session of %s not saved: the connection has gone", record.connection_id)
+            logger.info("WebSocket session of %s not saved: the connection has gone", printable(record.connection_id))
     except StoreUnavailable as exc:
-        logger.error("WebSocket session of %s not saved: %s", record.connection_id, exc)
+        logger.error("WebSocket session of %s not saved: %s", printable(record.connection_id), exc)
 
 
 async def disconnect(event: WebSocketRequest, app: ASGIApp, *, hub: ConnectionHub, app_state: dict[str, Any] | None) -> WebSocketOutcome:
@@ -229,7 +229,7 @@ async def forget(hub: ConnectionHub, connection_id: str) -> None:
     try:
         await hub.store.pop(connection_id)
     except StoreUnavailable as exc:
-        logger.error("Gone WebSocket connection %s not removed: %s", connection_id, exc)
+        logger.error("Gone WebSocket connection %s not removed: %s", printable(connection_id), exc)
 
 
 def time_left(context: Any) -> float | None:

@@ -13,6 +13,7 @@ import logging
 from collections.abc import Iterable
 from typing import Literal
 
+from ..sources.common import printable
 from ..stores import StoreUnavailable
 from ..stores.record import Member
 from .hub import ConnectionHub
@@ -31,7 +32,7 @@ async def post(hub: ConnectionHub, member: Member, data: bytes, *, room: str | N
         await forget(hub, member, room=room)
         return "gone"
     except GatewayError as exc:
-        logger.warning("WebSocket message to %s not delivered: %s", member.connection_id, exc)
+        logger.warning("WebSocket message to %s not delivered: %s", printable(member.connection_id), exc)
         return "failed"
     return "sent"
 
@@ -46,4 +47,4 @@ async def forget(hub: ConnectionHub, member: Member, *, room: str | None = None)
         if await hub.store.pop(member.connection_id) is None and room is not None:
             await hub.store.leave(member, room)
     except StoreUnavailable as exc:
-        logger.error("Gone WebSocket connection %s not removed: %s", member.connection_id, exc)
+        logger.error("Gone WebSocket connection %s not removed: %s", printable(member.connection_id), exc)

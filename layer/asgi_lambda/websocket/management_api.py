@@ -30,6 +30,7 @@ from typing import Any, NamedTuple
 from urllib.parse import quote, urlsplit
 
 from ..exceptions import MessageTooLarge
+from ..sources.common import printable
 
 # API Gateway refuses a message over 128 KB.
 MAX_MESSAGE_BYTES = 128 * 1024
@@ -97,7 +98,7 @@ class ManagementAPI:
 
     async def call(self, method: str, connection_id: str, body: bytes) -> None:
         path = f"{self.base_path}/%40connections/{quote(connection_id, safe='')}"
-        where = f"{method} {self.endpoint}/@connections/{connection_id}"
+        where = f"{method} {self.endpoint}/@connections/{printable(connection_id)}"  # it goes into logs
         for attempt in range(1, ATTEMPTS + 1):
             request = self.request(method, path, body)  # signed anew: its date stays current
             async with self.slots:
@@ -110,7 +111,7 @@ class ManagementAPI:
             if status < 300:
                 return
             if status == 410:
-                raise Gone(f"connection {connection_id} is gone")
+                raise Gone(f"connection {printable(connection_id)} is gone")
             error_type = headers.get("x-amzn-errortype", "").partition(":")[0]
             failure = " ".join(part for part in (f"{where}: {status}", error_type, payload[:200].decode(errors="replace")) if part)
             if not (status == 429 or status >= 500):

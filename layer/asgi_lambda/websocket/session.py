@@ -24,6 +24,8 @@ import logging
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
+from ..sources.common import printable
+
 if TYPE_CHECKING:
     from ..stores.record import ConnectionRecord
 
@@ -80,7 +82,7 @@ def changed(scope: dict[str, Any], before: str, *, limit: int, connection_id: st
     try:
         after = saved_form(session)
     except (TypeError, ValueError) as exc:
-        logger.error("WebSocket session of %s not saved: it is not JSON (%s); the previous one is kept", connection_id, exc)
+        logger.error("WebSocket session of %s not saved: it is not JSON (%s); the previous one is kept", printable(connection_id), exc)
         return None
     if after == before:
         return None
