@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 # The tests import this checkout's package (layer/), whatever a venv's editable install points at.
 export PYTHONPATH := $(CURDIR)/layer
 
-.PHONY: setup lint check test test-one bench fuzz serve docs docs-serve dist
+.PHONY: setup lint check test test-runs test-one bench fuzz serve docs docs-serve dist
 
 # The release tests' tools (requirements-release.txt, 0.6 GB) go into $(VENV); `make test` sets up
 # the other interpreters' venvs with RELEASE_TOOLS empty, as it runs the release tests on $(VENV) only.
@@ -61,6 +61,10 @@ test:
 	@for version in $(MISSING); do echo "python$$version is not installed here (pyenv install $$version)"; done
 	@if [ -n "$(MISSING)" ] && [ -n "$${CI:-}" ]; then exit 1; fi
 	@$(MAKE) --no-print-directory -j setup $(addprefix venv/,$(FOUND))
+	@$(MAKE) --no-print-directory test-runs
+
+# make test's runs, once the venvs are there (a make of its own: it reads their Pythons' versions).
+test-runs:
 	@echo "== at once: lint; the documentation site; the suite on $(call version_of,$(VENV)) $(addprefix python,$(FOUND)); the release tests on $(call version_of,$(VENV)) =="
 	@$(MAKE) --no-print-directory -j --output-sync=target lint docs release/$(VENV) $(addprefix suite/,$(VENV) $(addprefix .venv-,$(FOUND)))
 
