@@ -11,7 +11,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -125,3 +125,21 @@ class ServeProcess:
             self.process.kill()
             out, err = self.process.communicate()
             raise AssertionError(f"serve did not stop within {timeout} s after signal {signum}\n{out}\n{err}") from None
+
+
+def get_until(url: str, done: Callable[[httpx.Response], bool], timeout: float = 30) -> httpx.Response:
+    """GET `url` until `done` says the answer is the awaited one: a server restarting under --reload
+    drops or refuses a request that meets the restart, as uvicorn's does, and a later one is answered."""
+    deadline = time.monotonic() + timeout
+    last = "no answer"
+    while True:
+        try:
+            response = httpx.get(url, timeout=10)
+        except httpx.TransportError as exc:  # the restart
+            last = repr(exc)
+        else:
+            if done(response):
+                return response
+            last = f"{response.status_code}: {response.text[:200]}"
+        assert time.monotonic() < deadline, f"still {last} after {timeout} s"
+        time.sleep(0.1)

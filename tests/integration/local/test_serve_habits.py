@@ -5,7 +5,6 @@ match HTTP ones; a refused $connect answered with its status; state under the ca
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -14,7 +13,7 @@ import pytest
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
-from tests.support.local import ServeProcess, clean_environ
+from tests.support.local import ServeProcess, clean_environ, get_until
 
 # Answers HTTP requests and WebSocket messages with what its scope says; a $connect with "boom" in
 # its query string raises.
@@ -125,9 +124,9 @@ def test_under_reload_a_syntax_error_is_the_answer_until_it_is_fixed(
     served = serve_process("main:app", "--reload", cwd=app_dir, env=env)
 
     (app_dir / "main.py").write_text(APP_SOURCE + "\ndef broken(:\n")
-    failing = wait_for(served.url, lambda response: response.status_code == 500)
+    failing = get_until(served.url, lambda response: response.status_code == 500)
     (app_dir / "main.py").write_text(APP_SOURCE)
-    fixed = wait_for(served.url, lambda response: response.status_code == 200)
+    fixed = get_until(served.url, lambda response: response.status_code == 200)
     out, _ = served.stop()
 
     assert failing.headers["content-type"] == "text/plain; charset=utf-8"
@@ -136,14 +135,3 @@ def test_under_reload_a_syntax_error_is_the_answer_until_it_is_fixed(
     assert fixed.json()["path"] == "/"
     assert "asgi-lambda: serving main:app in a child process, started afresh on each change (--reload), behind emulated API Gateway" in out
     assert "in this process" not in out
-
-
-def wait_for(url: str, done: Callable[[httpx.Response], bool], timeout: float = 30) -> httpx.Response:
-    """GET `url` until `done` says the answer is the awaited one (a restart takes a moment)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        response = httpx.get(url, timeout=10)
-        if done(response):
-            return response
-        assert time.monotonic() < deadline, f"still {response.status_code} after {timeout} s: {response.text[:200]}"
-        time.sleep(0.1)
