@@ -20,15 +20,21 @@ def test_importing_asgi_lambda_imports_no_aws_sdk_or_third_party_package() -> No
     assert result.stdout.strip() == "[]"
 
 
+# An ASGI app answering 204 through the adapter, its status printed: what the modules are read after.
+ANSWER_204 = (
+    "import json, sys; from asgi_lambda import Adapter\n"
+    "async def app(scope, receive, send):\n"
+    "    await send({'type': 'http.response.start', 'status': 204, 'headers': []})\n"
+    "    await send({'type': 'http.response.body', 'body': b''})\n"
+    "event = json.load(open(sys.argv[1]))\n"
+    "print(Adapter(app, lifespan='off')(event, None)['statusCode'])\n"
+)
+
+
 def test_an_http_only_function_never_loads_websocket_code_or_boto3() -> None:
     code = (
-        "import json, sys; from asgi_lambda import Adapter\n"
-        "async def app(scope, receive, send):\n"
-        "    await send({'type': 'http.response.start', 'status': 204, 'headers': []})\n"
-        "    await send({'type': 'http.response.body', 'body': b''})\n"
-        "event = json.load(open(sys.argv[1]))\n"
-        "print(Adapter(app, lifespan='off')(event, None)['statusCode'])\n"
-        "print(sorted(m for m in sys.modules if m.startswith(('asgi_lambda.websocket', 'asgi_lambda.stores', 'asgi_lambda.sources.vpc_lattice', 'asgi_lambda.sources.lambda_edge', 'asgi_lambda.sources.apigw_websocket', 'asgi_lambda.sources.authorizer', 'asgi_lambda.sources.passthrough', 'asgi_lambda.sources.fanout', 'boto3', 'botocore', 'asyncpg', 'redis', 'asgi_lambda.protocols.compression', 'zlib', 'gzip', 'brotli'))))\n"
+        ANSWER_204
+        + "print(sorted(m for m in sys.modules if m.startswith(('asgi_lambda.websocket', 'asgi_lambda.stores', 'asgi_lambda.sources.vpc_lattice', 'asgi_lambda.sources.lambda_edge', 'asgi_lambda.sources.apigw_websocket', 'asgi_lambda.sources.authorizer', 'asgi_lambda.sources.passthrough', 'asgi_lambda.sources.fanout', 'boto3', 'botocore', 'asyncpg', 'redis', 'asgi_lambda.protocols.compression', 'zlib', 'gzip', 'brotli'))))\n"
     )
     result = run_on_an_http_event(code)
 
@@ -57,13 +63,8 @@ def test_compression_and_zlib_are_loaded_only_by_an_adapter_that_compresses() ->
 
 def test_serving_an_asgi_app_never_loads_the_wsgi_bridge_or_the_importer() -> None:
     code = (
-        "import json, sys; from asgi_lambda import Adapter\n"
-        "async def app(scope, receive, send):\n"
-        "    await send({'type': 'http.response.start', 'status': 204, 'headers': []})\n"
-        "    await send({'type': 'http.response.body', 'body': b''})\n"
-        "event = json.load(open(sys.argv[1]))\n"
-        "print(Adapter(app, lifespan='off')(event, None)['statusCode'])\n"
-        "print(sorted(m for m in sys.modules if m.startswith(('asgi_lambda.protocols.wsgi', 'asgi_lambda.importer', 'a2wsgi', 'concurrent.futures.thread'))))\n"
+        ANSWER_204
+        + "print(sorted(m for m in sys.modules if m.startswith(('asgi_lambda.protocols.wsgi', 'asgi_lambda.importer', 'a2wsgi', 'concurrent.futures.thread'))))\n"
     )
     result = run_on_an_http_event(code)
 
