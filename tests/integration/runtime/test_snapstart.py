@@ -344,7 +344,7 @@ def test_a_startup_failing_after_the_restore_fails_the_restore(tmp_path: Path, l
 # the child, which is undone here, and the copies share the loop's epoll and self-pipe, which a microVM
 # restore would copy (nothing these requests do uses them).
 FORKING_APP = """
-    import json, os, random
+    import asyncio, json, os, pathlib, random
 
     def fork():
         state = random.getstate()
@@ -379,6 +379,12 @@ FORKING_APP = """
 
     async def app(scope, receive, send):
         await receive()
+        # Each copy holds its event until the test opens the gate: one that answered at once could
+        # ask again and take the second event too.
+        gates = pathlib.Path(os.environ["TEST_GATES"])
+        (gates / f"taken-{os.getpid()}").touch()
+        while not (gates / "open").exists():
+            await asyncio.sleep(0.01)
         body = json.dumps({"pid": os.getpid(), "random": [random.random() for _ in range(4)], "own": [own.random() for _ in range(4)]})
         await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})
         await send({"type": "http.response.body", "body": body.encode()})
@@ -387,7 +393,9 @@ FORKING_APP = """
 
 @pytest.mark.parametrize("client", list(RUNTIME_CLIENTS))
 def test_two_restores_of_one_snapshot_draw_different_random_numbers(tmp_path: Path, layer_zip: Path, client: str) -> None:
-    env = {**SNAPSTART, **RUNTIME_CLIENTS[client], "ASGI_LIFESPAN": "off"}
+    gates = tmp_path / "gates"
+    gates.mkdir()
+    env = {**SNAPSTART, **RUNTIME_CLIENTS[client], "ASGI_LIFESPAN": "off", "TEST_GATES": str(gates)}
     with function(tmp_path, layer_zip, source=FORKING_APP, env=env) as fn:
         assert fn.api.snapshot.wait(timeout=20, calls=2), fn.logs()
         fn.api.snapshot.restore()
@@ -397,6 +405,10 @@ def test_two_restores_of_one_snapshot_draw_different_random_numbers(tmp_path: Pa
             time.sleep(0.01)
         assert fn.api.next_calls >= 2, f"both restored copies should ask for an event: {fn.logs()}"
         requests = [fn.api.submit(load_event("http_api_v2_get"), function_arn=fn.function_arn) for _ in range(2)]
+        deadline = time.monotonic() + 20
+        while len(list(gates.glob("taken-*"))) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        (gates / "open").touch()
         invocations = [fn.api.result(request, 20) for request in requests]
         bodies: list[dict[str, Any]] = [json.loads(invocation.payload["body"]) for invocation in invocations if invocation]
 
